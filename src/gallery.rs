@@ -1,0 +1,473 @@
+//! The in-memory gallery: every enrolled template as one contiguous row of 8-bit values
+//! (one scale per embedder segment), searched exhaustively with integer dot products.
+//! A search returns the best identity and the best *other* identity, which the kiosk's
+//! margin rule needs. Thread-safe: many searches at once, adds and removals in between.
+
+use std::sync::RwLock;
+
+use crate::score::Scorer;
+use crate::vision::Segment;
+
+/// Rows at which a search is split across threads.
+const PARALLEL_ROWS: usize = 32 * 1024;
+
+/// A scored identity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub identity: u64,
+    pub score: f32,
+}
+
+/// The two best distinct identities.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TopTwo {
+    pub best: Option<Hit>,
+    pub second: Option<Hit>,
+}
+
+impl TopTwo {
+    #[inline]
+    fn offer(&mut self, identity: u64, score: f32) {
+        match self.best {
+            None => self.best = Some(Hit { identity, score }),
+            Some(b) if b.identity == identity => {
+                if score > b.score {
+                    self.best = Some(Hit { identity, score });
+                }
+            }
+            Some(b) if score > b.score => {
+                self.second = Some(b);
+                self.best = Some(Hit { identity, score });
+            }
+            Some(_) => match self.second {
+                Some(s) if s.identity == identity || score <= s.score => {
+                    if s.identity == identity && score > s.score {
+                        self.second = Some(Hit { identity, score });
+                    }
+                }
+                _ => self.second = Some(Hit { identity, score }),
+            },
+        }
+    }
+
+    fn merge(mut self, other: TopTwo) -> TopTwo {
+        for h in [other.best, other.second].into_iter().flatten() {
+            self.offer(h.identity, h.score);
+        }
+        self
+    }
+
+    /// Lead of the best identity over the second (infinite when there is no second).
+    pub fn margin(&self) -> f32 {
+        match (self.best, self.second) {
+            (Some(b), Some(s)) => b.score - s.score,
+            _ => f32::INFINITY,
+        }
+    }
+}
+
+/// A probe prepared for one scorer: quantised once, searched many times.
+#[derive(Debug, Clone)]
+pub struct Query {
+    q: Vec<i8>,
+    /// Per segment: scorer weight × query scale (0 = segment unused).
+    factors: Vec<f32>,
+    bias: f32,
+}
+
+impl Query {
+    pub fn new(segments: &[Segment], scorer: &Scorer, template: &[f32]) -> Self {
+        let mut q = vec![0i8; template.len()];
+        let mut factors = Vec::with_capacity(segments.len());
+        for (s, w) in segments.iter().zip(&scorer.weights) {
+            let scale = quantise(
+                &template[s.offset..s.offset + s.dims],
+                &mut q[s.offset..s.offset + s.dims],
+            );
+            factors.push(w * scale);
+        }
+        Self {
+            q,
+            factors,
+            bias: scorer.bias,
+        }
+    }
+}
+
+/// Writes `v` as i8 with one scale; returns the scale (value ≈ q × scale).
+fn quantise(v: &[f32], out: &mut [i8]) -> f32 {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        out.fill(0);
+        return 0.0;
+    }
+    let scale = max / 127.0;
+    for (o, x) in out.iter_mut().zip(v) {
+        *o = (x / scale).round().clamp(-127.0, 127.0) as i8;
+    }
+    scale
+}
+
+#[derive(Default)]
+struct Rows {
+    data: Vec<i8>,
+    scales: Vec<f32>,
+    identities: Vec<u64>,
+    templates: Vec<u64>,
+}
+
+pub struct Gallery {
+    segments: Vec<Segment>,
+    dims: usize,
+    rows: RwLock<Rows>,
+}
+
+impl Gallery {
+    pub fn new(segments: &[Segment]) -> Self {
+        Self {
+            dims: segments.iter().map(|s| s.dims).sum(),
+            segments: segments.to_vec(),
+            rows: RwLock::new(Rows::default()),
+        }
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rows> {
+        self.rows.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rows> {
+        self.rows.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds one template of `identity`. Returns false if the template has the wrong length.
+    pub fn add(&self, identity: u64, template_id: u64, template: &[f32]) -> bool {
+        if template.len() != self.dims {
+            return false;
+        }
+        let mut q = vec![0i8; self.dims];
+        let scales: Vec<f32> = self
+            .segments
+            .iter()
+            .map(|s| {
+                quantise(
+                    &template[s.offset..s.offset + s.dims],
+                    &mut q[s.offset..s.offset + s.dims],
+                )
+            })
+            .collect();
+        let mut r = self.write();
+        r.data.extend_from_slice(&q);
+        r.scales.extend_from_slice(&scales);
+        r.identities.push(identity);
+        r.templates.push(template_id);
+        true
+    }
+
+    /// Removes every template of `identity`; returns how many.
+    pub fn remove_identity(&self, identity: u64) -> usize {
+        self.remove_where(|id, _| id == identity)
+    }
+
+    /// Removes one template; returns whether it was there.
+    pub fn remove_template(&self, template_id: u64) -> bool {
+        self.remove_where(|_, t| t == template_id) > 0
+    }
+
+    fn remove_where(&self, pred: impl Fn(u64, u64) -> bool) -> usize {
+        let mut r = self.write();
+        let (d, ns) = (self.dims, self.segments.len());
+        let mut removed = 0;
+        let mut i = 0;
+        while i < r.identities.len() {
+            if pred(r.identities[i], r.templates[i]) {
+                let last = r.identities.len() - 1;
+                if i != last {
+                    r.data.copy_within(last * d..(last + 1) * d, i * d);
+                    r.scales.copy_within(last * ns..(last + 1) * ns, i * ns);
+                    r.identities[i] = r.identities[last];
+                    r.templates[i] = r.templates[last];
+                }
+                r.data.truncate(last * d);
+                r.scales.truncate(last * ns);
+                r.identities.truncate(last);
+                r.templates.truncate(last);
+                removed += 1;
+            } else {
+                i += 1;
+            }
+        }
+        removed
+    }
+
+    /// Number of templates.
+    pub fn len(&self) -> usize {
+        self.read().identities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of distinct identities.
+    pub fn identities(&self) -> usize {
+        let mut ids = self.read().identities.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Best and second-best identity for the probe.
+    pub fn search(&self, query: &Query) -> TopTwo {
+        self.search_filtered(query, |_| true)
+    }
+
+    /// Like `search`, over the identities `allow` accepts only.
+    pub fn search_filtered(&self, query: &Query, allow: impl Fn(u64) -> bool + Sync) -> TopTwo {
+        let r = self.read();
+        let n = r.identities.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(4);
+        if n < PARALLEL_ROWS || threads < 2 {
+            return self.scan(&r, query, 0..n, &allow);
+        }
+        let chunk = n.div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let range = t * chunk..((t + 1) * chunk).min(n);
+                    let (r, allow) = (&*r, &allow);
+                    s.spawn(move || self.scan(r, query, range, allow))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .fold(TopTwo::default(), TopTwo::merge)
+        })
+    }
+
+    fn scan(
+        &self,
+        r: &Rows,
+        query: &Query,
+        range: std::ops::Range<usize>,
+        allow: &impl Fn(u64) -> bool,
+    ) -> TopTwo {
+        let (d, ns) = (self.dims, self.segments.len());
+        let mut top = TopTwo::default();
+        for i in range {
+            let id = r.identities[i];
+            if !allow(id) {
+                continue;
+            }
+            let row = &r.data[i * d..(i + 1) * d];
+            let mut score = query.bias;
+            for (k, s) in self.segments.iter().enumerate() {
+                let f = query.factors[k];
+                if f == 0.0 {
+                    continue;
+                }
+                let span = s.offset..s.offset + s.dims;
+                score +=
+                    f * r.scales[i * ns + k] * dot_i8(&query.q[span.clone()], &row[span]) as f32;
+            }
+            top.offer(id, score);
+        }
+        top
+    }
+}
+
+/// Integer dot product; uses AVX2 when the CPU has it.
+#[inline]
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { dot_i8_avx2(a, b) };
+        }
+    }
+    dot_i8_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8_portable(a, b)
+}
+
+#[inline(always)]
+fn dot_i8_portable(a: &[i8], b: &[i8]) -> i32 {
+    const L: usize = 32;
+    let mut acc = [0i32; L];
+    let (ac, bc) = (a.chunks_exact(L), b.chunks_exact(L));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for k in 0..L {
+            acc[k] += i32::from(x[k] as i16 * y[k] as i16);
+        }
+    }
+    let mut s: i32 = acc.iter().sum();
+    for (x, y) in ar.iter().zip(br) {
+        s += i32::from(*x) * i32::from(*y);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::Scorer;
+
+    fn segs() -> Vec<Segment> {
+        vec![
+            Segment {
+                name: "a".into(),
+                offset: 0,
+                dims: 64,
+            },
+            Segment {
+                name: "b".into(),
+                offset: 64,
+                dims: 96,
+            },
+        ]
+    }
+
+    fn unit(seed: u64, n: usize) -> Vec<f32> {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut v: Vec<f32> = (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+            })
+            .collect();
+        let nrm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|a| *a /= nrm);
+        v
+    }
+
+    fn template(seed: u64) -> Vec<f32> {
+        let mut t = unit(seed, 64);
+        t.extend(unit(seed + 1000, 96));
+        t
+    }
+
+    fn fused() -> Scorer {
+        Scorer {
+            name: "fused".into(),
+            weights: vec![0.5, 0.5],
+            bias: 0.0,
+            threshold: None,
+            threshold_far_1e3: None,
+            margin: None,
+        }
+    }
+
+    #[test]
+    fn finds_best_and_second_distinct_identities() {
+        let g = Gallery::new(&segs());
+        for id in 0..50u64 {
+            assert!(g.add(id, id * 10, &template(id)));
+            assert!(g.add(id, id * 10 + 1, &template(id + 500)));
+        }
+        let q = Query::new(&segs(), &fused(), &template(7));
+        let top = g.search(&q);
+        assert_eq!(top.best.unwrap().identity, 7);
+        assert!((top.best.unwrap().score - 1.0).abs() < 0.01);
+        assert_ne!(top.second.unwrap().identity, 7);
+        assert!(top.margin() > 0.5);
+    }
+
+    #[test]
+    fn quantised_scores_match_float_scores() {
+        let g = Gallery::new(&segs());
+        let s = fused();
+        for id in 0..200u64 {
+            g.add(id, id, &template(id));
+        }
+        let probe = template(3);
+        let top = g.search(&Query::new(&segs(), &s, &probe));
+        let exact = s.score(&segs(), &probe, &template(3));
+        assert!((top.best.unwrap().score - exact).abs() < 0.005);
+        // Second best against the exact float scores of everybody else.
+        let want = (0..200u64)
+            .filter(|&i| i != 3)
+            .map(|i| s.score(&segs(), &probe, &template(i)))
+            .fold(f32::MIN, f32::max);
+        assert!((top.second.unwrap().score - want).abs() < 0.005);
+    }
+
+    #[test]
+    fn removal_and_filter() {
+        let g = Gallery::new(&segs());
+        for id in 0..5u64 {
+            g.add(id, 100 + id, &template(id));
+        }
+        assert_eq!(g.remove_identity(2), 1);
+        assert!(!g.remove_template(102));
+        assert!(g.remove_template(104));
+        assert_eq!(g.len(), 3);
+        let q = Query::new(&segs(), &fused(), &template(2));
+        assert_ne!(g.search(&q).best.unwrap().identity, 2);
+        let only3 = g.search_filtered(&Query::new(&segs(), &fused(), &template(1)), |id| id == 3);
+        assert_eq!(only3.best.unwrap().identity, 3);
+        assert!(only3.second.is_none());
+        assert!(!g.add(9, 9, &[0.0; 3]));
+    }
+
+    #[test]
+    fn parallel_search_equals_serial() {
+        let g = Gallery::new(&segs());
+        for id in 0..(PARALLEL_ROWS as u64 + 100) {
+            g.add(id % 9000, id, &template(id));
+        }
+        let q = Query::new(&segs(), &fused(), &template(12345));
+        let par = g.search(&q);
+        let serial = g.scan(&g.read(), &q, 0..g.len(), &|_| true);
+        assert_eq!(par, serial);
+    }
+
+    #[test]
+    fn top_two_offer_rules() {
+        let mut t = TopTwo::default();
+        for (id, s) in [(1, 0.5), (2, 0.7), (1, 0.9), (2, 0.8), (3, 0.1)] {
+            t.offer(id, s);
+        }
+        assert_eq!(
+            t.best,
+            Some(Hit {
+                identity: 1,
+                score: 0.9
+            })
+        );
+        assert_eq!(
+            t.second,
+            Some(Hit {
+                identity: 2,
+                score: 0.8
+            })
+        );
+    }
+
+    #[test]
+    fn dot_matches_naive() {
+        let a: Vec<i8> = (0..1000).map(|i| ((i * 37) % 255 - 127) as i8).collect();
+        let b: Vec<i8> = (0..1000).map(|i| ((i * 91) % 255 - 127) as i8).collect();
+        let naive: i32 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| i32::from(*x) * i32::from(*y))
+            .sum();
+        assert_eq!(dot_i8(&a, &b), naive);
+    }
+}

@@ -1,0 +1,247 @@
+//! The `hoso` command line: serve, eval, bench and face comparison. Errors end here as
+//! one clear message and a non-zero exit code.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use hoso::config::Config;
+use hoso::score;
+use hoso::vision::{decode, FaceEngine};
+
+#[derive(Parser)]
+#[command(
+    name = "hoso",
+    version,
+    about = "Hồ Sơ — dossier-status kiosk with face recognition"
+)]
+struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the HTTP service.
+    Serve {
+        /// Address to listen on (overrides the config).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Demo mode: a local data directory and sample data.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Measure every scorer on a labelled face folder (<identity>/<image>).
+    Eval {
+        #[arg(long)]
+        faces: PathBuf,
+        /// Enrolment images per identity in the 1:N protocol.
+        #[arg(long, default_value_t = 2)]
+        enrol: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Write the measured operating points into the model manifest.
+        #[arg(long)]
+        calibrate: bool,
+    },
+    /// Benchmark the pipeline stages and the gallery search.
+    Bench {
+        #[arg(long)]
+        json: bool,
+        /// A photo with one face (default: the first NUAA live frame in $HOSO_TEST_FACES or ../shared/faces).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Number of timed frames per stage.
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+        /// Largest synthetic gallery to search (templates).
+        #[arg(long, default_value_t = 1_000_000)]
+        max_gallery: usize,
+    },
+    /// Face utilities.
+    Faces {
+        #[command(subcommand)]
+        cmd: FacesCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum FacesCmd {
+    /// Compare the main faces of two photos with every scorer.
+    Compare { a: PathBuf, b: PathBuf },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,ort=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("hoso: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let mut c = Config::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data_dir {
+        c.data_dir = d.clone();
+    }
+    Ok(c)
+}
+
+fn load_engine(c: &Config) -> Result<FaceEngine> {
+    let dir = c.models_dir();
+    FaceEngine::load(&dir, &c.engine_options())
+        .with_context(|| format!("loading the face engine from {}", dir.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let mut config = load_config(&cli)?;
+    match cli.cmd {
+        Cmd::Serve { listen, demo } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if demo && cli.data_dir.is_none() && std::env::var_os("HOSO_DATA_DIR").is_none() {
+                config.data_dir = PathBuf::from("demo-data");
+            }
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("creating data directory {}", config.data_dir.display())
+            })?;
+            let engine = load_engine(&config)?;
+            let state = Arc::new(hoso::server::AppState {
+                config,
+                engine,
+                started: Instant::now(),
+                demo,
+            });
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(hoso::server::serve(state))?;
+        }
+        Cmd::Eval {
+            faces,
+            enrol,
+            json,
+            calibrate,
+        } => {
+            let engine = load_engine(&config)?;
+            let opts = hoso::eval::EvalOptions {
+                enrol: enrol.max(1),
+                min_face: config.vision.enrol_min_face_px,
+                limits: config.decode_limits(),
+            };
+            let (report, stats) = hoso::eval::evaluate(&engine, &faces, &opts, calibrate)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", hoso::eval::report::text(&report));
+            }
+            if calibrate {
+                let m = hoso::eval::calibrate(&engine, &report, &stats, &faces)?;
+                eprintln!(
+                    "calibrated: kiosk scorer {}, combine {}, written to {}",
+                    m.scorer.kiosk,
+                    m.scorer.combine,
+                    m.dir.join(hoso::vision::Manifest::FILE).display()
+                );
+            }
+        }
+        Cmd::Bench {
+            json,
+            image,
+            iterations,
+            max_gallery,
+        } => {
+            let image = match image {
+                Some(i) => i,
+                None => default_bench_image()?,
+            };
+            let report = hoso::bench::run(&config, &image, iterations.max(5), max_gallery)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", hoso::bench::text(&report));
+            }
+        }
+        Cmd::Faces {
+            cmd: FacesCmd::Compare { a, b },
+        } => compare(&config, &a, &b)?,
+    }
+    Ok(())
+}
+
+fn default_bench_image() -> Result<PathBuf> {
+    let root = std::env::var_os("HOSO_TEST_FACES")
+        .map_or_else(|| PathBuf::from("../shared/faces"), PathBuf::from);
+    let dir = root.join("nuaa_0001");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("no --image given and {} is not readable", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .next()
+        .context("no image in the default bench folder; pass --image")
+}
+
+fn compare(config: &Config, a: &Path, b: &Path) -> Result<()> {
+    let engine = load_engine(config)?;
+    let mut templates = Vec::new();
+    for p in [a, b] {
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let img = decode(&bytes, &config.decode_limits())
+            .with_context(|| format!("decoding {}", p.display()))?;
+        let faces = engine.detect(&img, config.vision.enrol_min_face_px)?;
+        let Some(face) = hoso::vision::primary_face(&faces, img.width(), img.height()) else {
+            bail!("no face found in {}", p.display());
+        };
+        let q = engine.quality(&img, face);
+        let issue = config.vision.quality.check(&q);
+        println!(
+            "{}: {} face(s); main face {:.0}×{:.0} px at ({:.0},{:.0}), score {:.3}\n  inter-eye {:.1} px, yaw {:+.1}°, pitch {:+.1}°, roll {:+.1}°, sharpness {:.1}, brightness {:.0}, quality {:.2}{}",
+            p.display(),
+            faces.len(),
+            face.width(),
+            face.height(),
+            face.bbox[0],
+            face.bbox[1],
+            face.score,
+            q.inter_eye_px,
+            q.yaw_deg,
+            q.pitch_deg,
+            q.roll_deg,
+            q.sharpness,
+            q.brightness,
+            q.score,
+            issue.map(|i| format!(" — kiosk gate: {}", i.code())).unwrap_or_default()
+        );
+        templates.push(engine.embed(&img, std::slice::from_ref(face))?.remove(0));
+    }
+    for s in score::scorers(&engine.manifest, engine.segments(), None) {
+        let v = s.score(engine.segments(), &templates[0], &templates[1]);
+        let verdict = match s.threshold_far_1e3 {
+            Some(t) if v >= t => format!("same person (≥ {t:.3} at FAR 1e-3)"),
+            Some(t) => format!("different people (< {t:.3} at FAR 1e-3)"),
+            None => "not calibrated (run `hoso eval --calibrate`)".to_string(),
+        };
+        println!("{:>8}: {v:.4}  {verdict}", s.name);
+    }
+    Ok(())
+}

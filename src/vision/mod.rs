@@ -1,0 +1,201 @@
+//! The face engine: decode → detect → align → quality → embed. Knows images, landmarks and
+//! vectors, nothing of applicants or dossiers. Models come from the manifest in `models/`;
+//! ONNX Runtime sessions are created once and shared by all requests.
+
+pub mod align;
+pub mod boxes;
+pub mod decode;
+pub mod detect;
+pub mod embed;
+pub mod manifest;
+pub mod quality;
+pub mod runtime;
+
+use std::path::{Path, PathBuf};
+
+use fast_image_resize::Resizer;
+use image::RgbImage;
+
+pub use decode::{decode, DecodeError, DecodeLimits};
+pub use detect::Face;
+pub use manifest::Manifest;
+pub use quality::{Quality, QualityGate};
+
+/// Errors of the face engine.
+#[derive(Debug, thiserror::Error)]
+pub enum VisionError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
+    #[error("face engine internal error: {0}")]
+    Internal(String),
+}
+
+/// How many sessions and threads the engine uses.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Sessions per model (parallel requests on one model).
+    pub sessions: usize,
+    /// Intra-op threads per session.
+    pub threads: usize,
+    /// Explicit ONNX Runtime library path (else ORT_DYLIB_PATH, else the usual places).
+    pub onnxruntime_library: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            sessions: 1,
+            threads: cores,
+            onnxruntime_library: None,
+        }
+    }
+}
+
+/// Where each embedder's part lives inside a template vector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub name: String,
+    pub offset: usize,
+    pub dims: usize,
+}
+
+/// Everything that is known about one face in one image.
+#[derive(Debug, Clone)]
+pub struct Analysed {
+    pub face: Face,
+    pub quality: Quality,
+}
+
+pub struct FaceEngine {
+    pub manifest: Manifest,
+    detector: detect::Detector,
+    embedders: Vec<embed::Embedder>,
+    segments: Vec<Segment>,
+}
+
+impl FaceEngine {
+    /// Loads ONNX Runtime and every model named by `models_dir/manifest.toml`, checking hashes.
+    pub fn load(models_dir: &Path, opts: &EngineOptions) -> Result<Self, VisionError> {
+        let manifest = Manifest::load(models_dir)?;
+        let env = runtime::environment(opts.onnxruntime_library.as_deref())?;
+        let pool =
+            |name: &str, f: &manifest::ModelFile| -> Result<runtime::SessionPool, VisionError> {
+                let bytes = manifest.read_verified(f)?;
+                Ok(runtime::SessionPool::new(
+                    &env,
+                    name,
+                    &bytes,
+                    opts.sessions,
+                    opts.threads,
+                )?)
+            };
+        let d = &manifest.detector;
+        // The detector stages are small; one thread each avoids pool overhead.
+        let detector = detect::Detector::new(
+            d,
+            pool("mtcnn-pnet", &d.pnet)?,
+            pool("mtcnn-rnet", &d.rnet)?,
+            pool("mtcnn-onet", &d.onet)?,
+        );
+        let mut embedders = Vec::new();
+        let mut segments = Vec::new();
+        let mut offset = 0;
+        for e in &manifest.embedders {
+            embedders.push(embed::Embedder::new(e, pool(&e.name, &e.model)?));
+            segments.push(Segment {
+                name: e.name.clone(),
+                offset,
+                dims: e.dims,
+            });
+            offset += e.dims;
+        }
+        Ok(Self {
+            manifest,
+            detector,
+            embedders,
+            segments,
+        })
+    }
+
+    /// The embedders' parts of a template, in manifest order.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Length of a full template (all embedders concatenated).
+    pub fn template_len(&self) -> usize {
+        self.segments.iter().map(|s| s.dims).sum()
+    }
+
+    /// All faces at least `min_face` px tall, best detector score first.
+    pub fn detect(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Face>, VisionError> {
+        self.detector.detect(img, min_face)
+    }
+
+    /// Faces with their quality measured.
+    pub fn analyse(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Analysed>, VisionError> {
+        let mut r = Resizer::new();
+        Ok(self
+            .detect(img, min_face)?
+            .into_iter()
+            .map(|face| Analysed {
+                quality: quality::measure(img, &face, &mut r),
+                face,
+            })
+            .collect())
+    }
+
+    pub fn quality(&self, img: &RgbImage, face: &Face) -> Quality {
+        quality::measure(img, face, &mut Resizer::new())
+    }
+
+    /// Embeds faces of one image with every embedder; returns one template (all segments,
+    /// each L2-normalised) per face.
+    pub fn embed(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Vec<f32>>, VisionError> {
+        let lms: Vec<[[f32; 2]; 5]> = faces.iter().map(|f| f.landmarks).collect();
+        let mut r = Resizer::new();
+        let mut input = Vec::new();
+        let mut parts: Vec<Vec<f32>> = Vec::with_capacity(self.embedders.len());
+        for e in &self.embedders {
+            e.prepare(img, &lms, &mut r, &mut input);
+            let mut out = Vec::with_capacity(faces.len() * e.dims);
+            e.run(&input, faces.len(), &mut out)?;
+            parts.push(out);
+        }
+        let total = self.template_len();
+        Ok((0..faces.len())
+            .map(|i| {
+                let mut t = Vec::with_capacity(total);
+                for (p, s) in parts.iter().zip(&self.segments) {
+                    t.extend_from_slice(&p[i * s.dims..(i + 1) * s.dims]);
+                }
+                t
+            })
+            .collect())
+    }
+
+    /// Per-embedder stage access for benchmarks: chips for embedder `k`, then its run.
+    pub fn embedder(&self, k: usize) -> Option<&embed::Embedder> {
+        self.embedders.get(k)
+    }
+}
+
+/// The face the kiosk should serve: the largest, with faces far from the centre weighed
+/// down (DESIGN §6).
+pub fn primary_face(faces: &[Face], width: u32, height: u32) -> Option<&Face> {
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let diag = (cx * cx + cy * cy).sqrt().max(1.0);
+    faces.iter().max_by(|a, b| {
+        let w = |f: &Face| {
+            let [x, y] = f.centre();
+            let off = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt() / diag;
+            f.area() * (1.0 - 0.5 * off)
+        };
+        w(a).total_cmp(&w(b))
+    })
+}

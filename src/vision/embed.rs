@@ -18,6 +18,7 @@ pub struct Embedder {
     template: [[f32; 2]; 5],
     input: String,
     output: String,
+    flip: bool,
     pool: SessionPool,
 }
 
@@ -30,6 +31,7 @@ impl Embedder {
             template: spec.template,
             input: spec.input.clone(),
             output: spec.output.clone(),
+            flip: spec.flip,
             pool,
         }
     }
@@ -38,19 +40,28 @@ impl Embedder {
         &self.output
     }
 
-    /// Fills `input` (len = faces × chip) with the aligned chips of `faces`.
-    pub fn prepare(
-        &self,
-        img: &RgbImage,
-        faces: &[[[f32; 2]; 5]],
-        resizer: &mut Resizer,
-        input: &mut Vec<f32>,
-    ) {
+    /// Chips the network sees per face (2 with flip augmentation).
+    fn views(&self) -> usize {
+        if self.flip {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Fills `input` with the aligned chips of `faces` (and their mirror images when the
+    /// model uses flip augmentation).
+    pub fn prepare(&self, img: &RgbImage, faces: &[[[f32; 2]; 5]], resizer: &mut Resizer, input: &mut Vec<f32>) {
         let per = self.fmt.len();
+        let views = self.views();
         input.clear();
-        input.resize(per * faces.len(), 0.0);
-        for (lm, chunk) in faces.iter().zip(input.chunks_exact_mut(per)) {
-            chip_into(img, lm, &self.template, &self.fmt, resizer, chunk);
+        input.resize(per * faces.len() * views, 0.0);
+        for (lm, chunk) in faces.iter().zip(input.chunks_exact_mut(per * views)) {
+            let (first, rest) = chunk.split_at_mut(per);
+            chip_into(img, lm, &self.template, &self.fmt, resizer, first);
+            if self.flip {
+                mirror(first, rest, self.fmt.size, self.fmt.layout);
+            }
         }
     }
 
@@ -60,9 +71,11 @@ impl Embedder {
             return Ok(());
         }
         let n = self.fmt.size;
+        let views = self.views();
+        let batch = faces * views;
         let shape = match self.fmt.layout {
-            Layout::Nchw => [faces, 3, n, n],
-            Layout::Nhwc => [faces, n, n, 3],
+            Layout::Nchw => [batch, 3, n, n],
+            Layout::Nhwc => [batch, n, n, 3],
         };
         let mut sess = self.pool.get();
         let t = TensorRef::from_array_view((shape, input)).map_err(|e| self.pool.run_error(e))?;
@@ -75,17 +88,23 @@ impl Embedder {
         let (_, data) = value
             .try_extract_tensor::<f32>()
             .map_err(|e| self.pool.run_error(e))?;
-        if data.len() != faces * self.dims {
+        if data.len() != batch * self.dims {
             return Err(VisionError::Internal(format!(
                 "{}: output has {} values, expected {}",
                 self.name,
                 data.len(),
-                faces * self.dims
+                batch * self.dims
             )));
         }
-        for v in data.chunks_exact(self.dims) {
+        for v in data.chunks_exact(self.dims * views) {
             let start = out.len();
-            out.extend_from_slice(v);
+            out.extend_from_slice(&v[..self.dims]);
+            for view in v[self.dims..].chunks_exact(self.dims) {
+                normalise(&mut out[start..]);
+                let mut m = view.to_vec();
+                normalise(&mut m);
+                out[start..].iter_mut().zip(&m).for_each(|(a, b)| *a += b);
+            }
             normalise(&mut out[start..]);
         }
         Ok(())
@@ -97,5 +116,39 @@ pub fn normalise(v: &mut [f32]) {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 {
         v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// Writes the left-right mirror image of chip `src` into `dst`.
+fn mirror(src: &[f32], dst: &mut [f32], n: usize, layout: Layout) {
+    match layout {
+        Layout::Nchw => {
+            for (s, d) in src.chunks_exact(n).zip(dst.chunks_exact_mut(n)) {
+                d.iter_mut().zip(s.iter().rev()).for_each(|(a, b)| *a = *b);
+            }
+        }
+        Layout::Nhwc => {
+            for (s, d) in src.chunks_exact(n * 3).zip(dst.chunks_exact_mut(n * 3)) {
+                for x in 0..n {
+                    d[x * 3..x * 3 + 3].copy_from_slice(&s[(n - 1 - x) * 3..(n - x) * 3]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_flips_rows_in_both_layouts() {
+        // 2×2 chip, NCHW: channel planes [a b; c d] → [b a; d c].
+        let src: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let mut dst = vec![0.0; 12];
+        mirror(&src, &mut dst, 2, Layout::Nchw);
+        assert_eq!(&dst[..4], &[1.0, 0.0, 3.0, 2.0]);
+        mirror(&src, &mut dst, 2, Layout::Nhwc);
+        assert_eq!(&dst[..6], &[3.0, 4.0, 5.0, 0.0, 1.0, 2.0]);
     }
 }

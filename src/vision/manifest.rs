@@ -119,6 +119,9 @@ pub struct Embedder {
     pub dims: usize,
     /// Always "cosine" on L2-normalised embeddings for now.
     pub metric: String,
+    /// Also embed the mirrored chip and average the two (test-time augmentation).
+    #[serde(default)]
+    pub flip: bool,
     #[serde(default)]
     pub calibration: Option<Calibration>,
 }

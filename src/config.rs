@@ -36,7 +36,7 @@ pub struct Config {
     pub vision: VisionConfig,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelsConfig {
     /// Directory holding manifest.toml and the ONNX files. Empty = search the usual places.
@@ -68,15 +68,6 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             models: ModelsConfig::default(),
             vision: VisionConfig::default(),
-        }
-    }
-}
-
-impl Default for ModelsConfig {
-    fn default() -> Self {
-        Self {
-            dir: None,
-            onnxruntime_library: None,
         }
     }
 }

@@ -208,7 +208,7 @@ fn compare(config: &Config, a: &Path, b: &Path) -> Result<()> {
         let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
         let img = decode(&bytes, &config.decode_limits())
             .with_context(|| format!("decoding {}", p.display()))?;
-        let faces = engine.detect(&img, config.vision.enrol_min_face_px)?;
+        let faces = engine.detect_framed(&img, config.vision.enrol_min_face_px)?;
         let Some(face) = hoso::vision::primary_face(&faces, img.width(), img.height()) else {
             bail!("no face found in {}", p.display());
         };

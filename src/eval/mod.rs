@@ -77,6 +77,10 @@ pub struct ScorerReport {
     /// False-match rate among impostor pairs of the East-Asian subgroup at the FAR 1e-3
     /// threshold.
     pub subgroup_fmr_at_threshold: Option<f64>,
+    /// The 1:N accept threshold `--calibrate` would choose (see `kiosk_threshold`).
+    pub kiosk_threshold: f32,
+    /// The subgroup's false-match rate at that threshold.
+    pub subgroup_fmr_at_kiosk_threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +125,7 @@ pub fn embed_dataset(
                 continue;
             }
         };
-        let faces = engine.detect(&img, opts.min_face)?;
+        let faces = engine.detect_framed(&img, opts.min_face)?;
         let Some(face) = primary_face(&faces, img.width(), img.height()) else {
             failed.push(name);
             continue;
@@ -326,19 +330,24 @@ pub fn evaluate(
             .collect();
         let main = &identification[m.scorer.combine.as_str()];
         let (im, is) = mean_std(&imp);
+        let t4 = threshold_at_rate(&imp, 1e-4);
+        let kiosk = t4.max(main.threshold_at_fpir_1e3);
         scores.insert(
             s.name.clone(),
             ScorerReport {
                 tar_at_far,
                 eer: eer(&gen, &imp),
                 threshold_at_far_1e3: t3,
-                threshold_at_far_1e4: threshold_at_rate(&imp, 1e-4),
+                threshold_at_far_1e4: t4,
                 fnir_at_fpir: main.fnir_at_fpir.clone(),
                 rank1: main.rank1,
                 identification,
                 impostor_mean: im,
                 impostor_std: is,
                 subgroup_fmr_at_threshold: (!sub.is_empty()).then(|| rate_at_or_above(&sub, t3)),
+                kiosk_threshold: kiosk,
+                subgroup_fmr_at_kiosk_threshold: (!sub.is_empty())
+                    .then(|| rate_at_or_above(&sub, kiosk)),
             },
         );
     }

@@ -62,7 +62,15 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeErr
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
     match reader.format() {
-        Some(image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP) => {}
+        Some(image::ImageFormat::Jpeg) => {
+            // The JPEG decoder fills a cut-off scan with grey instead of failing.
+            if !jpeg_complete(bytes) {
+                return Err(DecodeError::Corrupt(
+                    "JPEG data ends before the end-of-image marker".into(),
+                ));
+            }
+        }
+        Some(image::ImageFormat::Png | image::ImageFormat::WebP) => {}
         _ => return Err(DecodeError::UnknownFormat),
     }
     let mut decoder = reader
@@ -102,6 +110,17 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeErr
     })
 }
 
+/// Whether a JPEG stream has an end-of-image marker after its last start-of-scan. Scan
+/// data cannot contain FF D9 (0xFF is byte-stuffed), an EXIF thumbnail's markers come
+/// before the main image's scans, and trailing vendor data after EOI is allowed.
+fn jpeg_complete(bytes: &[u8]) -> bool {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_sos {
+        Some(p) => bytes[p..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +155,20 @@ mod tests {
         let png = encode_png(64, 64);
         let err = decode(&png[..png.len() / 2], &DecodeLimits::default()).unwrap_err();
         assert!(matches!(err, DecodeError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn refuses_truncated_jpeg() {
+        let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 9]));
+        let mut jpg = Vec::new();
+        img.write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
+            .unwrap();
+        assert!(decode(&jpg, &DecodeLimits::default()).is_ok());
+        let cut = decode(&jpg[..jpg.len() - 40], &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(cut, DecodeError::Corrupt(_)), "{cut:?}");
+        // Vendor data after the end-of-image marker is fine.
+        jpg.extend_from_slice(b"trailer");
+        assert!(decode(&jpg, &DecodeLimits::default()).is_ok());
     }
 
     #[test]

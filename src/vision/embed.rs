@@ -51,7 +51,13 @@ impl Embedder {
 
     /// Fills `input` with the aligned chips of `faces` (and their mirror images when the
     /// model uses flip augmentation).
-    pub fn prepare(&self, img: &RgbImage, faces: &[[[f32; 2]; 5]], resizer: &mut Resizer, input: &mut Vec<f32>) {
+    pub fn prepare(
+        &self,
+        img: &RgbImage,
+        faces: &[[[f32; 2]; 5]],
+        resizer: &mut Resizer,
+        input: &mut Vec<f32>,
+    ) {
         let per = self.fmt.len();
         let views = self.views();
         input.clear();

@@ -137,6 +137,36 @@ impl FaceEngine {
         self.detector.detect(img, min_face)
     }
 
+    /// Like `detect`, but when nothing is found tries again on the image framed by a grey
+    /// border: a photo cropped tightly around the face (ID-card style, or a face chip) has
+    /// no margin for the detector's windows. Coordinates stay those of `img`.
+    pub fn detect_framed(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Face>, VisionError> {
+        let faces = self.detect(img, min_face)?;
+        if !faces.is_empty() {
+            return Ok(faces);
+        }
+        let pad = (img.width().max(img.height()) / 3).max(8);
+        let mut framed = RgbImage::from_pixel(
+            img.width() + 2 * pad,
+            img.height() + 2 * pad,
+            image::Rgb([127, 127, 127]),
+        );
+        image::imageops::replace(&mut framed, img, i64::from(pad), i64::from(pad));
+        let p = pad as f32;
+        Ok(self
+            .detect(&framed, min_face)?
+            .into_iter()
+            .map(|mut f| {
+                f.bbox = [f.bbox[0] - p, f.bbox[1] - p, f.bbox[2] - p, f.bbox[3] - p];
+                f.landmarks.iter_mut().for_each(|l| {
+                    l[0] -= p;
+                    l[1] -= p;
+                });
+                f
+            })
+            .collect())
+    }
+
     /// Faces with their quality measured.
     pub fn analyse(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Analysed>, VisionError> {
         let mut r = Resizer::new();

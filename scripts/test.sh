@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every check and test: installs what is missing (scripts/setup.sh), then formatting,
+# clippy, and the whole test suite (unit, integration against a live server, real models
+# on the real photos in ../shared/faces or $HOSO_TEST_FACES).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export HOSO_TEST_FACES=${HOSO_TEST_FACES:-$(cd .. && pwd)/shared/faces}
+echo "[test] cargo fmt --check"
+cargo fmt --check
+echo "[test] cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "[test] cargo test"
+cargo test --all-targets --locked

@@ -1,0 +1,213 @@
+//! The `hoso` binary end to end: eval, compare, bench, the health endpoint of a running
+//! server, and the errors a user sees when the setup is incomplete.
+
+mod common;
+
+use std::path::Path;
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = common::bin().args(args).output().expect("run hoso");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A small face folder made of links into the shared set (nothing is copied).
+fn subset(faces: &Path, ids: &[&str]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for id in ids {
+        std::os::unix::fs::symlink(faces.join(id), tmp.path().join(id)).unwrap();
+    }
+    std::os::unix::fs::symlink(faces.join("_spoof"), tmp.path().join("_spoof")).unwrap();
+    tmp
+}
+
+#[test]
+fn eval_json_reports_every_scorer() {
+    let faces = faces_or_skip!();
+    let ids = [
+        "John_Salley",
+        "John_Savage",
+        "John_Schneider",
+        "nuaa_0001",
+        "nuaa_0002",
+        "bbt_amy",
+        "deepface_p01",
+    ];
+    let dir = subset(&faces, &ids);
+    let (ok, out, err) = run(&[
+        "eval",
+        "--faces",
+        dir.path().to_str().unwrap(),
+        "--enrol",
+        "2",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let images: usize = ids
+        .iter()
+        .map(|i| std::fs::read_dir(faces.join(i)).unwrap().count())
+        .sum();
+    assert_eq!(v["images"], images);
+    assert_eq!(v["identities"], ids.len());
+    assert_eq!(v["failed_to_detect"], 0);
+    assert_eq!(v["kiosk_scorer"], "fused");
+    for s in ["dlib", "faceres", "fused"] {
+        let x = &v["scores"][s];
+        for k in ["0.01", "0.001", "0.0001"] {
+            let t = x["tar_at_far"][k].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&t), "{s} {k} {t}");
+        }
+        assert!(x["eer"].as_f64().unwrap() < 0.2, "{s}: {x}");
+        assert!(x["threshold_at_far_0.001"].is_number());
+        assert!(x["fnir_at_fpir"]["0.01"].is_number() && x["fnir_at_fpir"]["0.001"].is_number());
+        assert!(x["rank1"].as_f64().unwrap() > 0.8, "{s}: {x}");
+    }
+}
+
+#[test]
+fn faces_compare_prints_quality_and_decisions() {
+    let faces = faces_or_skip!();
+    let obama = faces.join("Barack_Obama/obama.jpg");
+    let obama2 = faces.join("Barack_Obama/obama2.jpg");
+    let biden = faces.join("Joe_Biden/biden.jpg");
+    let (ok, out, err) = run(&[
+        "faces",
+        "compare",
+        obama.to_str().unwrap(),
+        obama2.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("inter-eye") && out.contains("yaw"), "{out}");
+    let fused = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("fused:"))
+        .unwrap();
+    assert!(fused.contains("same person"), "{out}");
+    let (ok, out, _) = run(&[
+        "faces",
+        "compare",
+        obama.to_str().unwrap(),
+        biden.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    for s in ["dlib:", "faceres:", "fused:"] {
+        let l = out.lines().find(|l| l.trim_start().starts_with(s)).unwrap();
+        assert!(l.contains("different people"), "{out}");
+    }
+    let noface = faces.join("_noface/scream.jpg");
+    let (ok, _, err) = run(&[
+        "faces",
+        "compare",
+        obama.to_str().unwrap(),
+        noface.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("no face found"), "{err}");
+}
+
+#[test]
+fn missing_or_wrong_onnxruntime_gives_one_clear_error() {
+    let faces = faces_or_skip!();
+    let img = faces.join("Barack_Obama/obama.jpg");
+    let img = img.to_str().unwrap();
+    let out = common::bin()
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")
+        .args(["faces", "compare", img, img])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("ONNX Runtime library") && err.contains("scripts/setup.sh"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let bogus = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bogus.path(), b"not a shared library").unwrap();
+    let out = common::bin()
+        .env("ORT_DYLIB_PATH", bogus.path())
+        .args(["faces", "compare", img, img])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("cannot load ONNX Runtime"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bench_reports_stages_and_search() {
+    let faces = faces_or_skip!();
+    let img = faces.join("nuaa_0001/0001_00_00_01_0.jpg");
+    let img = if img.exists() {
+        img
+    } else {
+        let mut v: Vec<_> = std::fs::read_dir(faces.join("nuaa_0001"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v.remove(0)
+    };
+    let (ok, out, err) = run(&[
+        "bench",
+        "--json",
+        "--iterations",
+        "5",
+        "--max-gallery",
+        "10000",
+        "--image",
+        img.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for s in [
+        "decode",
+        "detect",
+        "quality",
+        "align_dlib",
+        "embed_dlib",
+        "align_faceres",
+        "embed_faceres",
+    ] {
+        assert!(v["stages"][s]["p95_ms"].as_f64().unwrap() > 0.0, "{s}: {v}");
+    }
+    assert!(v["pipeline"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["search"]["10000"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["throughput_fps"]["sequential"].as_f64().unwrap() > 0.0);
+    assert!(v["peak_rss_mb"].as_f64().unwrap() > 10.0);
+}
+
+#[test]
+fn server_answers_health_on_loopback() {
+    let s = common::Server::start(&[]);
+    let mut res = ureq::get(format!("{}/healthz", s.base))
+        .call()
+        .expect("healthz");
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = res.body_mut().read_json().unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["embedders"], serde_json::json!(["dlib", "faceres"]));
+    assert_eq!(v["calibrated"], true);
+    let mut page = ureq::get(format!("{}/", s.base)).call().unwrap();
+    assert!(page.body_mut().read_to_string().unwrap().contains("Hồ Sơ"));
+    let missing = ureq::get(format!("{}/nope", s.base)).call();
+    assert!(matches!(missing, Err(ureq::Error::StatusCode(404))));
+}
+
+#[test]
+fn serve_refuses_plain_http_off_loopback() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("only loopback"), "{err}");
+}

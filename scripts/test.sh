@@ -11,4 +11,11 @@ cargo fmt --check
 echo "[test] cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "[test] cargo test"
-cargo test --all-targets --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --all-targets --locked 2>&1 | tee "$log" || status=$?
+# One closing line for the whole suite.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -182,6 +182,7 @@ pub fn run(
         &EngineOptions {
             sessions: cores,
             threads: 1,
+            parallel_embedders: false,
             onnxruntime_library: cfg.models.onnxruntime_library.clone(),
         },
     )?;

@@ -55,6 +55,8 @@ pub struct VisionConfig {
     /// ONNX Runtime sessions per model and threads per session.
     pub sessions: usize,
     pub threads: usize,
+    /// Run the embedders of a face concurrently (one thread each).
+    pub parallel_embedders: bool,
     pub max_image_bytes: usize,
     pub max_image_side: u32,
     pub max_image_pixels: u64,
@@ -81,6 +83,7 @@ impl Default for VisionConfig {
             enrol_min_face_px: 40.0,
             sessions: e.sessions,
             threads: e.threads,
+            parallel_embedders: e.parallel_embedders,
             max_image_bytes: l.max_bytes,
             max_image_side: l.max_side,
             max_image_pixels: l.max_pixels,
@@ -149,6 +152,7 @@ impl Config {
         EngineOptions {
             sessions: self.vision.sessions,
             threads: self.vision.threads,
+            parallel_embedders: self.vision.parallel_embedders,
             onnxruntime_library: self.models.onnxruntime_library.clone(),
         }
     }

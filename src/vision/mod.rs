@@ -39,18 +39,22 @@ pub enum VisionError {
 pub struct EngineOptions {
     /// Sessions per model (parallel requests on one model).
     pub sessions: usize,
-    /// Intra-op threads per session.
+    /// Intra-op threads per session. 1 is fastest here: ONNX Runtime's pools spin between
+    /// runs, and five models with their own pools fight over two cores.
     pub threads: usize,
+    /// Run the embedders of one face concurrently, one thread each.
+    pub parallel_embedders: bool,
     /// Explicit ONNX Runtime library path (else ORT_DYLIB_PATH, else the usual places).
     pub onnxruntime_library: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             sessions: 1,
-            threads: cores,
+            threads: 1,
+            parallel_embedders: cores > 1,
             onnxruntime_library: None,
         }
     }
@@ -76,6 +80,7 @@ pub struct FaceEngine {
     detector: detect::Detector,
     embedders: Vec<embed::Embedder>,
     segments: Vec<Segment>,
+    parallel: bool,
 }
 
 impl FaceEngine {
@@ -119,6 +124,7 @@ impl FaceEngine {
             detector,
             embedders,
             segments,
+            parallel: opts.parallel_embedders,
         })
     }
 
@@ -188,15 +194,29 @@ impl FaceEngine {
     /// each L2-normalised) per face.
     pub fn embed(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Vec<f32>>, VisionError> {
         let lms: Vec<[[f32; 2]; 5]> = faces.iter().map(|f| f.landmarks).collect();
-        let mut r = Resizer::new();
-        let mut input = Vec::new();
-        let mut parts: Vec<Vec<f32>> = Vec::with_capacity(self.embedders.len());
-        for e in &self.embedders {
-            e.prepare(img, &lms, &mut r, &mut input);
+        let one = |e: &embed::Embedder| -> Result<Vec<f32>, VisionError> {
+            let mut input = Vec::new();
+            e.prepare(img, &lms, &mut Resizer::new(), &mut input);
             let mut out = Vec::with_capacity(faces.len() * e.dims);
             e.run(&input, faces.len(), &mut out)?;
-            parts.push(out);
-        }
+            Ok(out)
+        };
+        let parts: Vec<Vec<f32>> =
+            if self.parallel && self.embedders.len() > 1 {
+                std::thread::scope(|s| {
+                    let (first, rest) = self.embedders.split_at(1);
+                    let handles: Vec<_> = rest.iter().map(|e| s.spawn(move || one(e))).collect();
+                    let mut parts = vec![one(&first[0])?];
+                    for h in handles {
+                        parts.push(h.join().map_err(|_| {
+                            VisionError::Internal("embedder thread panicked".into())
+                        })??);
+                    }
+                    Ok::<_, VisionError>(parts)
+                })?
+            } else {
+                self.embedders.iter().map(one).collect::<Result<_, _>>()?
+            };
         let total = self.template_len();
         Ok((0..faces.len())
             .map(|i| {

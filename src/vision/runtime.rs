@@ -135,6 +135,9 @@ impl SessionPool {
                 .with_intra_threads(threads.max(1))
                 .map_err(|e| err(e.into()))?
                 .with_inter_threads(1)
+                .map_err(|e| err(e.into()))?
+                // Pool threads must not spin between runs: they would starve the other models.
+                .with_config_entry("session.intra_op.allow_spinning", "0")
                 .map_err(|e| err(e.into()))?;
             sessions.push(Mutex::new(b.commit_from_memory(bytes).map_err(err)?));
         }

@@ -50,6 +50,20 @@ pub fn text(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
+        "\nkiosk 1:N thresholds (the stricter of FAR 1e-4 and FPIR 1e-3):"
+    );
+    for (name, x) in &r.scores {
+        let _ = writeln!(
+            s,
+            "  {:<8} {:.4}; East-Asian FMR there {}",
+            name,
+            x.kiosk_threshold,
+            x.subgroup_fmr_at_kiosk_threshold
+                .map_or("-".to_string(), |v| format!("{v:.4}")),
+        );
+    }
+    let _ = writeln!(
+        s,
         "\nidentification by template combination (FNIR@FPIR 1e-2 / 1e-3, rank-1):"
     );
     for (name, x) in &r.scores {

@@ -239,7 +239,7 @@ impl Manifest {
             path: path.clone(),
             source,
         };
-        let text = toml::to_string_pretty(self).map_err(|e| ManifestError::Invalid {
+        let text = toml::to_string(self).map_err(|e| ManifestError::Invalid {
             path: path.clone(),
             reason: e.to_string(),
         })?;

@@ -34,6 +34,39 @@ pub struct Config {
     pub listen: SocketAddr,
     pub models: ModelsConfig,
     pub vision: VisionConfig,
+    pub office: OfficeConfig,
+}
+
+/// The office: what receipts print and the rules it configures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfficeConfig {
+    pub name: String,
+    pub address: String,
+    /// Where results are returned (printed on the receipt).
+    pub return_place: String,
+    /// Regular expression for dossier codes; a capture group, if any, holds YYMMDD.
+    pub code_pattern: String,
+    /// Base URL printed in receipt QR codes (the kiosk decodes it; it is never fetched).
+    pub public_url: String,
+    /// The office's own consent text (first line `version: …`); empty = the built-in text.
+    pub consent_text: Option<PathBuf>,
+    /// Hours a clerk/admin session lasts.
+    pub session_hours: i64,
+}
+
+impl Default for OfficeConfig {
+    fn default() -> Self {
+        Self {
+            name: "Bộ phận Tiếp nhận và Trả kết quả".into(),
+            address: String::new(),
+            return_place: "Bộ phận Tiếp nhận và Trả kết quả".into(),
+            code_pattern: crate::dossier::DEFAULT_CODE_PATTERN.into(),
+            public_url: "https://hoso.local".into(),
+            consent_text: None,
+            session_hours: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -70,6 +103,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             models: ModelsConfig::default(),
             vision: VisionConfig::default(),
+            office: OfficeConfig::default(),
         }
     }
 }

@@ -3,10 +3,18 @@
 //! `vision` finds and embeds faces, `score` turns embeddings into similarities and
 //! decisions, `gallery` searches enrolled templates, `eval` and `bench` measure them.
 
+pub mod api;
+pub mod app;
+pub mod applicant;
+pub mod auth;
 pub mod bench;
 pub mod config;
+pub mod consent;
+pub mod crypto;
+pub mod dossier;
 pub mod eval;
 pub mod gallery;
 pub mod score;
 pub mod server;
+pub mod store;
 pub mod vision;

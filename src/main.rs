@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use hoso::auth::Role;
 use hoso::config::Config;
 use hoso::score;
 use hoso::vision::{decode, FaceEngine};
@@ -73,6 +73,49 @@ enum Cmd {
         #[command(subcommand)]
         cmd: FacesCmd,
     },
+    /// Accounts and device tokens.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+    /// Import dossier status events from CSV (code,status,at[,note,agency,new_due_at]):
+    /// all rows or none; rows already imported are skipped.
+    ImportStatus { file: PathBuf },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// A consistent copy of the database (SQLite online backup). Applicant keys are never
+    /// part of a backup.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create a clerk or admin account; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Issue a kiosk or integration device token (printed once).
+    IssueToken {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; names the first bad entry.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -123,16 +166,14 @@ fn run(cli: Cli) -> Result<()> {
                 format!("creating data directory {}", config.data_dir.display())
             })?;
             let engine = load_engine(&config)?;
-            let state = Arc::new(hoso::server::AppState {
-                config,
-                engine,
-                started: Instant::now(),
-                demo,
-            });
+            let app = hoso::app::App::open(config, engine, demo)?;
+            if demo {
+                demo_accounts(&app)?;
+            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(hoso::server::serve(state))?;
+            rt.block_on(hoso::server::serve(Arc::new(app)))?;
         }
         Cmd::Eval {
             faces,
@@ -182,7 +223,82 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Faces {
             cmd: FacesCmd::Compare { a, b },
         } => compare(&config, &a, &b)?,
+        Cmd::Admin { cmd } => {
+            let app = open_app(config)?;
+            match cmd {
+                AdminCmd::CreateUser { role, username } => {
+                    let role = Role::parse(&role)
+                        .filter(|r| r.is_person())
+                        .context("--role must be clerk or admin")?;
+                    let mut pw = String::new();
+                    std::io::stdin()
+                        .read_line(&mut pw)
+                        .context("reading the password from standard input")?;
+                    let id =
+                        app.create_user("cli", &username, pw.trim_end_matches(['\n', '\r']), role)?;
+                    println!("created {} {username} (id {id})", role.as_str());
+                }
+                AdminCmd::IssueToken { role, name } => {
+                    let role = Role::parse(&role)
+                        .filter(|r| !r.is_person())
+                        .context("--role must be kiosk or integration")?;
+                    let (_, token) = app.issue_token("cli", role, &name)?;
+                    println!("{token}");
+                }
+            }
+        }
+        Cmd::ImportStatus { file } => {
+            let app = open_app(config)?;
+            let data =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            match app.import_csv("cli:import", &data) {
+                Ok((applied, dup)) => {
+                    println!("imported {applied} event(s); {dup} already present")
+                }
+                Err(hoso::app::dossiers::ImportError::Rows(rows)) => {
+                    for r in &rows {
+                        eprintln!("line {}: {}", r.line, r.message);
+                    }
+                    bail!("{} row(s) have errors; nothing was imported", rows.len());
+                }
+                Err(e) => bail!("{e}"),
+            }
+        }
+        Cmd::Audit {
+            cmd: AuditCmd::Verify,
+        } => {
+            let store = hoso::store::Store::open(&config.data_dir)?;
+            match store.read(hoso::store::audit::verify)? {
+                None => println!("audit log intact"),
+                Some(id) => {
+                    bail!("audit log broken at entry {id}: it was edited, deleted or reordered")
+                }
+            }
+        }
+        Cmd::Backup { to } => {
+            let store = hoso::store::Store::open(&config.data_dir)?;
+            store.backup_to(&to)?;
+            println!("backup written to {}", to.display());
+        }
     }
+    Ok(())
+}
+
+/// Opens the application (database, keys, models and gallery).
+fn open_app(config: Config) -> Result<hoso::app::App> {
+    let engine = load_engine(&config)?;
+    Ok(hoso::app::App::open(config, engine, false)?)
+}
+
+/// Demo mode: an admin and a clerk account, printed on start.
+fn demo_accounts(app: &hoso::app::App) -> Result<()> {
+    for (user, role) in [("admin", Role::Admin), ("clerk", Role::Clerk)] {
+        match app.create_user("demo", user, "hoso-demo-2026", role) {
+            Ok(_) | Err(hoso::app::AppError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    eprintln!("demo accounts: admin / hoso-demo-2026 and clerk / hoso-demo-2026");
     Ok(())
 }
 

@@ -1,17 +1,8 @@
-//! The HTTP service: builds the application state (face engine, config) and serves the
-//! API until Ctrl-C or SIGTERM. Plain HTTP is for loopback; LAN clients need HTTPS.
+//! The HTTP service: serves the API of an opened `App` until Ctrl-C or SIGTERM. Plain HTTP is for loopback; LAN clients need HTTPS.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::State;
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
-
-use crate::config::Config;
-use crate::vision::FaceEngine;
+use crate::app::App;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -29,41 +20,9 @@ pub enum ServeError {
     NotLoopback(std::net::SocketAddr),
 }
 
-/// Shared state of every request.
-pub struct AppState {
-    pub config: Config,
-    pub engine: FaceEngine,
-    pub started: Instant,
-    pub demo: bool,
-}
-
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(healthz))
-        .with_state(state)
-}
-
-async fn healthz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    let m = &s.engine.manifest;
-    Json(json!({
-        "status": "ok",
-        "demo": s.demo,
-        "uptime_s": s.started.elapsed().as_secs(),
-        "detector": m.detector.name,
-        "embedders": m.embedders.iter().map(|e| &e.name).collect::<Vec<_>>(),
-        "kiosk_scorer": m.scorer.kiosk,
-        "calibrated": m.scorer.fused.is_some(),
-    }))
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("../kiosk-ui/index.html"))
-}
-
 /// Serves until shutdown.
-pub async fn serve(state: Arc<AppState>) -> Result<(), ServeError> {
-    let addr = state.config.listen;
+pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
+    let addr = app.config.listen;
     if !addr.ip().is_loopback() {
         return Err(ServeError::NotLoopback(addr));
     }
@@ -73,7 +32,7 @@ pub async fn serve(state: Arc<AppState>) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
     println!("Hồ Sơ listening on http://{local}/");
-    axum::serve(listener, router(state))
+    axum::serve(listener, crate::api::router(app))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())

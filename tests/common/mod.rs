@@ -70,7 +70,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra)
+    }
+
+    /// Starts on an existing data directory.
+    pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Server {
         let mut child = bin()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
@@ -97,5 +101,233 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that keeps a session cookie and CSRF token, or a bearer token.
+pub struct Client {
+    pub base: String,
+    agent: ureq::Agent,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+/// Status and body (JSON when it parses, else a string value).
+pub type Reply = (u16, serde_json::Value);
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Client {
+            base: base.to_string(),
+            agent,
+            cookie: None,
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    pub fn with_bearer(base: &str, token: &str) -> Client {
+        let mut c = Client::new(base);
+        c.bearer = Some(token.to_string());
+        c
+    }
+
+    /// Signs in; panics unless it succeeds.
+    pub fn login(base: &str, user: &str, password: &str) -> Client {
+        let mut c = Client::new(base);
+        let mut res = c
+            .agent
+            .post(format!("{base}/api/v1/auth/login"))
+            .send_json(serde_json::json!({"username": user, "password": password}))
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "login {user}");
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("hoso_session="))
+            .expect("session cookie")
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        c.cookie = Some(cookie.split(';').next().unwrap().to_string());
+        let v: serde_json::Value = res.body_mut().read_json().unwrap();
+        c.csrf = Some(v["csrf_token"].as_str().unwrap().to_string());
+        c
+    }
+
+    fn auth<B>(&self, mut r: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        if let Some(c) = &self.cookie {
+            r = r.header("Cookie", c);
+        }
+        if let Some(t) = &self.csrf {
+            r = r.header("X-CSRF-Token", t);
+        }
+        if let Some(b) = &self.bearer {
+            r = r.header("Authorization", format!("Bearer {b}"));
+        }
+        r
+    }
+
+    fn reply(res: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut res = match res {
+            Ok(r) => r,
+            // The server may answer and close before a large upload is fully sent.
+            Err(e) => return (0, serde_json::Value::String(e.to_string())),
+        };
+        let status = res.status().as_u16();
+        let text = res
+            .body_mut()
+            .with_config()
+            .limit(50 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        Self::reply(
+            self.auth(self.agent.get(format!("{}{path}", self.base)))
+                .call(),
+        )
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> Reply {
+        Self::reply(
+            self.auth(self.agent.post(format!("{}{path}", self.base)))
+                .send_json(body),
+        )
+    }
+
+    pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Reply {
+        Self::reply(
+            self.auth(self.agent.post(format!("{}{path}", self.base)))
+                .content_type(content_type)
+                .send(body),
+        )
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        Self::reply(
+            self.auth(self.agent.delete(format!("{}{path}", self.base)))
+                .call(),
+        )
+    }
+}
+
+/// Runs `hoso` with `--data-dir` and standard input; returns stdout, panicking on failure.
+pub fn cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "hoso {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// A server with an admin, a clerk, a kiosk token and an integration token.
+pub struct Office {
+    pub server: Server,
+    pub admin: Client,
+    pub clerk: Client,
+    pub kiosk_token: String,
+    pub integration_token: String,
+}
+
+impl Office {
+    pub fn start() -> Office {
+        let data = tempfile::tempdir().expect("temp dir");
+        cli(
+            data.path(),
+            &[
+                "admin",
+                "create-user",
+                "--role",
+                "admin",
+                "--username",
+                "admin1",
+            ],
+            PASSWORD,
+        );
+        cli(
+            data.path(),
+            &[
+                "admin",
+                "create-user",
+                "--role",
+                "clerk",
+                "--username",
+                "clerk1",
+            ],
+            PASSWORD,
+        );
+        let kiosk_token = cli(
+            data.path(),
+            &[
+                "admin",
+                "issue-token",
+                "--role",
+                "kiosk",
+                "--name",
+                "Sảnh 1",
+            ],
+            "",
+        )
+        .trim()
+        .to_string();
+        let integration_token = cli(
+            data.path(),
+            &[
+                "admin",
+                "issue-token",
+                "--role",
+                "integration",
+                "--name",
+                "Một cửa tỉnh",
+            ],
+            "",
+        )
+        .trim()
+        .to_string();
+        let server = Server::start_in(data, &[]);
+        let admin = Client::login(&server.base, "admin1", PASSWORD);
+        let clerk = Client::login(&server.base, "clerk1", PASSWORD);
+        Office {
+            server,
+            admin,
+            clerk,
+            kiosk_token,
+            integration_token,
+        }
     }
 }

@@ -1,0 +1,141 @@
+//! Intake routes: applicants, consent (grant, withdraw = purge), face enrolment.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{blocking, ApiError, ApiJson, ApiResult, AppState, Caller, STAFF};
+use crate::app::AppError;
+use crate::applicant::masked_name;
+use crate::consent::PURPOSE;
+use crate::store::{dossiers as dsql, people};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApplicantBody {
+    full_name: String,
+    id_number: String,
+    phone: Option<String>,
+}
+
+pub async fn create_applicant(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<NewApplicantBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?;
+    let id = app.create_applicant(p.id, &b.full_name, &b.id_number, b.phone.as_deref())?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+pub async fn get_applicant(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(STAFF)?;
+    let (a, consents, templates, dossiers) = app.store.read(|c| {
+        Ok((
+            people::applicant(c, id)?,
+            people::consents(c, id)?,
+            people::template_count(c, id)?,
+            dsql::dossiers_of(c, id)?,
+        ))
+    })?;
+    let a = a.ok_or_else(|| ApiError(AppError::NotFound(format!("applicant {id}"))))?;
+    let views = dossiers
+        .iter()
+        .map(|d| app.view(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({
+        "id": a.id,
+        "full_name": a.full_name,
+        "display_name": masked_name(&a.full_name),
+        "consent": consents.iter().find(|c| c.withdrawn_at.is_none() && c.purpose == PURPOSE).map(|c| json!({
+            "id": c.id, "text_version": c.text_version, "method": c.method, "granted_at": c.granted_at, "granted_by": c.granted_by,
+        })),
+        "consent_history": consents.iter().map(|c| json!({
+            "id": c.id, "text_version": c.text_version, "text_sha256": c.text_sha256, "method": c.method,
+            "granted_at": c.granted_at, "granted_by": c.granted_by, "withdrawn_at": c.withdrawn_at,
+        })).collect::<Vec<_>>(),
+        "templates": templates,
+        "biometrics_purged_at": a.biometrics_purged_at,
+        "dossiers": views,
+    })))
+}
+
+pub async fn consent_text(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(STAFF)?;
+    Ok(Json(json!({
+        "purpose": PURPOSE,
+        "version": app.consent.version,
+        "sha256": app.consent.sha256,
+        "text": app.consent.body,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    text_version: String,
+    method: String,
+}
+
+pub async fn grant_consent(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ConsentBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?;
+    let cid = app.record_consent(p.id, id, &b.text_version, &b.method)?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({"consent_id": cid, "purpose": PURPOSE})),
+    ))
+}
+
+pub async fn withdraw_consent(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    let a = app.clone();
+    let purged =
+        blocking(move || a.withdraw_consent(&p.actor, p.id, id, "withdrawn at the counter"))
+            .await?;
+    Ok(Json(json!({"withdrawn": true, "templates_purged": purged})))
+}
+
+pub async fn enrol_face(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    let body = body.map_err(|r| {
+        ApiError(if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge(format!(
+                "image too large (limit {} bytes)",
+                app.config.vision.max_image_bytes
+            ))
+        } else {
+            AppError::Unprocessable {
+                code: "bad_image",
+                message: format!("image upload failed: {}", r.body_text()),
+            }
+        })
+    })?;
+    let a = app.clone();
+    let e = blocking(move || a.enrol_face(p.id, id, &body)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(e)))
+}

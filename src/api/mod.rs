@@ -1,0 +1,206 @@
+//! HTTP API (axum): routes, the caller extractor (session cookie + CSRF, or a device's
+//! bearer token), the role checks, and JSON errors. Handlers only translate HTTP to the
+//! use cases in `app`.
+
+pub mod dossiers;
+pub mod intake;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::app::{App, AppError};
+use crate::auth::{Principal, Role};
+
+pub type AppState = Arc<App>;
+
+pub const SESSION_COOKIE: &str = "hoso_session";
+
+/// An error as the API returns it: `{"error": code, "message": text}`.
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "request failed");
+        }
+        let message = match &self.0 {
+            AppError::Internal(_) => "internal error; see the server log".to_string(),
+            e => e.to_string(),
+        };
+        (
+            status,
+            Json(json!({"error": self.0.code(), "message": message})),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// JSON body whose rejections (malformed JSON, wrong fields, wrong content type) come out
+/// as our JSON errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(ApiError(AppError::Invalid(format!(
+                "bad JSON body: {}",
+                r.body_text()
+            )))),
+        }
+    }
+}
+
+/// The authenticated caller, if any.
+pub struct Caller(pub Option<Principal>);
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or(ApiError(AppError::Unauthorized))?;
+            // A wrong token is an error, not an anonymous call.
+            return match app.device_principal(token)? {
+                Some(p) => Ok(Caller(Some(p))),
+                None => Err(ApiError(AppError::Unauthorized)),
+            };
+        }
+        let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Ok(Caller(None));
+        };
+        let Some((p, csrf)) = app.session_principal(&session)? else {
+            return Ok(Caller(None));
+        };
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(csrf.as_str()) {
+                return Err(ApiError(AppError::Forbidden(
+                    "missing or wrong X-CSRF-Token".into(),
+                )));
+            }
+        }
+        Ok(Caller(Some(p)))
+    }
+}
+
+impl Caller {
+    /// The principal, if its role is one of `roles`; 401 when anonymous, 403 otherwise.
+    pub fn require(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
+        match &self.0 {
+            None => Err(ApiError(AppError::Unauthorized)),
+            Some(p) if roles.contains(&p.role) => Ok(p),
+            Some(_) => Err(ApiError(AppError::Forbidden(
+                "your role may not do this".into(),
+            ))),
+        }
+    }
+}
+
+pub const STAFF: &[Role] = &[Role::Clerk, Role::Admin];
+
+/// Runs CPU-heavy work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(AppError::Internal(format!("worker failed: {e}"))))?
+        .map_err(ApiError)
+}
+
+pub fn router(app: AppState) -> Router {
+    let face_limit = app.config.vision.max_image_bytes + 64 * 1024;
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/api/v1/auth/login", post(session::login))
+        .route("/api/v1/auth/logout", post(session::logout))
+        .route("/api/v1/auth/me", get(session::me))
+        .route("/api/v1/consent/text", get(intake::consent_text))
+        .route("/api/v1/applicants", post(intake::create_applicant))
+        .route("/api/v1/applicants/{id}", get(intake::get_applicant))
+        .route(
+            "/api/v1/applicants/{id}/consent",
+            post(intake::grant_consent).delete(intake::withdraw_consent),
+        )
+        .route(
+            "/api/v1/applicants/{id}/faces",
+            post(intake::enrol_face).layer(DefaultBodyLimit::max(face_limit)),
+        )
+        .route("/api/v1/dossiers", post(dossiers::create))
+        .route("/api/v1/dossiers/{code}", get(dossiers::get))
+        .route("/api/v1/dossiers/{code}/receipt", get(dossiers::receipt))
+        .route("/api/v1/dossiers/{code}/events", post(dossiers::add_event))
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .fallback(|| async { ApiError(AppError::NotFound("page".into())) })
+        .with_state(app)
+}
+
+async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> impl IntoResponse {
+    let m = &app.engine.manifest;
+    Json(json!({
+        "status": "ok",
+        "demo": app.demo,
+        "uptime_s": app.started.elapsed().as_secs(),
+        "detector": m.detector.name,
+        "embedders": m.embedders.iter().map(|e| &e.name).collect::<Vec<_>>(),
+        "kiosk_scorer": m.scorer.kiosk,
+        "calibrated": m.scorer.fused.is_some(),
+        "gallery_templates": app.gallery.len(),
+    }))
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("../../kiosk-ui/index.html"))
+}

@@ -1,0 +1,55 @@
+//! Sign-in and sign-out for clerks and admins: an HttpOnly, SameSite=Strict session
+//! cookie, and a CSRF token the page sends back as `X-CSRF-Token`.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{blocking, ApiJson, ApiResult, AppState, Caller, SESSION_COOKIE};
+use crate::app::AppError;
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    let a = app.clone();
+    let l = blocking(move || a.login(&b.username, &b.password)).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        l.session, l.max_age_s
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"csrf_token": l.csrf_token, "role": l.role})),
+    ))
+}
+
+pub async fn logout(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(super::STAFF)?;
+    if let Some(s) = super::cookie(&headers, SESSION_COOKIE) {
+        app.logout(&s)?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], Json(json!({"ok": true}))))
+}
+
+pub async fn me(caller: Caller) -> ApiResult<impl IntoResponse> {
+    let p = caller
+        .0
+        .as_ref()
+        .ok_or(super::ApiError(AppError::Unauthorized))?;
+    Ok(Json(json!({"role": p.role, "name": p.name})))
+}

@@ -1,0 +1,473 @@
+//! Dossiers: registration at intake (with the receipt's lookup token), status events from
+//! clerks and the one-stop software, the CSV import (all rows or none), and the views the
+//! receipt and the kiosk show.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::crypto::{random_token, sha256_hex};
+use crate::dossier::{self, Status};
+use crate::store::{
+    audit, dossiers as sql, now, people, AuditEntry, DossierRow, NewDossier, NewEvent, StoreError,
+};
+
+/// Vietnam's offset (no daylight saving).
+pub fn vn() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).expect("valid offset")
+}
+
+/// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` in Vietnam time.
+pub fn parse_time(s: &str) -> Result<DateTime<Utc>, AppError> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            if let Some(t) = vn().from_local_datetime(&n).single() {
+                return Ok(t.with_timezone(&Utc));
+            }
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d
+            .and_hms_opt(17, 0, 0)
+            .and_then(|n| vn().from_local_datetime(&n).single())
+        {
+            return Ok(t.with_timezone(&Utc));
+        }
+    }
+    Err(AppError::Invalid(format!(
+        "time {s:?} is not RFC 3339 (2026-11-22T09:30:00+07:00) or YYYY-MM-DD[ HH:MM]"
+    )))
+}
+
+fn ts(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(t, 0).single().unwrap_or_default()
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineStep {
+    pub status: u8,
+    pub status_text: &'static str,
+    pub at: String,
+    pub note: Option<String>,
+    pub agency: Option<String>,
+}
+
+/// A dossier as shown to a person (receipt, clerk, kiosk).
+#[derive(Debug, Serialize)]
+pub struct DossierView {
+    pub code: String,
+    pub procedure: String,
+    pub status: u8,
+    pub status_text: &'static str,
+    pub status_text_en: &'static str,
+    pub received_at: String,
+    pub due_at: String,
+    pub overdue: bool,
+    pub moved_with_apology: bool,
+    pub closed: bool,
+    pub agency: Option<String>,
+    pub timeline: Vec<TimelineStep>,
+}
+
+/// An event to record.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct EventInput {
+    pub status: i64,
+    pub at: String,
+    pub note: Option<String>,
+    pub agency: Option<String>,
+    pub new_due_at: Option<String>,
+}
+
+impl App {
+    /// Registers a dossier; returns its code and the receipt's lookup token.
+    pub fn create_dossier(
+        &self,
+        actor_id: i64,
+        code: &str,
+        applicant_id: i64,
+        procedure: &str,
+        received_at: &str,
+        due_at: &str,
+    ) -> Result<(String, String), AppError> {
+        let code = self
+            .codes
+            .check(code)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let procedure = procedure.trim();
+        if procedure.is_empty() || procedure.chars().count() > 300 {
+            return Err(AppError::Invalid(
+                "procedure name is required (at most 300 characters)".into(),
+            ));
+        }
+        let received = parse_time(received_at)?;
+        let due = parse_time(due_at)?;
+        if due <= received {
+            return Err(AppError::Invalid(
+                dossier::DossierError::DueBeforeReceived.to_string(),
+            ));
+        }
+        if self
+            .store
+            .read(|c| people::applicant(c, applicant_id))?
+            .is_none()
+        {
+            return Err(AppError::NotFound(format!("applicant {applicant_id}")));
+        }
+        let token = random_token()?;
+        let token_enc = self
+            .keys
+            .seal_field(token.as_bytes(), &format!("lookup:{code}"))?;
+        let t = now();
+        let actor = format!("user:{actor_id}");
+        self.store.tx(|tx| {
+            sql::insert_dossier(
+                tx,
+                &NewDossier {
+                    code: &code,
+                    applicant_id,
+                    procedure,
+                    received_at: received.timestamp(),
+                    due_at: due.timestamp(),
+                    status: 2,
+                    lookup_token_enc: &token_enc,
+                    lookup_token_hash: &sha256_hex(token.as_bytes()),
+                    created_by: actor_id,
+                    now: t,
+                },
+            )?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor: &actor,
+                    action: "dossier.create",
+                    subject: &code,
+                    detail: json!({"applicant": applicant_id}),
+                },
+                t,
+            )?;
+            Ok(())
+        })?;
+        Ok((code, token))
+    }
+
+    pub fn dossier(&self, code: &str) -> Result<DossierRow, AppError> {
+        let code = self
+            .codes
+            .check(code)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        self.store
+            .read(|c| sql::dossier(c, &code))?
+            .ok_or_else(|| AppError::NotFound(format!("dossier {code}")))
+    }
+
+    /// The receipt's lookup token (decrypted) for reprinting.
+    pub fn lookup_token(&self, d: &DossierRow) -> Result<String, AppError> {
+        let t = self
+            .keys
+            .open_field(&d.lookup_token_enc, &format!("lookup:{}", d.code))?;
+        String::from_utf8(t).map_err(|_| AppError::Internal("damaged lookup token".into()))
+    }
+
+    /// The URL encoded in the receipt's QR code.
+    pub fn lookup_url(&self, code: &str, token: &str) -> String {
+        format!(
+            "{}/tra-cuu?ma={}&t={}",
+            self.config.office.public_url.trim_end_matches('/'),
+            code,
+            token
+        )
+    }
+
+    /// Records one status event. Returns false when it was already recorded (idempotent).
+    pub fn add_event(&self, actor: &str, code: &str, ev: &EventInput) -> Result<bool, AppError> {
+        let code = self
+            .codes
+            .check(code)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let t = now();
+        self.store
+            .tx_with(|tx| apply_event(tx, &code, ev, actor, t))
+            .map_err(|e| match e {
+                EventError::App(a) => a,
+                EventError::Store(s) => s.into(),
+            })
+    }
+
+    pub fn view(&self, d: &DossierRow) -> Result<DossierView, AppError> {
+        let events = self.store.read(|c| sql::events(c, &d.code))?;
+        let st = Status(d.status);
+        let fmt = |t: i64| ts(t).with_timezone(&vn()).to_rfc3339();
+        Ok(DossierView {
+            code: d.code.clone(),
+            procedure: d.procedure.clone(),
+            status: d.status,
+            status_text: st.text_vi(),
+            status_text_en: st.text_en(),
+            received_at: fmt(d.received_at),
+            due_at: fmt(d.due_at),
+            overdue: dossier::is_overdue(st, ts(d.due_at), Utc::now()),
+            moved_with_apology: d.apology_used,
+            closed: st.is_closed(),
+            agency: d.agency.clone(),
+            timeline: events
+                .into_iter()
+                .map(|e| TimelineStep {
+                    status: e.status,
+                    status_text: Status(e.status).text_vi(),
+                    at: fmt(e.at),
+                    note: e.note,
+                    agency: e.agency,
+                })
+                .collect(),
+        })
+    }
+
+    /// Imports status events from CSV (`code,status,at,note,agency,new_due_at`, header
+    /// required). Every row is checked in one transaction; any error rolls all back.
+    /// Returns (applied, already present).
+    pub fn import_csv(&self, actor: &str, data: &[u8]) -> Result<(usize, usize), ImportError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(data);
+        let headers = rdr
+            .headers()
+            .map_err(|e| ImportError::Header(e.to_string()))?
+            .clone();
+        for need in ["code", "status", "at"] {
+            if !headers.iter().any(|h| h == need) {
+                return Err(ImportError::Header(format!("missing column {need:?}")));
+            }
+        }
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        let (c_code, c_status, c_at) = (
+            col("code").unwrap_or(0),
+            col("status").unwrap_or(1),
+            col("at").unwrap_or(2),
+        );
+        let (c_note, c_agency, c_due) = (col("note"), col("agency"), col("new_due_at"));
+        let t = now();
+        let mut errors = Vec::new();
+        let mut applied = 0;
+        let mut dup = 0;
+        let res = self.store.tx_with(|tx| {
+            for (i, rec) in rdr.records().enumerate() {
+                let line = i + 2;
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(e) => {
+                        errors.push(RowError {
+                            line,
+                            message: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                let get = |c: Option<usize>| {
+                    c.and_then(|c| rec.get(c))
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                };
+                let status = match rec.get(c_status).unwrap_or("").parse::<i64>() {
+                    Ok(s) => s,
+                    Err(_) => {
+                        errors.push(RowError {
+                            line,
+                            message: "status must be a number from 1 to 10".into(),
+                        });
+                        continue;
+                    }
+                };
+                let ev = EventInput {
+                    status,
+                    at: rec.get(c_at).unwrap_or("").to_string(),
+                    note: get(c_note),
+                    agency: get(c_agency),
+                    new_due_at: get(c_due),
+                };
+                let code = match self.codes.check(rec.get(c_code).unwrap_or("")) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        errors.push(RowError {
+                            line,
+                            message: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                match apply_event(tx, &code, &ev, actor, t) {
+                    Ok(true) => applied += 1,
+                    Ok(false) => dup += 1,
+                    Err(EventError::App(e)) => errors.push(RowError {
+                        line,
+                        message: e.to_string(),
+                    }),
+                    Err(EventError::Store(e)) => return Err(Abort::Store(e)),
+                }
+            }
+            if !errors.is_empty() {
+                // Roll back: nothing of a file with errors is imported.
+                return Err(Abort::Rows);
+            }
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor,
+                    action: "status.import",
+                    subject: "csv",
+                    detail: json!({"applied": applied, "duplicates": dup}),
+                },
+                t,
+            )?;
+            Ok::<(), Abort>(())
+        });
+        match res {
+            Ok(()) => Ok((applied, dup)),
+            Err(Abort::Rows) => Err(ImportError::Rows(errors)),
+            Err(Abort::Store(e)) => Err(ImportError::Store(e.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("CSV header: {0} (expected columns code,status,at[,note,agency,new_due_at])")]
+    Header(String),
+    #[error("{} row(s) have errors; nothing was imported", .0.len())]
+    Rows(Vec<RowError>),
+    #[error("database: {0}")]
+    Store(String),
+}
+
+enum EventError {
+    App(AppError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for EventError {
+    fn from(e: StoreError) -> Self {
+        EventError::Store(e)
+    }
+}
+
+/// Why an import transaction was rolled back.
+enum Abort {
+    Rows,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Abort {
+    fn from(e: StoreError) -> Self {
+        Abort::Store(e)
+    }
+}
+
+/// Validates and applies one event inside `tx`.
+fn apply_event(
+    tx: &rusqlite::Transaction,
+    code: &str,
+    ev: &EventInput,
+    actor: &str,
+    t: i64,
+) -> Result<bool, EventError> {
+    let app = |e: AppError| EventError::App(e);
+    let status = Status::new(ev.status).map_err(|e| app(AppError::Invalid(e.to_string())))?;
+    let at = parse_time(&ev.at).map_err(app)?;
+    let new_due = ev
+        .new_due_at
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(app)?;
+    let d = sql::dossier(tx, code)?
+        .ok_or_else(|| app(AppError::NotFound(format!("dossier {code}"))))?;
+    let note = ev.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let agency = ev
+        .agency
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 500)
+        || agency.is_some_and(|a| a.chars().count() > 200)
+    {
+        return Err(app(AppError::Invalid(
+            "note (500) or agency (200 characters) too long".into(),
+        )));
+    }
+    // Re-delivery of an event already recorded changes nothing.
+    let seen: bool = tx
+        .query_row(
+            "SELECT 1 FROM dossier_events WHERE dossier_code = ?1 AND status = ?2 AND at = ?3",
+            rusqlite::params![code, status.0, at.timestamp()],
+            |_| Ok(true),
+        )
+        .or_else(|e| {
+            if e == rusqlite::Error::QueryReturnedNoRows {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(StoreError::from)?;
+    if seen {
+        return Ok(false);
+    }
+    let state = dossier::State {
+        status: Status(d.status),
+        received_at: ts(d.received_at),
+        due_at: ts(d.due_at),
+        original_due_at: ts(d.original_due_at),
+        apology_used: d.apology_used,
+    };
+    let ch = dossier::apply(&state, status, at, new_due)
+        .map_err(|e| app(AppError::Conflict(e.to_string())))?;
+    sql::insert_event(
+        tx,
+        &NewEvent {
+            code,
+            status: status.0,
+            at: at.timestamp(),
+            note,
+            agency,
+            new_due_at: new_due.map(|d| d.timestamp()),
+            actor,
+            now: t,
+        },
+    )?;
+    sql::update_state(
+        tx,
+        code,
+        status.0,
+        ch.due_at.timestamp(),
+        ch.apology_used,
+        agency,
+        t,
+    )?;
+    audit::append(
+        tx,
+        &AuditEntry {
+            actor,
+            action: "dossier.status",
+            subject: code,
+            detail: json!({"from": d.status, "to": status.0, "new_due_at": new_due.map(|d| d.timestamp())}),
+        },
+        t,
+    )?;
+    Ok(true)
+}

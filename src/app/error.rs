@@ -1,0 +1,83 @@
+//! Errors of the use cases, each with the HTTP status and stable code the API returns.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(String),
+    /// 422 with a reason code (face enrolment: no_face, many_faces, low_quality, bad_image).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("too many attempts; try again later")]
+    TooMany,
+    #[error("the server's disk is full; nothing was saved")]
+    DiskFull,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            e if e.is_disk_full() => AppError::DiskFull,
+            StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::crypto::CryptoError> for AppError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::vision::VisionError> for AppError {
+    fn from(e: crate::vision::VisionError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 400,
+            AppError::Unprocessable { .. } => 422,
+            AppError::NotFound(_) => 404,
+            AppError::Forbidden(_) => 403,
+            AppError::Conflict(_) => 409,
+            AppError::Unauthorized => 401,
+            AppError::TooLarge(_) => 413,
+            AppError::TooMany => 429,
+            AppError::DiskFull => 507,
+            AppError::Internal(_) => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid",
+            AppError::Unprocessable { code, .. } => code,
+            AppError::NotFound(_) => "not_found",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unauthorized => "unauthorized",
+            AppError::TooLarge(_) => "too_large",
+            AppError::TooMany => "too_many_requests",
+            AppError::DiskFull => "disk_full",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}

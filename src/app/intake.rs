@@ -1,0 +1,268 @@
+//! The clerk's intake: registering an applicant, recording and withdrawing consent, and
+//! enrolling face frames (decode → one face → quality gate → embed → seal → store →
+//! gallery), with a warning when the face already matches someone else.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::applicant;
+use crate::consent::PURPOSE;
+use crate::crypto;
+use crate::gallery::Query;
+use crate::store::{audit, now, people, AuditEntry, NewApplicant, NewConsent};
+use crate::vision::{decode, primary_face, DecodeError, Quality};
+
+#[derive(Debug, Serialize)]
+pub struct Enrolled {
+    pub template_id: i64,
+    pub quality: Quality,
+    /// How many templates the applicant has now.
+    pub templates: i64,
+    /// Another applicant whose face this one matches (possible duplicate or look-alike).
+    pub possible_duplicate_of: Option<i64>,
+    pub duplicate_score: Option<f32>,
+}
+
+impl App {
+    pub fn create_applicant(
+        &self,
+        actor_id: i64,
+        full_name: &str,
+        id_number: &str,
+        phone: Option<&str>,
+    ) -> Result<i64, AppError> {
+        let name =
+            applicant::normalise_name(full_name).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let id = applicant::validate_id_number(id_number)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let phone = phone
+            .filter(|p| !p.trim().is_empty())
+            .map(applicant::validate_phone)
+            .transpose()
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let id_hash = self.keys.id_hash(&id);
+        let id_enc = self.keys.seal_field(id.as_bytes(), "id_number")?;
+        let phone_enc = phone
+            .map(|p| self.keys.seal_field(p.as_bytes(), "phone"))
+            .transpose()?;
+        let t = now();
+        let actor = format!("user:{actor_id}");
+        Ok(self.store.tx(|tx| {
+            let aid = people::insert_applicant(
+                tx,
+                &NewApplicant {
+                    full_name: &name,
+                    id_number_enc: &id_enc,
+                    id_number_hash: &id_hash,
+                    phone_enc: phone_enc.as_deref(),
+                    created_by: actor_id,
+                    now: t,
+                },
+            )?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor: &actor,
+                    action: "applicant.create",
+                    subject: &format!("applicant:{aid}"),
+                    detail: json!({}),
+                },
+                t,
+            )?;
+            Ok(aid)
+        })?)
+    }
+
+    /// The applicant with this ID number, if registered (so a clerk does not register twice).
+    pub fn applicant_by_id_number(&self, id_number: &str) -> Result<Option<i64>, AppError> {
+        let id = applicant::validate_id_number(id_number)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let h = self.keys.id_hash(&id);
+        Ok(self
+            .store
+            .read(|c| people::applicant_by_id_hash(c, &h))?
+            .map(|a| a.id))
+    }
+
+    fn require_applicant(&self, id: i64) -> Result<people::ApplicantRow, AppError> {
+        self.store
+            .read(|c| people::applicant(c, id))?
+            .ok_or_else(|| AppError::NotFound(format!("applicant {id}")))
+    }
+
+    pub fn record_consent(
+        &self,
+        actor_id: i64,
+        applicant_id: i64,
+        text_version: &str,
+        method: &str,
+    ) -> Result<i64, AppError> {
+        self.require_applicant(applicant_id)?;
+        self.consent
+            .check(text_version, method)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let t = now();
+        let actor = format!("user:{actor_id}");
+        Ok(self.store.tx(|tx| {
+            if let Some(c) = people::valid_consent(tx, applicant_id, PURPOSE)? {
+                return Ok(c.id);
+            }
+            let id = people::insert_consent(
+                tx,
+                &NewConsent {
+                    applicant_id,
+                    purpose: PURPOSE,
+                    text_version: &self.consent.version,
+                    text_sha256: &self.consent.sha256,
+                    method,
+                    by: actor_id,
+                    now: t,
+                },
+            )?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor: &actor,
+                    action: "consent.grant",
+                    subject: &format!("applicant:{applicant_id}"),
+                    detail: json!({"consent": id, "version": self.consent.version, "method": method}),
+                },
+                t,
+            )?;
+            Ok(id)
+        })?)
+    }
+
+    /// Withdraws consent and purges the biometric data at once: out of the gallery, key
+    /// destroyed (every stored copy of the templates becomes unreadable), rows deleted, WAL
+    /// checkpointed. Returns how many templates were purged.
+    pub fn withdraw_consent(
+        &self,
+        actor: &str,
+        actor_id: i64,
+        applicant_id: i64,
+        note: &str,
+    ) -> Result<usize, AppError> {
+        self.require_applicant(applicant_id)?;
+        self.gallery.remove_identity(applicant_id as u64);
+        self.keys.destroy_applicant_key(applicant_id)?;
+        let t = now();
+        let purged = self.store.tx(|tx| {
+            let withdrawn =
+                people::withdraw_consents(tx, applicant_id, PURPOSE, actor_id, note, t)?;
+            let n = people::purge_templates(tx, applicant_id, t)?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor,
+                    action: "consent.withdraw",
+                    subject: &format!("applicant:{applicant_id}"),
+                    detail: json!({"consents": withdrawn, "templates_purged": n}),
+                },
+                t,
+            )?;
+            Ok(n)
+        })?;
+        self.store.checkpoint()?;
+        Ok(purged)
+    }
+
+    /// Enrols one frame of the applicant's face.
+    pub fn enrol_face(
+        &self,
+        actor_id: i64,
+        applicant_id: i64,
+        image: &[u8],
+    ) -> Result<Enrolled, AppError> {
+        self.require_applicant(applicant_id)?;
+        if self
+            .store
+            .read(|c| people::valid_consent(c, applicant_id, PURPOSE))?
+            .is_none()
+        {
+            return Err(AppError::Forbidden(
+                "no valid consent to face lookup: record the applicant's consent first".into(),
+            ));
+        }
+        let img =
+            decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
+                code: "bad_image",
+                message: match e {
+                    DecodeError::TooManyBytes { .. } | DecodeError::TooLarge { .. } => {
+                        format!("image too large: {e}")
+                    }
+                    other => other.to_string(),
+                },
+            })?;
+        let faces = self
+            .engine
+            .detect_framed(&img, self.config.vision.enrol_min_face_px)?;
+        let Some(face) = primary_face(&faces, img.width(), img.height()).copied() else {
+            return Err(AppError::Unprocessable {
+                code: "no_face",
+                message: "no face found in the image".into(),
+            });
+        };
+        // Another face of comparable size: we cannot tell whose face this is.
+        if faces
+            .iter()
+            .filter(|f| f.width() >= 0.6 * face.width())
+            .count()
+            > 1
+        {
+            return Err(AppError::Unprocessable {
+                code: "many_faces",
+                message: "several faces in the image: only the applicant may be in the frame"
+                    .into(),
+            });
+        }
+        let q = self.engine.quality(&img, &face);
+        if let Some(issue) = self.config.vision.quality.check(&q) {
+            return Err(AppError::Unprocessable {
+                code: "low_quality",
+                message: format!("face quality too low ({})", issue.code()),
+            });
+        }
+        let template = self
+            .engine
+            .embed(&img, std::slice::from_ref(&face))?
+            .pop()
+            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
+        // Does the face match somebody else already enrolled?
+        let top = self.gallery.search_filtered(
+            &Query::new(self.gallery.segments(), &self.scorer, &template),
+            |id| id != applicant_id as u64,
+        );
+        let dup = top
+            .best
+            .filter(|b| self.scorer.threshold_far_1e3.is_some_and(|t| b.score >= t));
+        let key = self.keys.applicant_key(applicant_id)?;
+        let bytes: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let sealed = crypto::seal(&key, &bytes, format!("template:{applicant_id}").as_bytes())?;
+        let t = now();
+        let actor = format!("user:{actor_id}");
+        let (tid, count) = self.store.tx(|tx| {
+            let tid = people::insert_template(tx, applicant_id, &self.model_id, &sealed, f64::from(q.score), t)?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor: &actor,
+                    action: "face.enrol",
+                    subject: &format!("applicant:{applicant_id}"),
+                    detail: json!({"template": tid, "quality": q.score, "possible_duplicate_of": dup.map(|d| d.identity)}),
+                },
+                t,
+            )?;
+            Ok((tid, people::template_count(tx, applicant_id)?))
+        })?;
+        self.gallery.add(applicant_id as u64, tid as u64, &template);
+        Ok(Enrolled {
+            template_id: tid,
+            quality: q,
+            templates: count,
+            possible_duplicate_of: dup.map(|d| d.identity as i64),
+            duplicate_score: dup.map(|d| d.score),
+        })
+    }
+}

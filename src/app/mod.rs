@@ -1,0 +1,152 @@
+//! The application: the store, keys, face engine and gallery wired together, and the use
+//! cases the API and the CLI call (intake, dossiers, status events). Every use case that
+//! changes data writes its audit entry in the same transaction.
+
+pub mod dossiers;
+pub mod error;
+pub mod intake;
+pub mod users;
+
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::consent::{ConsentText, PURPOSE};
+use crate::crypto::Keys;
+use crate::dossier::CodeFormat;
+use crate::gallery::Gallery;
+use crate::score::Scorer;
+use crate::store::{audit, people, AuditEntry, Store};
+use crate::vision::FaceEngine;
+
+pub use error::AppError;
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub keys: Keys,
+    pub engine: FaceEngine,
+    pub gallery: Gallery,
+    pub consent: ConsentText,
+    pub codes: CodeFormat,
+    pub scorer: Scorer,
+    /// Fingerprint of the embedding models: templates made by other models are not used.
+    pub model_id: String,
+    pub started: Instant,
+    pub demo: bool,
+}
+
+/// A fingerprint of everything that makes templates comparable.
+pub fn model_id(engine: &FaceEngine) -> String {
+    let mut h = Sha256::new();
+    for e in &engine.manifest.embedders {
+        h.update(e.model.sha256.as_bytes());
+        h.update(format!("{:?}{:?}{}", e.template, e.normalisation.mean, e.flip).as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+impl App {
+    /// Opens the data directory (database, keys), loads the engine and fills the gallery
+    /// with the decrypted templates of consented applicants.
+    pub fn open(config: Config, engine: FaceEngine, demo: bool) -> Result<Self, AppError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            AppError::Internal(format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store = Store::open(&config.data_dir)?;
+        let keys = Keys::open_or_create(&config.data_dir)?;
+        let consent = ConsentText::load(config.office.consent_text.as_deref())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let codes = CodeFormat::new(&config.office.code_pattern)
+            .map_err(|e| AppError::Internal(format!("office.code_pattern: {e}")))?;
+        let scorer = crate::score::scorer(
+            &engine.manifest,
+            engine.segments(),
+            &engine.manifest.scorer.kiosk,
+        )
+        .ok_or_else(|| AppError::Internal("the manifest's kiosk scorer is unknown".into()))?;
+        let gallery = Gallery::new(engine.segments());
+        let app = Self {
+            model_id: model_id(&engine),
+            config,
+            store,
+            keys,
+            engine,
+            gallery,
+            consent,
+            codes,
+            scorer,
+            started: Instant::now(),
+            demo,
+        };
+        app.load_gallery()?;
+        Ok(app)
+    }
+
+    fn load_gallery(&self) -> Result<(), AppError> {
+        let rows = self
+            .store
+            .read(|c| people::consented_templates(c, PURPOSE))?;
+        let (mut loaded, mut stale, mut unreadable) = (0, 0, 0);
+        for t in rows {
+            if t.model != self.model_id {
+                stale += 1;
+                continue;
+            }
+            match self.open_template(t.applicant_id, t.id, &t.sealed) {
+                Some(v) if self.gallery.add(t.applicant_id as u64, t.id as u64, &v) => loaded += 1,
+                _ => unreadable += 1,
+            }
+        }
+        tracing::info!(loaded, stale, unreadable, "gallery loaded");
+        Ok(())
+    }
+
+    /// Decrypts one template (None when its key was destroyed or the data is damaged).
+    pub fn open_template(
+        &self,
+        applicant: i64,
+        template_id: i64,
+        sealed: &[u8],
+    ) -> Option<Vec<f32>> {
+        let key = self.keys.existing_applicant_key(applicant).ok()?;
+        let bytes =
+            crate::crypto::open(&key, sealed, format!("template:{applicant}").as_bytes()).ok()?;
+        let _ = template_id;
+        Some(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        )
+    }
+
+    /// Appends an audit entry in its own transaction (for events with no other write).
+    pub fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let now = crate::store::now();
+        self.store.tx(|tx| {
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor,
+                    action,
+                    subject,
+                    detail,
+                },
+                now,
+            )?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! Accounts and devices: creating users and device tokens, signing in and out, and
+//! resolving a session cookie or bearer token to a principal.
+
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::auth::{self, Principal, Role};
+use crate::crypto::sha256_hex;
+use crate::store::{audit, now, users, AuditEntry};
+
+/// What a successful sign-in returns: the cookie value (secret) and the CSRF token.
+pub struct Login {
+    pub session: String,
+    pub csrf_token: String,
+    pub role: Role,
+    pub max_age_s: i64,
+}
+
+impl App {
+    pub fn create_user(
+        &self,
+        actor: &str,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<i64, AppError> {
+        if !role.is_person() {
+            return Err(AppError::Invalid("a user's role is clerk or admin".into()));
+        }
+        auth::validate_username(username).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let hash = auth::hash_password(password).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let t = now();
+        Ok(self.store.tx(|tx| {
+            let id = users::insert_user(tx, username, &hash, role.as_str(), t)?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor,
+                    action: "user.create",
+                    subject: &format!("user:{id}"),
+                    detail: json!({"username": username, "role": role}),
+                },
+                t,
+            )?;
+            Ok(id)
+        })?)
+    }
+
+    /// Issues a kiosk or integration token; the token is shown once and stored hashed.
+    pub fn issue_token(
+        &self,
+        actor: &str,
+        role: Role,
+        name: &str,
+    ) -> Result<(i64, String), AppError> {
+        if role.is_person() {
+            return Err(AppError::Invalid(
+                "a device token's role is kiosk or integration".into(),
+            ));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.len() > 80 {
+            return Err(AppError::Invalid(
+                "device name is required (at most 80 characters)".into(),
+            ));
+        }
+        let (token, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
+        let t = now();
+        let id = self.store.tx(|tx| {
+            let id = users::insert_device(tx, name, role.as_str(), &hash, t)?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor,
+                    action: "token.issue",
+                    subject: &format!("device:{id}"),
+                    detail: json!({"name": name, "role": role}),
+                },
+                t,
+            )?;
+            Ok(id)
+        })?;
+        Ok((id, token))
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> Result<Login, AppError> {
+        let user = self.store.read(|c| users::user_by_name(c, username))?;
+        let ok = match &user {
+            Some(u) => u.active && auth::verify_password(password, &u.password_hash),
+            None => {
+                auth::verify_password(password, auth::DUMMY_HASH);
+                false
+            }
+        };
+        let t = now();
+        let Some(u) = user.filter(|_| ok) else {
+            self.audit("anonymous", "login.failed", username, json!({}))?;
+            return Err(AppError::Unauthorized);
+        };
+        let role = Role::parse(&u.role)
+            .ok_or_else(|| AppError::Internal("bad role in database".into()))?;
+        let (session, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
+        let (csrf, _) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
+        let max_age_s = self.config.office.session_hours.max(1) * 3600;
+        self.store.tx(|tx| {
+            users::insert_session(tx, &hash, u.id, &csrf, t, t + max_age_s)?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    actor: &format!("user:{}", u.id),
+                    action: "login",
+                    subject: &u.username,
+                    detail: json!({}),
+                },
+                t,
+            )?;
+            Ok(())
+        })?;
+        Ok(Login {
+            session,
+            csrf_token: csrf,
+            role,
+            max_age_s,
+        })
+    }
+
+    pub fn logout(&self, session: &str) -> Result<(), AppError> {
+        let h = sha256_hex(session.as_bytes());
+        self.store.tx(|tx| users::delete_session(tx, &h))?;
+        Ok(())
+    }
+
+    /// The principal behind a session cookie, with the session's CSRF token.
+    pub fn session_principal(
+        &self,
+        session: &str,
+    ) -> Result<Option<(Principal, String)>, AppError> {
+        let h = sha256_hex(session.as_bytes());
+        let row = self.store.read(|c| users::session(c, &h, now()))?;
+        Ok(row.and_then(|s| {
+            let role = Role::parse(&s.user.role)?;
+            Some((
+                Principal {
+                    role,
+                    actor: format!("user:{}", s.user.id),
+                    id: s.user.id,
+                    name: s.user.username,
+                },
+                s.csrf_token,
+            ))
+        }))
+    }
+
+    /// The device behind a bearer token.
+    pub fn device_principal(&self, token: &str) -> Result<Option<Principal>, AppError> {
+        let h = sha256_hex(token.as_bytes());
+        let row = self.store.read(|c| users::device_by_token(c, &h, now()))?;
+        Ok(row.and_then(|d| {
+            let role = Role::parse(&d.role)?;
+            Some(Principal {
+                role,
+                actor: format!("device:{}", d.id),
+                id: d.id,
+                name: d.name,
+            })
+        }))
+    }
+}

@@ -1,0 +1,138 @@
+//! Applicants: validation of what the clerk types (full name in NFC Unicode, 12-digit
+//! CCCD number, phone) and the masked display name the kiosk may show (DESIGN §3).
+
+use unicode_normalization::UnicodeNormalization;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ApplicantError {
+    #[error("full name is required (2–100 characters, letters and spaces)")]
+    BadName,
+    #[error(
+        "ID number must be a 12-digit citizen identity number (CCCD) with a valid province code"
+    )]
+    BadIdNumber,
+    #[error("phone number must be 9–11 digits, optionally starting with +84")]
+    BadPhone,
+}
+
+/// Province/city codes that open a CCCD number (Circular 07/2016/TT-BCA, as amended).
+const PROVINCE_CODES: &[u16] = &[
+    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
+    38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
+    79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
+];
+
+/// NFC-normalised, trimmed, inner whitespace collapsed.
+pub fn normalise_name(raw: &str) -> Result<String, ApplicantError> {
+    let name: String = raw
+        .nfc()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let chars = name.chars().count();
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '.');
+    if !(2..=100).contains(&chars) || !ok_chars {
+        return Err(ApplicantError::BadName);
+    }
+    Ok(name)
+}
+
+/// A CCCD: 12 digits; province code; century/sex digit; birth year.
+pub fn validate_id_number(raw: &str) -> Result<String, ApplicantError> {
+    let id: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApplicantError::BadIdNumber);
+    }
+    let province: u16 = id[..3].parse().map_err(|_| ApplicantError::BadIdNumber)?;
+    if !PROVINCE_CODES.contains(&province) {
+        return Err(ApplicantError::BadIdNumber);
+    }
+    Ok(id)
+}
+
+pub fn validate_phone(raw: &str) -> Result<String, ApplicantError> {
+    let p: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '.' && *c != '-')
+        .collect();
+    let digits = p.strip_prefix("+84").map(|r| format!("0{r}")).unwrap_or(p);
+    if !(9..=11).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApplicantError::BadPhone);
+    }
+    Ok(digits)
+}
+
+/// "Nguyễn Văn Thành" → "Nguyễn V. T***": family name, initials of middle names, first
+/// letter of the given name.
+pub fn masked_name(full: &str) -> String {
+    let parts: Vec<&str> = full.split_whitespace().collect();
+    match parts.as_slice() {
+        [] => String::new(),
+        [one] => format!("{}***", one.chars().next().unwrap_or('*')),
+        [family, middle @ .., given] => {
+            let mut s = (*family).to_string();
+            for m in middle {
+                if let Some(c) = m.chars().next() {
+                    s.push(' ');
+                    s.push(c);
+                    s.push('.');
+                }
+            }
+            s.push(' ');
+            s.push(given.chars().next().unwrap_or('*'));
+            s.push_str("***");
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_nfc_and_masked() {
+        // "Nguyễn" typed with combining marks (NFD) comes out NFC.
+        let nfd = "Nguye\u{302}\u{303}n  Va\u{306}n   Tha\u{300}nh";
+        let n = normalise_name(nfd).unwrap();
+        assert_eq!(n, "Nguyễn Văn Thành");
+        assert_eq!(masked_name(&n), "Nguyễn V. T***");
+        assert_eq!(masked_name("Lê Thị Minh Khai"), "Lê T. M. K***");
+        assert_eq!(masked_name("Hà Anh"), "Hà A***");
+        assert_eq!(normalise_name("x"), Err(ApplicantError::BadName));
+        assert_eq!(
+            normalise_name("Robert'); DROP TABLE--1"),
+            Err(ApplicantError::BadName)
+        );
+    }
+
+    #[test]
+    fn cccd_rules() {
+        assert_eq!(
+            validate_id_number("001 099 012345").unwrap(),
+            "001099012345"
+        );
+        assert!(validate_id_number("079203000123").is_ok());
+        assert_eq!(
+            validate_id_number("00109901234"),
+            Err(ApplicantError::BadIdNumber)
+        );
+        assert_eq!(
+            validate_id_number("003099012345"),
+            Err(ApplicantError::BadIdNumber)
+        ); // no province 003
+        assert_eq!(
+            validate_id_number("00109901234a"),
+            Err(ApplicantError::BadIdNumber)
+        );
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(validate_phone("+84 912 345 678").unwrap(), "0912345678");
+        assert!(validate_phone("12").is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! Who is calling: clerk and admin accounts (argon2id passwords, browser sessions with a
+//! CSRF token), and kiosk and integration devices (bearer tokens stored as SHA-256).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::Serialize;
+
+use crate::crypto::{random_token, sha256_hex, CryptoError};
+
+/// A role from DESIGN §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Clerk,
+    Admin,
+    Kiosk,
+    Integration,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "clerk" => Some(Role::Clerk),
+            "admin" => Some(Role::Admin),
+            "kiosk" => Some(Role::Kiosk),
+            "integration" => Some(Role::Integration),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Admin => "admin",
+            Role::Kiosk => "kiosk",
+            Role::Integration => "integration",
+        }
+    }
+
+    pub fn is_person(self) -> bool {
+        matches!(self, Role::Clerk | Role::Admin)
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub role: Role,
+    /// "user:<id>" or "device:<id>", as written to the audit log.
+    pub actor: String,
+    /// The user id (clerks and admins) or device id.
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("password must be at least 10 characters")]
+    WeakPassword,
+    #[error("username must be 3–40 letters, digits, '.', '_' or '-'")]
+    BadUsername,
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+pub fn validate_username(u: &str) -> Result<(), AuthError> {
+    let ok = (3..=40).contains(&u.len())
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::BadUsername)
+    }
+}
+
+pub fn hash_password(pw: &str) -> Result<String, AuthError> {
+    if pw.chars().count() < 10 {
+        return Err(AuthError::WeakPassword);
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+    Ok(Argon2::default()
+        .hash_password(pw.as_bytes(), &salt)
+        .map_err(|e| AuthError::Hash(e.to_string()))?
+        .to_string())
+}
+
+pub fn verify_password(pw: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .is_ok_and(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
+}
+
+/// A fresh secret and the hash to store for it.
+pub fn new_secret() -> Result<(String, String), AuthError> {
+    let t = random_token()?;
+    let h = sha256_hex(t.as_bytes());
+    Ok((t, h))
+}
+
+/// A dummy hash to verify against when the user does not exist (same timing either way).
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qf6ZK8bdbAk3/ua3yH8c0mQWGfVTeEa9ZyVtSJ+Ldqk";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(matches!(
+            hash_password("short"),
+            Err(AuthError::WeakPassword)
+        ));
+        assert!(!verify_password("anything", DUMMY_HASH));
+    }
+
+    #[test]
+    fn usernames() {
+        assert!(validate_username("clerk.an").is_ok());
+        assert!(validate_username("a b").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! SQL for dossiers and their status events.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{conflict, StoreError};
+
+pub struct NewDossier<'a> {
+    pub code: &'a str,
+    pub applicant_id: i64,
+    pub procedure: &'a str,
+    pub received_at: i64,
+    pub due_at: i64,
+    pub status: u8,
+    pub lookup_token_enc: &'a [u8],
+    pub lookup_token_hash: &'a str,
+    pub created_by: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DossierRow {
+    pub code: String,
+    pub applicant_id: i64,
+    pub procedure: String,
+    pub received_at: i64,
+    pub due_at: i64,
+    pub original_due_at: i64,
+    pub apology_used: bool,
+    pub status: u8,
+    pub agency: Option<String>,
+    pub lookup_token_enc: Vec<u8>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub struct NewEvent<'a> {
+    pub code: &'a str,
+    pub status: u8,
+    pub at: i64,
+    pub note: Option<&'a str>,
+    pub agency: Option<&'a str>,
+    pub new_due_at: Option<i64>,
+    pub actor: &'a str,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    pub status: u8,
+    pub at: i64,
+    pub note: Option<String>,
+    pub agency: Option<String>,
+    pub new_due_at: Option<i64>,
+}
+
+pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO dossiers (code, applicant_id, procedure_name, received_at, due_at, original_due_at, status,
+                               lookup_token_enc, lookup_token_hash, created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            d.code,
+            d.applicant_id,
+            d.procedure,
+            d.received_at,
+            d.due_at,
+            d.status,
+            d.lookup_token_enc,
+            d.lookup_token_hash,
+            d.created_by,
+            d.now
+        ],
+    )
+    .map_err(conflict("a dossier with this code"))?;
+    tx.execute(
+        "INSERT INTO dossier_events (dossier_code, status, at, actor, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![d.code, d.status, d.received_at, format!("user:{}", d.created_by), d.now],
+    )?;
+    Ok(())
+}
+
+const COLS: &str = "code, applicant_id, procedure_name, received_at, due_at, original_due_at, apology_used, status,
+    agency, lookup_token_enc, created_at, updated_at";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<DossierRow> {
+    Ok(DossierRow {
+        code: r.get(0)?,
+        applicant_id: r.get(1)?,
+        procedure: r.get(2)?,
+        received_at: r.get(3)?,
+        due_at: r.get(4)?,
+        original_due_at: r.get(5)?,
+        apology_used: r.get(6)?,
+        status: r.get(7)?,
+        agency: r.get(8)?,
+        lookup_token_enc: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+pub fn dossier(c: &Connection, code: &str) -> Result<Option<DossierRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {COLS} FROM dossiers WHERE code = ?1"),
+        [code],
+        row,
+    )
+    .optional()?)
+}
+
+pub fn dossier_by_token_hash(c: &Connection, hash: &str) -> Result<Option<DossierRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {COLS} FROM dossiers WHERE lookup_token_hash = ?1"),
+        [hash],
+        row,
+    )
+    .optional()?)
+}
+
+/// The applicant's dossiers, newest first.
+pub fn dossiers_of(c: &Connection, applicant_id: i64) -> Result<Vec<DossierRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM dossiers WHERE applicant_id = ?1 ORDER BY received_at DESC, code DESC"
+    ))?;
+    let rows = st.query_map([applicant_id], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records an event; returns false when the same (code, status, at) event was already
+/// recorded (idempotent re-delivery), in which case nothing changes.
+pub fn insert_event(tx: &Transaction, e: &NewEvent) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO dossier_events (dossier_code, status, at, note, agency, new_due_at, actor, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![e.code, e.status, e.at, e.note, e.agency, e.new_due_at, e.actor, e.now],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn update_state(
+    tx: &Transaction,
+    code: &str,
+    status: u8,
+    due_at: i64,
+    apology_used: bool,
+    agency: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE dossiers SET status = ?1, due_at = ?2, apology_used = ?3, agency = COALESCE(?4, agency), updated_at = ?5
+         WHERE code = ?6",
+        params![status, due_at, apology_used, agency, now, code],
+    )?;
+    Ok(())
+}
+
+pub fn events(c: &Connection, code: &str) -> Result<Vec<EventRow>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT status, at, note, agency, new_due_at FROM dossier_events WHERE dossier_code = ?1 ORDER BY at, id",
+    )?;
+    let rows = st.query_map([code], |r| {
+        Ok(EventRow {
+            status: r.get(0)?,
+            at: r.get(1)?,
+            note: r.get(2)?,
+            agency: r.get(3)?,
+            new_due_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

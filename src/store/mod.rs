@@ -1,0 +1,168 @@
+//! The store: the only module that speaks SQL. One SQLite file (WAL, foreign keys,
+//! secure_delete) in the data directory, versioned migrations, and typed functions for
+//! every read and write; writes that belong together run in one transaction.
+
+pub mod audit;
+pub mod dossiers;
+pub mod people;
+mod schema;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, Transaction};
+
+pub use audit::{AuditEntry, AuditRecord};
+pub use dossiers::{DossierRow, EventRow, NewDossier, NewEvent};
+pub use people::{ApplicantRow, ConsentRow, NewApplicant, NewConsent, TemplateRow};
+pub use users::{DeviceRow, SessionRow, UserRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(
+        "database schema version {found} is newer than this program knows ({known}); upgrade hoso"
+    )]
+    TooNew { found: i64, known: i64 },
+}
+
+impl StoreError {
+    /// True when the disk is full or read-only: the request can be retried later and
+    /// nothing was written.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sql(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DiskFull || e.code == rusqlite::ErrorCode::ReadOnly)
+    }
+}
+
+/// Maps a UNIQUE violation to `Conflict(what)`.
+pub(crate) fn conflict(what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(what.to_string())
+        }
+        _ => StoreError::Sql(e),
+    }
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) `<data_dir>/hoso.sqlite3` and migrates it.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join("hoso.sqlite3");
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(open_err)?;
+        let store = Self {
+            conn: Mutex::new(conn),
+            path,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = c.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "database migrated");
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in one transaction: all of it is written, or none (an `Err` rolls back).
+    pub fn tx<T>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.tx_with(f)
+    }
+
+    /// `tx` with the caller's own error type.
+    pub fn tx_with<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut c = self.conn();
+        let tx = c.transaction().map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Read-only access.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&self.conn())
+    }
+
+    /// Moves every WAL page into the main file and truncates the WAL (after a purge, so no
+    /// old page of a purged row lingers in the WAL).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// A consistent copy of the database into `dest` (SQLite online backup).
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        let c = self.conn();
+        let mut out = Connection::open(dest)?;
+        let b = rusqlite::backup::Backup::new(&c, &mut out)?;
+        b.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
+        Ok(())
+    }
+}
+
+/// Now as unix seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

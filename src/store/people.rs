@@ -1,0 +1,227 @@
+//! SQL for applicants, their consents and their (sealed) face templates.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{conflict, StoreError};
+
+pub struct NewApplicant<'a> {
+    pub full_name: &'a str,
+    pub id_number_enc: &'a [u8],
+    pub id_number_hash: &'a str,
+    pub phone_enc: Option<&'a [u8]>,
+    pub created_by: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplicantRow {
+    pub id: i64,
+    pub full_name: String,
+    pub id_number_enc: Vec<u8>,
+    pub phone_enc: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub biometrics_purged_at: Option<i64>,
+}
+
+pub struct NewConsent<'a> {
+    pub applicant_id: i64,
+    pub purpose: &'a str,
+    pub text_version: &'a str,
+    pub text_sha256: &'a str,
+    pub method: &'a str,
+    pub by: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsentRow {
+    pub id: i64,
+    pub applicant_id: i64,
+    pub purpose: String,
+    pub text_version: String,
+    pub text_sha256: String,
+    pub method: String,
+    pub granted_at: i64,
+    pub granted_by: String,
+    pub withdrawn_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateRow {
+    pub id: i64,
+    pub applicant_id: i64,
+    pub model: String,
+    pub sealed: Vec<u8>,
+    pub quality: f64,
+}
+
+pub fn insert_applicant(tx: &Transaction, a: &NewApplicant) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, phone_enc, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![a.full_name, a.id_number_enc, a.id_number_hash, a.phone_enc, a.now, a.created_by],
+    )
+    .map_err(conflict("an applicant with this ID number"))?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn applicant_row(r: &rusqlite::Row) -> rusqlite::Result<ApplicantRow> {
+    Ok(ApplicantRow {
+        id: r.get(0)?,
+        full_name: r.get(1)?,
+        id_number_enc: r.get(2)?,
+        phone_enc: r.get(3)?,
+        created_at: r.get(4)?,
+        biometrics_purged_at: r.get(5)?,
+    })
+}
+
+const APPLICANT_COLS: &str =
+    "id, full_name, id_number_enc, phone_enc, created_at, biometrics_purged_at";
+
+pub fn applicant(c: &Connection, id: i64) -> Result<Option<ApplicantRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {APPLICANT_COLS} FROM applicants WHERE id = ?1"),
+        [id],
+        applicant_row,
+    )
+    .optional()?)
+}
+
+pub fn applicant_by_id_hash(
+    c: &Connection,
+    hash: &str,
+) -> Result<Option<ApplicantRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {APPLICANT_COLS} FROM applicants WHERE id_number_hash = ?1"),
+        [hash],
+        applicant_row,
+    )
+    .optional()?)
+}
+
+pub fn insert_consent(tx: &Transaction, n: &NewConsent) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO consents (applicant_id, purpose, text_version, text_sha256, method, granted_at, granted_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![n.applicant_id, n.purpose, n.text_version, n.text_sha256, n.method, n.now, n.by],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn consent_row(r: &rusqlite::Row) -> rusqlite::Result<ConsentRow> {
+    Ok(ConsentRow {
+        id: r.get(0)?,
+        applicant_id: r.get(1)?,
+        purpose: r.get(2)?,
+        text_version: r.get(3)?,
+        text_sha256: r.get(4)?,
+        method: r.get(5)?,
+        granted_at: r.get(6)?,
+        granted_by: r.get(7)?,
+        withdrawn_at: r.get(8)?,
+    })
+}
+
+const CONSENT_SELECT: &str =
+    "SELECT c.id, c.applicant_id, c.purpose, c.text_version, c.text_sha256, c.method,
+    c.granted_at, u.username, c.withdrawn_at FROM consents c JOIN users u ON u.id = c.granted_by";
+
+/// The applicant's consent for `purpose` that is in force, if any.
+pub fn valid_consent(
+    c: &Connection,
+    applicant_id: i64,
+    purpose: &str,
+) -> Result<Option<ConsentRow>, StoreError> {
+    Ok(c
+        .query_row(
+            &format!(
+                "{CONSENT_SELECT} WHERE c.applicant_id = ?1 AND c.purpose = ?2 AND c.withdrawn_at IS NULL
+                 ORDER BY c.id DESC LIMIT 1"
+            ),
+            params![applicant_id, purpose],
+            consent_row,
+        )
+        .optional()?)
+}
+
+/// Every consent record of the applicant, newest first.
+pub fn consents(c: &Connection, applicant_id: i64) -> Result<Vec<ConsentRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "{CONSENT_SELECT} WHERE c.applicant_id = ?1 ORDER BY c.id DESC"
+    ))?;
+    let rows = st.query_map([applicant_id], consent_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks every open consent of the applicant for `purpose` withdrawn; returns how many.
+pub fn withdraw_consents(
+    tx: &Transaction,
+    applicant_id: i64,
+    purpose: &str,
+    by: i64,
+    note: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    Ok(tx.execute(
+        "UPDATE consents SET withdrawn_at = ?1, withdrawn_by = ?2, withdrawn_note = ?3
+         WHERE applicant_id = ?4 AND purpose = ?5 AND withdrawn_at IS NULL",
+        params![now, by, note, applicant_id, purpose],
+    )?)
+}
+
+pub fn insert_template(
+    tx: &Transaction,
+    applicant_id: i64,
+    model: &str,
+    sealed: &[u8],
+    quality: f64,
+    now: i64,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO templates (applicant_id, model, sealed, quality, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![applicant_id, model, sealed, quality, now],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Deletes the applicant's templates and marks the purge; returns how many were deleted.
+pub fn purge_templates(tx: &Transaction, applicant_id: i64, now: i64) -> Result<usize, StoreError> {
+    let n = tx.execute(
+        "DELETE FROM templates WHERE applicant_id = ?1",
+        [applicant_id],
+    )?;
+    tx.execute(
+        "UPDATE applicants SET biometrics_purged_at = ?1 WHERE id = ?2",
+        params![now, applicant_id],
+    )?;
+    Ok(n)
+}
+
+pub fn template_count(c: &Connection, applicant_id: i64) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*) FROM templates WHERE applicant_id = ?1",
+        [applicant_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Templates of applicants with a valid consent for `purpose` (the gallery at start-up).
+pub fn consented_templates(c: &Connection, purpose: &str) -> Result<Vec<TemplateRow>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT t.id, t.applicant_id, t.model, t.sealed, t.quality FROM templates t
+         WHERE EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = t.applicant_id
+                       AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
+         ORDER BY t.id",
+    )?;
+    let rows = st.query_map([purpose], |r| {
+        Ok(TemplateRow {
+            id: r.get(0)?,
+            applicant_id: r.get(1)?,
+            model: r.get(2)?,
+            sealed: r.get(3)?,
+            quality: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

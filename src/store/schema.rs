@@ -1,0 +1,104 @@
+//! Versioned migrations. Each entry runs once, in order, inside a transaction; the applied
+//! version is kept in `PRAGMA user_version`. Never edit an applied migration: add one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('clerk', 'admin')),
+    active        INTEGER NOT NULL DEFAULT 1,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE device_tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('kiosk', 'integration')),
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER,
+    last_seen_at INTEGER
+);
+CREATE TABLE applicants (
+    id             INTEGER PRIMARY KEY,
+    full_name      TEXT NOT NULL,
+    id_number_enc  BLOB NOT NULL,
+    id_number_hash TEXT NOT NULL UNIQUE,
+    phone_enc      BLOB,
+    created_at     INTEGER NOT NULL,
+    created_by     INTEGER REFERENCES users(id),
+    biometrics_purged_at INTEGER
+);
+CREATE TABLE consents (
+    id            INTEGER PRIMARY KEY,
+    applicant_id  INTEGER NOT NULL REFERENCES applicants(id),
+    purpose       TEXT NOT NULL,
+    text_version  TEXT NOT NULL,
+    text_sha256   TEXT NOT NULL,
+    method        TEXT NOT NULL CHECK (method IN ('tick', 'signature')),
+    granted_at    INTEGER NOT NULL,
+    granted_by    INTEGER NOT NULL REFERENCES users(id),
+    withdrawn_at  INTEGER,
+    withdrawn_by  INTEGER REFERENCES users(id),
+    withdrawn_note TEXT
+);
+CREATE INDEX consents_applicant ON consents(applicant_id);
+CREATE TABLE templates (
+    id           INTEGER PRIMARY KEY,
+    applicant_id INTEGER NOT NULL REFERENCES applicants(id),
+    model        TEXT NOT NULL,
+    sealed       BLOB NOT NULL,
+    quality      REAL NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX templates_applicant ON templates(applicant_id);
+CREATE TABLE dossiers (
+    code              TEXT PRIMARY KEY,
+    applicant_id      INTEGER NOT NULL REFERENCES applicants(id),
+    procedure_name    TEXT NOT NULL,
+    received_at       INTEGER NOT NULL,
+    due_at            INTEGER NOT NULL,
+    original_due_at   INTEGER NOT NULL,
+    apology_used      INTEGER NOT NULL DEFAULT 0,
+    status            INTEGER NOT NULL CHECK (status BETWEEN 1 AND 10),
+    agency            TEXT,
+    lookup_token_enc  BLOB NOT NULL,
+    lookup_token_hash TEXT NOT NULL UNIQUE,
+    created_by        INTEGER REFERENCES users(id),
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+);
+CREATE INDEX dossiers_applicant ON dossiers(applicant_id);
+CREATE TABLE dossier_events (
+    id           INTEGER PRIMARY KEY,
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    status       INTEGER NOT NULL CHECK (status BETWEEN 1 AND 10),
+    at           INTEGER NOT NULL,
+    note         TEXT,
+    agency       TEXT,
+    new_due_at   INTEGER,
+    actor        TEXT NOT NULL,
+    recorded_at  INTEGER NOT NULL,
+    UNIQUE (dossier_code, status, at)
+);
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    subject   TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+"#,
+];

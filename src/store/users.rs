@@ -1,0 +1,152 @@
+//! SQL for clerk/admin accounts, browser sessions and device tokens.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{conflict, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub user: UserRow,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+}
+
+fn user(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        password_hash: r.get(2)?,
+        role: r.get(3)?,
+        active: r.get(4)?,
+    })
+}
+
+const USER_COLS: &str = "id, username, password_hash, role, active";
+
+pub fn insert_user(
+    tx: &Transaction,
+    username: &str,
+    hash: &str,
+    role: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![username, hash, role, now],
+    )
+    .map_err(conflict("user"))?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn user_by_name(c: &Connection, username: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE username = ?1"),
+        [username],
+        user,
+    )
+    .optional()?)
+}
+
+pub fn insert_session(
+    tx: &Transaction,
+    id_hash: &str,
+    user_id: i64,
+    csrf: &str,
+    now: i64,
+    expires: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id_hash, user_id, csrf, now, expires],
+    )?;
+    tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    Ok(())
+}
+
+pub fn session(c: &Connection, id_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
+    Ok(c.query_row(
+        "SELECT u.id, u.username, u.password_hash, u.role, u.active, s.csrf_token, s.expires_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.active = 1",
+        params![id_hash, now],
+        |r| {
+            Ok(SessionRow {
+                user: user(r)?,
+                csrf_token: r.get(5)?,
+                expires_at: r.get(6)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+pub fn delete_session(tx: &Transaction, id_hash: &str) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])?;
+    Ok(())
+}
+
+pub fn insert_device(
+    tx: &Transaction,
+    name: &str,
+    role: &str,
+    token_hash: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO device_tokens (name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, role, token_hash, now],
+    )
+    .map_err(conflict("device token"))?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The active device for a token hash; records that it was seen.
+pub fn device_by_token(
+    c: &Connection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<DeviceRow>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT id, name, role, created_at, revoked_at, last_seen_at FROM device_tokens
+             WHERE token_hash = ?1 AND revoked_at IS NULL",
+            [token_hash],
+            |r| {
+                Ok(DeviceRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    role: r.get(2)?,
+                    created_at: r.get(3)?,
+                    revoked_at: r.get(4)?,
+                    last_seen_at: r.get(5)?,
+                })
+            },
+        )
+        .optional()?;
+    if let Some(d) = &row {
+        c.execute(
+            "UPDATE device_tokens SET last_seen_at = ?1 WHERE id = ?2 AND (last_seen_at IS NULL OR last_seen_at < ?1 - 60)",
+            params![now, d.id],
+        )?;
+    }
+    Ok(row)
+}

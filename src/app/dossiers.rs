@@ -233,109 +233,119 @@ impl App {
         })
     }
 
-    /// Imports status events from CSV (`code,status,at,note,agency,new_due_at`, header
-    /// required). Every row is checked in one transaction; any error rolls all back.
-    /// Returns (applied, already present).
+    /// Imports status events from CSV; see [`import_csv`].
     pub fn import_csv(&self, actor: &str, data: &[u8]) -> Result<(usize, usize), ImportError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(data);
-        let headers = rdr
-            .headers()
-            .map_err(|e| ImportError::Header(e.to_string()))?
-            .clone();
-        for need in ["code", "status", "at"] {
-            if !headers.iter().any(|h| h == need) {
-                return Err(ImportError::Header(format!("missing column {need:?}")));
-            }
+        import_csv(&self.store, &self.codes, actor, data)
+    }
+}
+
+/// Imports status events from CSV (`code,status,at,note,agency,new_due_at`, header
+/// required). Every row is checked in one transaction; any error rolls all back. Needs only
+/// the store (no face models). Returns (applied, already present).
+pub fn import_csv(
+    store: &crate::store::Store,
+    codes: &crate::dossier::CodeFormat,
+    actor: &str,
+    data: &[u8],
+) -> Result<(usize, usize), ImportError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(data);
+    let headers = rdr
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
+    for need in ["code", "status", "at"] {
+        if !headers.iter().any(|h| h == need) {
+            return Err(ImportError::Header(format!("missing column {need:?}")));
         }
-        let col = |name: &str| headers.iter().position(|h| h == name);
-        let (c_code, c_status, c_at) = (
-            col("code").unwrap_or(0),
-            col("status").unwrap_or(1),
-            col("at").unwrap_or(2),
-        );
-        let (c_note, c_agency, c_due) = (col("note"), col("agency"), col("new_due_at"));
-        let t = now();
-        let mut errors = Vec::new();
-        let mut applied = 0;
-        let mut dup = 0;
-        let res = self.store.tx_with(|tx| {
-            for (i, rec) in rdr.records().enumerate() {
-                let line = i + 2;
-                let rec = match rec {
-                    Ok(r) => r,
-                    Err(e) => {
-                        errors.push(RowError {
-                            line,
-                            message: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                let get = |c: Option<usize>| {
-                    c.and_then(|c| rec.get(c))
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string)
-                };
-                let status = match rec.get(c_status).unwrap_or("").parse::<i64>() {
-                    Ok(s) => s,
-                    Err(_) => {
-                        errors.push(RowError {
-                            line,
-                            message: "status must be a number from 1 to 10".into(),
-                        });
-                        continue;
-                    }
-                };
-                let ev = EventInput {
-                    status,
-                    at: rec.get(c_at).unwrap_or("").to_string(),
-                    note: get(c_note),
-                    agency: get(c_agency),
-                    new_due_at: get(c_due),
-                };
-                let code = match self.codes.check(rec.get(c_code).unwrap_or("")) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        errors.push(RowError {
-                            line,
-                            message: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                match apply_event(tx, &code, &ev, actor, t) {
-                    Ok(true) => applied += 1,
-                    Ok(false) => dup += 1,
-                    Err(EventError::App(e)) => errors.push(RowError {
+    }
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (c_code, c_status, c_at) = (
+        col("code").unwrap_or(0),
+        col("status").unwrap_or(1),
+        col("at").unwrap_or(2),
+    );
+    let (c_note, c_agency, c_due) = (col("note"), col("agency"), col("new_due_at"));
+    let t = now();
+    let mut errors = Vec::new();
+    let mut applied = 0;
+    let mut dup = 0;
+    let res = store.tx_with(|tx| {
+        for (i, rec) in rdr.records().enumerate() {
+            let line = i + 2;
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(RowError {
                         line,
                         message: e.to_string(),
-                    }),
-                    Err(EventError::Store(e)) => return Err(Abort::Store(e)),
+                    });
+                    continue;
                 }
+            };
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            };
+            let status = match rec.get(c_status).unwrap_or("").parse::<i64>() {
+                Ok(s) => s,
+                Err(_) => {
+                    errors.push(RowError {
+                        line,
+                        message: "status must be a number from 1 to 10".into(),
+                    });
+                    continue;
+                }
+            };
+            let ev = EventInput {
+                status,
+                at: rec.get(c_at).unwrap_or("").to_string(),
+                note: get(c_note),
+                agency: get(c_agency),
+                new_due_at: get(c_due),
+            };
+            let code = match codes.check(rec.get(c_code).unwrap_or("")) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(RowError {
+                        line,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            match apply_event(tx, &code, &ev, actor, t) {
+                Ok(true) => applied += 1,
+                Ok(false) => dup += 1,
+                Err(EventError::App(e)) => errors.push(RowError {
+                    line,
+                    message: e.to_string(),
+                }),
+                Err(EventError::Store(e)) => return Err(Abort::Store(e)),
             }
-            if !errors.is_empty() {
-                // Roll back: nothing of a file with errors is imported.
-                return Err(Abort::Rows);
-            }
-            audit::append(
-                tx,
-                &AuditEntry {
-                    actor,
-                    action: "status.import",
-                    subject: "csv",
-                    detail: json!({"applied": applied, "duplicates": dup}),
-                },
-                t,
-            )?;
-            Ok::<(), Abort>(())
-        });
-        match res {
-            Ok(()) => Ok((applied, dup)),
-            Err(Abort::Rows) => Err(ImportError::Rows(errors)),
-            Err(Abort::Store(e)) => Err(ImportError::Store(e.to_string())),
         }
+        if !errors.is_empty() {
+            // Roll back: nothing of a file with errors is imported.
+            return Err(Abort::Rows);
+        }
+        audit::append(
+            tx,
+            &AuditEntry {
+                actor,
+                action: "status.import",
+                subject: "csv",
+                detail: json!({"applied": applied, "duplicates": dup}),
+            },
+            t,
+        )?;
+        Ok::<(), Abort>(())
+    });
+    match res {
+        Ok(()) => Ok((applied, dup)),
+        Err(Abort::Rows) => Err(ImportError::Rows(errors)),
+        Err(Abort::Store(e)) => Err(ImportError::Store(e.to_string())),
     }
 }
 

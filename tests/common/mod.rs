@@ -65,7 +65,9 @@ pub fn bin() -> Command {
 pub struct Server {
     pub child: Child,
     pub base: String,
-    pub data: tempfile::TempDir,
+    /// The data directory (removed on drop when the server owns it).
+    pub dir: PathBuf,
+    pub data: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -73,11 +75,18 @@ impl Server {
         Self::start_in(tempfile::tempdir().expect("temp dir"), extra)
     }
 
-    /// Starts on an existing data directory.
+    /// Starts on a data directory it then owns.
     pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Server {
+        let mut s = Self::start_at(data.path(), extra);
+        s.data = Some(data);
+        s
+    }
+
+    /// Starts on an existing data directory (e.g. again after a crash).
+    pub fn start_at(dir: &std::path::Path, extra: &[&str]) -> Server {
         let mut child = bin()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
+            .arg(dir)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -93,7 +102,18 @@ impl Server {
             .nth(1)
             .map(|s| format!("http://{}", s.trim().trim_end_matches('/')))
             .unwrap_or_else(|| panic!("server did not report its address: {line:?}"));
-        Server { child, base, data }
+        Server {
+            child,
+            base,
+            dir: dir.to_path_buf(),
+            data: None,
+        }
+    }
+
+    /// Kills the process with SIGKILL (no clean shutdown) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, idempotently:
-#   - Debian packages (python3 + pip for fetching the ONNX Runtime wheel),
-#   - libonnxruntime.so.1.31.1 from the PyPI onnxruntime==1.31.1 wheel into .local/onnxruntime/.
-# Usage: scripts/setup.sh        (as root or with sudo available for apt-get)
+#   - Debian packages: python3 + pip (to fetch the ONNX Runtime wheel); with --tests also
+#     chromium, ffmpeg, nodejs and npm for the browser tests,
+#   - libonnxruntime.so.1.31.1 from the PyPI onnxruntime==1.31.1 wheel into .local/onnxruntime/,
+#   - with --tests: playwright-core (npm, pinned by tests/browser/package-lock.json; it never
+#     downloads a browser: the tests use Debian's chromium).
+# Usage: scripts/setup.sh [--tests]     (as root or with sudo available for apt-get)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,6 +14,8 @@ ORT_VERSION=1.31.1
 ORT_LIB=libonnxruntime.so.$ORT_VERSION
 ORT_SHA256=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
 ort_dir=$root/.local/onnxruntime
+with_tests=false
+[ "${1:-}" = "--tests" ] && with_tests=true
 
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -53,4 +58,16 @@ PY
   mkdir -p "$ort_dir"
   install -m 0644 "$tmp/$ORT_LIB" "$ort_dir/$ORT_LIB"
   say "installed $ort_dir/$ORT_LIB"
+fi
+
+# 3. Browser-test tooling.
+if $with_tests; then
+  apt_install chromium ffmpeg
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    say "installing playwright-core (npm)"
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+  fi
 fi

@@ -4,7 +4,7 @@
 # on the real photos in ../shared/faces or $HOSO_TEST_FACES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 export HOSO_TEST_FACES=${HOSO_TEST_FACES:-$(cd .. && pwd)/shared/faces}
 echo "[test] cargo fmt --check"
 cargo fmt --check

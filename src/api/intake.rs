@@ -115,6 +115,18 @@ pub async fn withdraw_consent(
     Ok(Json(json!({"withdrawn": true, "templates_purged": purged})))
 }
 
+/// Live quality feedback for the desk camera: nothing is stored.
+pub async fn check_face(
+    State(app): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(STAFF)?;
+    let body = body.map_err(|r| ApiError(AppError::TooLarge(r.body_text())))?;
+    let a = app.clone();
+    Ok(Json(blocking(move || a.check_face(&body)).await?))
+}
+
 pub async fn enrol_face(
     State(app): State<AppState>,
     caller: Caller,

@@ -5,6 +5,7 @@
 pub mod dossiers;
 pub mod intake;
 pub mod session;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -164,6 +165,14 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
+        .route("/clerk", get(ui::clerk_index))
+        .route("/clerk/", get(ui::clerk_index))
+        .route("/clerk/{name}", get(ui::clerk_asset))
+        .route("/locales/{name}", get(ui::locale))
+        .route(
+            "/api/v1/faces/check",
+            post(intake::check_face).layer(DefaultBodyLimit::max(face_limit)),
+        )
         .route("/api/v1/auth/login", post(session::login))
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))

@@ -24,7 +24,98 @@ pub struct Enrolled {
     pub duplicate_score: Option<f32>,
 }
 
+/// What the desk camera's current frame looks like.
+#[derive(Debug, Serialize)]
+pub struct FaceCheck {
+    pub faces: usize,
+    /// None when the frame would be enrolled; else a reason code the page translates.
+    pub issue: Option<&'static str>,
+    pub quality: Option<Quality>,
+}
+
 impl App {
+    /// The main face of an image that passed enrolment's checks, with its quality.
+    fn enrolment_face(
+        &self,
+        image: &[u8],
+    ) -> Result<(image::RgbImage, crate::vision::Face, Quality), AppError> {
+        let img =
+            decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
+                code: "bad_image",
+                message: match e {
+                    DecodeError::TooManyBytes { .. } | DecodeError::TooLarge { .. } => {
+                        format!("image too large: {e}")
+                    }
+                    other => other.to_string(),
+                },
+            })?;
+        let faces = self
+            .engine
+            .detect_framed(&img, self.config.vision.enrol_min_face_px)?;
+        let Some(face) = primary_face(&faces, img.width(), img.height()).copied() else {
+            return Err(AppError::Unprocessable {
+                code: "no_face",
+                message: "no face found in the image".into(),
+            });
+        };
+        // Another face of comparable size: we cannot tell whose face this is.
+        if faces
+            .iter()
+            .filter(|f| f.width() >= 0.6 * face.width())
+            .count()
+            > 1
+        {
+            return Err(AppError::Unprocessable {
+                code: "many_faces",
+                message: "several faces in the image: only the applicant may be in the frame"
+                    .into(),
+            });
+        }
+        let q = self.engine.quality(&img, &face);
+        if let Some(issue) = self.config.vision.quality.check(&q) {
+            return Err(AppError::Unprocessable {
+                code: "low_quality",
+                message: format!("face quality too low ({})", issue.code()),
+            });
+        }
+        Ok((img, face, q))
+    }
+
+    /// Quality feedback for one frame; stores nothing.
+    pub fn check_face(&self, image: &[u8]) -> Result<FaceCheck, AppError> {
+        let img =
+            decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
+                code: "bad_image",
+                message: e.to_string(),
+            })?;
+        let faces = self
+            .engine
+            .detect(&img, self.config.vision.enrol_min_face_px)?;
+        let Some(face) = primary_face(&faces, img.width(), img.height()) else {
+            return Ok(FaceCheck {
+                faces: 0,
+                issue: Some("no_face"),
+                quality: None,
+            });
+        };
+        let q = self.engine.quality(&img, face);
+        let many = faces
+            .iter()
+            .filter(|f| f.width() >= 0.6 * face.width())
+            .count()
+            > 1;
+        let issue = if many {
+            Some("many_faces")
+        } else {
+            self.config.vision.quality.check(&q).map(|i| i.code())
+        };
+        Ok(FaceCheck {
+            faces: faces.len(),
+            issue,
+            quality: Some(q),
+        })
+    }
+
     pub fn create_applicant(
         &self,
         actor_id: i64,
@@ -185,45 +276,7 @@ impl App {
                 "no valid consent to face lookup: record the applicant's consent first".into(),
             ));
         }
-        let img =
-            decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
-                code: "bad_image",
-                message: match e {
-                    DecodeError::TooManyBytes { .. } | DecodeError::TooLarge { .. } => {
-                        format!("image too large: {e}")
-                    }
-                    other => other.to_string(),
-                },
-            })?;
-        let faces = self
-            .engine
-            .detect_framed(&img, self.config.vision.enrol_min_face_px)?;
-        let Some(face) = primary_face(&faces, img.width(), img.height()).copied() else {
-            return Err(AppError::Unprocessable {
-                code: "no_face",
-                message: "no face found in the image".into(),
-            });
-        };
-        // Another face of comparable size: we cannot tell whose face this is.
-        if faces
-            .iter()
-            .filter(|f| f.width() >= 0.6 * face.width())
-            .count()
-            > 1
-        {
-            return Err(AppError::Unprocessable {
-                code: "many_faces",
-                message: "several faces in the image: only the applicant may be in the frame"
-                    .into(),
-            });
-        }
-        let q = self.engine.quality(&img, &face);
-        if let Some(issue) = self.config.vision.quality.check(&q) {
-            return Err(AppError::Unprocessable {
-                code: "low_quality",
-                message: format!("face quality too low ({})", issue.code()),
-            });
-        }
+        let (img, face, q) = self.enrolment_face(image)?;
         let template = self
             .engine
             .embed(&img, std::slice::from_ref(&face))?

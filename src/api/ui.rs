@@ -1,0 +1,62 @@
+//! The static pages (clerk desk, locales), embedded in the binary: no build step, works
+//! offline on the LAN.
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// (path, content type, bytes) of every embedded file.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "clerk/index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../kiosk-ui/clerk/index.html"),
+    ),
+    (
+        "clerk/clerk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/clerk/clerk.js"),
+    ),
+    (
+        "clerk/clerk.css",
+        "text/css; charset=utf-8",
+        include_str!("../../kiosk-ui/clerk/clerk.css"),
+    ),
+    (
+        "locales/vi.json",
+        "application/json; charset=utf-8",
+        include_str!("../../kiosk-ui/locales/vi.json"),
+    ),
+    (
+        "locales/en.json",
+        "application/json; charset=utf-8",
+        include_str!("../../kiosk-ui/locales/en.json"),
+    ),
+];
+
+fn file(path: &str) -> Response {
+    match FILES.iter().find(|(p, _, _)| *p == path) {
+        Some((_, ct, body)) => (
+            [
+                (header::CONTENT_TYPE, *ct),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+pub async fn clerk_index() -> Response {
+    file("clerk/index.html")
+}
+
+pub async fn clerk_asset(Path(name): Path<String>) -> Response {
+    file(&format!("clerk/{name}"))
+}
+
+pub async fn locale(Path(name): Path<String>) -> Response {
+    file(&format!("locales/{name}"))
+}

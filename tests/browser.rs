@@ -18,10 +18,14 @@ fn artifacts() -> PathBuf {
 /// Whether the browser tooling is installed (scripts/setup.sh installs it). Under CI a
 /// missing piece is a failure.
 fn tooling() -> bool {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/playwright-core");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/playwright-core");
     let ok = Path::new("/usr/bin/chromium").exists()
         && dir.exists()
-        && Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
+        && Command::new("ffmpeg")
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success());
     if !ok {
         let msg = "browser tooling missing (chromium, ffmpeg, tests/browser/node_modules): run scripts/setup.sh";
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -58,7 +62,11 @@ fn node(script: &str, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -69,14 +77,32 @@ fn clerk_desk_enrols_and_prints_a_receipt() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    cli(data.path(), &["admin", "create-user", "--role", "clerk", "--username", "clerk1"], PASSWORD);
+    cli(
+        data.path(),
+        &[
+            "admin",
+            "create-user",
+            "--role",
+            "clerk",
+            "--username",
+            "clerk1",
+        ],
+        PASSWORD,
+    );
     let video = data.path().join("face.y4m");
     y4m(&[&faces.join("deepface_p01/img2.jpg")], &video);
     let server = Server::start_at(data.path(), &[]);
     let art = artifacts();
     let (ok, out) = node(
         "clerk.mjs",
-        &[&server.base, video.to_str().unwrap(), art.to_str().unwrap(), "clerk1", PASSWORD, "000.00.17.H29-261122-0005"],
+        &[
+            &server.base,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "clerk1",
+            PASSWORD,
+            "000.00.17.H29-261122-0005",
+        ],
     );
     assert!(ok, "{out}");
     assert!(out.contains("OK clerk desk"), "{out}");

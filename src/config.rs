@@ -35,6 +35,20 @@ pub struct Config {
     pub models: ModelsConfig,
     pub vision: VisionConfig,
     pub office: OfficeConfig,
+    pub tls: TlsConfig,
+}
+
+/// HTTPS for LAN clients. Plain HTTP (`listen`) is for loopback only.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Address of the HTTPS listener (e.g. 0.0.0.0:8443); none = no HTTPS.
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain and private key; none = a self-signed pair in <data_dir>/tls/.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Extra host names or IP addresses for the self-signed certificate.
+    pub hostnames: Vec<String>,
 }
 
 /// The office: what receipts print and the rules it configures.
@@ -104,6 +118,7 @@ impl Default for Config {
             models: ModelsConfig::default(),
             vision: VisionConfig::default(),
             office: OfficeConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }

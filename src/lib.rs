@@ -17,4 +17,5 @@ pub mod gallery;
 pub mod score;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod vision;

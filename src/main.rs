@@ -39,6 +39,9 @@ enum Cmd {
         /// Demo mode: a local data directory and sample data.
         #[arg(long)]
         demo: bool,
+        /// Also serve HTTPS for LAN clients on this address (overrides tls.listen).
+        #[arg(long)]
+        tls_listen: Option<std::net::SocketAddr>,
     },
     /// Measure every scorer on a labelled face folder (<identity>/<image>).
     Eval {
@@ -155,9 +158,16 @@ fn load_engine(c: &Config) -> Result<FaceEngine> {
 fn run(cli: Cli) -> Result<()> {
     let mut config = load_config(&cli)?;
     match cli.cmd {
-        Cmd::Serve { listen, demo } => {
+        Cmd::Serve {
+            listen,
+            demo,
+            tls_listen,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
+            }
+            if tls_listen.is_some() {
+                config.tls.listen = tls_listen;
             }
             if demo && cli.data_dir.is_none() && std::env::var_os("HOSO_DATA_DIR").is_none() {
                 config.data_dir = PathBuf::from("demo-data");

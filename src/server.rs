@@ -14,10 +14,12 @@ pub enum ServeError {
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
     #[error(
-        "refusing to serve plain HTTP on {0}: only loopback addresses may use HTTP \
-         (HTTPS for LAN clients comes with the intake desk)"
+        "refusing to serve plain HTTP on {0}: only loopback addresses may use HTTP; \
+         LAN clients use HTTPS (set tls.listen, e.g. --tls-listen 0.0.0.0:8443)"
     )]
     NotLoopback(std::net::SocketAddr),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Serves until shutdown.
@@ -32,9 +34,47 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
     println!("Hồ Sơ listening on http://{local}/");
-    axum::serve(listener, crate::api::router(app))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    let https = match app.config.tls.listen {
+        None => None,
+        Some(tls_addr) => {
+            crate::tls::init_crypto();
+            let (cert, key) = crate::tls::cert_and_key(&app.config)?;
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|source| crate::tls::TlsError::Io {
+                    path: cert.clone(),
+                    source,
+                })?;
+            let std_listener =
+                std::net::TcpListener::bind(tls_addr).map_err(|source| ServeError::Bind {
+                    addr: tls_addr,
+                    source,
+                })?;
+            std_listener.set_nonblocking(true)?;
+            let local_tls = std_listener.local_addr()?;
+            println!("Hồ Sơ listening on https://{local_tls}/");
+            let handle = axum_server::Handle::new();
+            let server = axum_server::from_tcp_rustls(std_listener, rustls)?
+                .handle(handle.clone())
+                .serve(crate::api::router_for(app.clone(), true).into_make_service());
+            Some((server, handle))
+        }
+    };
+    let http = axum::serve(listener, crate::api::router_for(app, false))
+        .with_graceful_shutdown(shutdown());
+    match https {
+        None => http.await?,
+        Some((server, handle)) => {
+            let stop = async move {
+                let r = http.await;
+                handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+                r
+            };
+            let (a, b) = tokio::join!(stop, server);
+            a?;
+            b?;
+        }
+    }
     Ok(())
 }
 

@@ -211,3 +211,94 @@ fn serve_refuses_plain_http_off_loopback() {
     assert!(!ok);
     assert!(err.contains("only loopback"), "{err}");
 }
+
+#[test]
+fn https_for_lan_clients_with_a_self_signed_certificate() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    common::cli(
+        data.path(),
+        &[
+            "admin",
+            "create-user",
+            "--role",
+            "clerk",
+            "--username",
+            "clerk1",
+        ],
+        common::PASSWORD,
+    );
+    let mut child = common::bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let http = lines.next().unwrap().unwrap();
+    let https = lines.next().unwrap().unwrap();
+    assert!(
+        http.contains("http://127.0.0.1:") && https.contains("https://127.0.0.1:"),
+        "{http} / {https}"
+    );
+    let base = https
+        .split("https://")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    let cert_pem =
+        std::fs::read(data.path().join("tls/cert.pem")).expect("self-signed certificate generated");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("tls/key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let cert = ureq::tls::Certificate::from_pem(&cert_pem).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("https://localhost:{}", base.rsplit(':').next().unwrap());
+    let mut res = agent
+        .get(format!("{url}/healthz"))
+        .call()
+        .expect("HTTPS health");
+    assert_eq!(res.status(), 200);
+    assert!(res.body_mut().read_to_string().unwrap().contains("\"ok\""));
+    let res = agent
+        .post(format!("{url}/api/v1/auth/login"))
+        .send_json(serde_json::json!({"username": "clerk1", "password": common::PASSWORD}))
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // An untrusting client refuses the self-signed certificate.
+    let plain: ureq::Agent = ureq::Agent::config_builder().build().into();
+    assert!(plain.get(format!("{url}/healthz")).call().is_err());
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -160,7 +160,15 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(ApiError)
 }
 
+/// Marks requests that arrived over HTTPS (cookies then carry `Secure`).
+#[derive(Clone, Copy)]
+pub struct Https(pub bool);
+
 pub fn router(app: AppState) -> Router {
+    router_for(app, false)
+}
+
+pub fn router_for(app: AppState, https: bool) -> Router {
     let face_limit = app.config.vision.max_image_bytes + 64 * 1024;
     Router::new()
         .route("/", get(index))
@@ -193,6 +201,7 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/dossiers/{code}/events", post(dossiers::add_event))
         .layer(DefaultBodyLimit::max(256 * 1024))
         .fallback(|| async { ApiError(AppError::NotFound("page".into())) })
+        .layer(axum::Extension(Https(https)))
         .with_state(app)
 }
 

@@ -19,12 +19,14 @@ pub struct LoginBody {
 
 pub async fn login(
     State(app): State<AppState>,
+    axum::Extension(https): axum::Extension<super::Https>,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
     let a = app.clone();
     let l = blocking(move || a.login(&b.username, &b.password)).await?;
+    let secure = if https.0 { "; Secure" } else { "" };
     let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         l.session, l.max_age_s
     );
     Ok((

@@ -76,6 +76,15 @@ fn whole_intake_then_status_events() {
         assert!(v["possible_duplicate_of"].is_null(), "{v}");
     }
     assert_eq!(templates(c, id), 3);
+    let (s, form) = c.get(&format!("/api/v1/applicants/{id}/consent/form"));
+    assert_eq!(s, 200);
+    let form = form.as_str().unwrap();
+    assert!(
+        form.contains("Nguyễn Văn Thành") && form.contains("…2345") && form.contains("nhạy cảm")
+    );
+    assert!(
+        form.contains("2026-11-v1") && form.contains("clerk1") && !form.contains("001099012345")
+    );
 
     // A second applicant whose face is the same person: the clerk is warned.
     let twin = new_applicant(c, "Trần Thị Hoa", "079203000123");

@@ -93,6 +93,7 @@
     try {
       await api('POST', `/api/v1/applicants/${state.applicant}/consent`, { text_version: state.consentVersion, method: form(e.target).method });
       show(t('consent.saved'), true);
+      $('consent-form-link').href = `/api/v1/applicants/${state.applicant}/consent/form`;
       showStep('face-step');
       startCamera();
     } catch (err) { show(err.message); }

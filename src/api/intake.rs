@@ -151,3 +151,76 @@ pub async fn enrol_face(
     let e = blocking(move || a.enrol_face(p.id, id, &body)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(e)))
 }
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The printable consent form of the applicant's consent in force: the exact text shown,
+/// who, when, which clerk, how, and the text's version and hash (DESIGN §4).
+pub async fn consent_form(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?;
+    let (a, c) = app.store.read(|c| {
+        Ok((
+            people::applicant(c, id)?,
+            people::valid_consent(c, id, PURPOSE)?,
+        ))
+    })?;
+    let a = a.ok_or_else(|| ApiError(AppError::NotFound(format!("applicant {id}"))))?;
+    let c = c.ok_or_else(|| ApiError(AppError::NotFound(format!("consent of applicant {id}"))))?;
+    let id_number = String::from_utf8(
+        app.keys
+            .open_field(&a.id_number_enc, "id_number")
+            .map_err(AppError::from)?,
+    )
+    .unwrap_or_default();
+    let last4 = id_number
+        .get(id_number.len().saturating_sub(4)..)
+        .unwrap_or("");
+    let when = chrono::DateTime::from_timestamp(c.granted_at, 0)
+        .map(|t| {
+            t.with_timezone(&crate::app::dossiers::vn())
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let text = if c.text_version == app.consent.version {
+        app.consent.body.clone()
+    } else {
+        format!(
+            "(Văn bản phiên bản {} — sha256 {})",
+            c.text_version, c.text_sha256
+        )
+    };
+    app.audit(
+        &p.actor,
+        "consent.print",
+        &format!("applicant:{id}"),
+        json!({"consent": c.id}),
+    )?;
+    Ok(axum::response::Html(format!(
+        include_str!("../../templates/consent-form.html"),
+        office = esc(&app.config.office.name),
+        text = esc(&text),
+        name = esc(&a.full_name),
+        id_last4 = esc(last4),
+        purpose = esc(PURPOSE),
+        method = if c.method == "signature" {
+            "Chữ ký / signature"
+        } else {
+            "Đánh dấu / tick"
+        },
+        granted_at = esc(&when),
+        clerk = esc(&c.granted_by),
+        version = esc(&c.text_version),
+        consent_id = c.id,
+        sha256 = esc(&c.text_sha256),
+    )))
+}

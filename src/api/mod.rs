@@ -192,6 +192,10 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             post(intake::grant_consent).delete(intake::withdraw_consent),
         )
         .route(
+            "/api/v1/applicants/{id}/consent/form",
+            get(intake::consent_form),
+        )
+        .route(
             "/api/v1/applicants/{id}/faces",
             post(intake::enrol_face).layer(DefaultBodyLimit::max(face_limit)),
         )

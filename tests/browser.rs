@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cli, Server, PASSWORD};
+use common::{Server, PASSWORD};
 
 fn artifacts() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
@@ -77,18 +77,7 @@ fn clerk_desk_enrols_and_prints_a_receipt() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    cli(
-        data.path(),
-        &[
-            "admin",
-            "create-user",
-            "--role",
-            "clerk",
-            "--username",
-            "clerk1",
-        ],
-        PASSWORD,
-    );
+    common::add_user(data.path(), "clerk", "clerk1");
     let video = data.path().join("face.y4m");
     y4m(&[&faces.join("deepface_p01/img2.jpg")], &video);
     let server = Server::start_at(data.path(), &[]);

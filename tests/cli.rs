@@ -216,18 +216,7 @@ fn serve_refuses_plain_http_off_loopback() {
 fn https_for_lan_clients_with_a_self_signed_certificate() {
     use std::io::{BufRead, BufReader};
     let data = tempfile::tempdir().unwrap();
-    common::cli(
-        data.path(),
-        &[
-            "admin",
-            "create-user",
-            "--role",
-            "clerk",
-            "--username",
-            "clerk1",
-        ],
-        common::PASSWORD,
-    );
+    common::add_user(data.path(), "clerk", "clerk1");
     let mut child = common::bin()
         .args([
             "serve",

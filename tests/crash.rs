@@ -80,18 +80,7 @@ fn kill_during_enrolment() {
     let faces = faces_or_skip!();
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
-    cli(
-        dir,
-        &[
-            "admin",
-            "create-user",
-            "--role",
-            "clerk",
-            "--username",
-            "clerk1",
-        ],
-        PASSWORD,
-    );
+    common::add_user(dir, "clerk", "clerk1");
     let mut server = Server::start_at(dir, &[]);
     let c = Client::login(&server.base, "clerk1", PASSWORD);
     let (_, v) = c.post(
@@ -156,18 +145,7 @@ fn kill_during_enrolment() {
 fn kill_during_csv_import() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
-    cli(
-        dir,
-        &[
-            "admin",
-            "create-user",
-            "--role",
-            "clerk",
-            "--username",
-            "clerk1",
-        ],
-        PASSWORD,
-    );
+    common::add_user(dir, "clerk", "clerk1");
     let code = "000.00.17.H29-261120-0042";
     {
         let mut server = Server::start_at(dir, &[]);

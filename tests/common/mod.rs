@@ -275,6 +275,22 @@ pub fn cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// Creates an account with the CLI (password `PASSWORD`).
+pub fn add_user(data: &std::path::Path, role: &str, username: &str) {
+    cli(
+        data,
+        &[
+            "admin",
+            "create-user",
+            "--role",
+            role,
+            "--username",
+            username,
+        ],
+        PASSWORD,
+    );
+}
+
 /// A server with an admin, a clerk, a kiosk token and an integration token.
 pub struct Office {
     pub server: Server,
@@ -287,30 +303,8 @@ pub struct Office {
 impl Office {
     pub fn start() -> Office {
         let data = tempfile::tempdir().expect("temp dir");
-        cli(
-            data.path(),
-            &[
-                "admin",
-                "create-user",
-                "--role",
-                "admin",
-                "--username",
-                "admin1",
-            ],
-            PASSWORD,
-        );
-        cli(
-            data.path(),
-            &[
-                "admin",
-                "create-user",
-                "--role",
-                "clerk",
-                "--username",
-                "clerk1",
-            ],
-            PASSWORD,
-        );
+        add_user(data.path(), "admin", "admin1");
+        add_user(data.path(), "clerk", "clerk1");
         let kiosk_token = cli(
             data.path(),
             &[

@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod dossier;
 pub mod eval;
 pub mod gallery;
+pub mod kiosk;
 pub mod score;
 pub mod server;
 pub mod store;

@@ -4,6 +4,7 @@
 
 pub mod dossiers;
 pub mod intake;
+pub mod kiosk;
 pub mod session;
 pub mod ui;
 
@@ -199,6 +200,11 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             "/api/v1/applicants/{id}/faces",
             post(intake::enrol_face).layer(DefaultBodyLimit::max(face_limit)),
         )
+        .route(
+            "/api/v1/kiosk/frames",
+            post(kiosk::frame).layer(DefaultBodyLimit::max(face_limit)),
+        )
+        .route("/api/v1/kiosk/lookup", post(kiosk::lookup))
         .route("/api/v1/dossiers", post(dossiers::create))
         .route("/api/v1/dossiers/{code}", get(dossiers::get))
         .route("/api/v1/dossiers/{code}/receipt", get(dossiers::receipt))
@@ -220,6 +226,7 @@ async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> i
         "kiosk_scorer": m.scorer.kiosk,
         "calibrated": m.scorer.fused.is_some(),
         "gallery_templates": app.gallery.len(),
+        "kiosk_decisions": app.decision_counts(),
     }))
 }
 

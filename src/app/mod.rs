@@ -5,9 +5,12 @@
 pub mod dossiers;
 pub mod error;
 pub mod intake;
+pub mod kiosk;
 pub mod users;
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -35,6 +38,15 @@ pub struct App {
     pub model_id: String,
     pub started: Instant,
     pub demo: bool,
+    pub strings: kiosk::Strings,
+    sessions: Mutex<crate::kiosk::Sessions>,
+    attempts: Mutex<HashMap<i64, kiosk::Attempts>>,
+    /// Kiosk decisions since start, by state (no images, no identities).
+    decisions: Mutex<HashMap<crate::kiosk::KioskState, u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A fingerprint of everything that makes templates comparable.
@@ -82,6 +94,10 @@ impl App {
             scorer,
             started: Instant::now(),
             demo,
+            strings: kiosk::Strings::load(),
+            sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
+            attempts: Mutex::new(HashMap::new()),
+            decisions: Mutex::new(HashMap::new()),
         };
         app.load_gallery()?;
         Ok(app)
@@ -123,6 +139,23 @@ impl App {
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
         )
+    }
+
+    pub(crate) fn sessions(&self) -> MutexGuard<'_, crate::kiosk::Sessions> {
+        lock(&self.sessions)
+    }
+
+    pub(crate) fn attempts(&self) -> MutexGuard<'_, HashMap<i64, kiosk::Attempts>> {
+        lock(&self.attempts)
+    }
+
+    pub(crate) fn count(&self, s: crate::kiosk::KioskState) {
+        *lock(&self.decisions).entry(s).or_default() += 1;
+    }
+
+    /// Kiosk decision counts since start.
+    pub fn decision_counts(&self) -> HashMap<crate::kiosk::KioskState, u64> {
+        lock(&self.decisions).clone()
     }
 
     /// Appends an audit entry in its own transaction (for events with no other write).

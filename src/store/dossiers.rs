@@ -169,3 +169,14 @@ pub fn events(c: &Connection, code: &str) -> Result<Vec<EventRow>, StoreError> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Applicants with at least one open dossier (the only ones the kiosk may identify).
+pub fn applicants_with_open_dossiers(
+    c: &Connection,
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT DISTINCT applicant_id FROM dossiers WHERE status NOT IN (3, 7, 8, 10)",
+    )?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

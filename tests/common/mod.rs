@@ -238,6 +238,22 @@ impl Client {
         )
     }
 
+    pub fn post_raw_with(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut r = self
+            .auth(self.agent.post(format!("{}{path}", self.base)))
+            .content_type(content_type);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        Self::reply(r.send(body))
+    }
+
     pub fn delete(&self, path: &str) -> Reply {
         Self::reply(
             self.auth(self.agent.delete(format!("{}{path}", self.base)))

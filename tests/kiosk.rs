@@ -1,0 +1,326 @@
+//! The kiosk's frames endpoint on real photos: enrolled people are recognised from photos
+//! that were not enrolled, nobody is ever matched to someone else, withdrawn or closed
+//! people are not matched, a receipt QR answers for its dossier, and the keypad fallback
+//! is rate-limited and locks out.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{Client, Office};
+use hoso::eval::dataset::Dataset;
+use serde_json::{json, Value};
+
+fn jpeg(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut out),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    out
+}
+
+/// Sends the same frame until the session decides (at most 3 good frames are needed).
+fn decide(k: &Client, session: &str, frame: &[u8]) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..3 {
+        let (s, v) = k.post_raw_with(
+            "/api/v1/kiosk/frames",
+            "image/jpeg",
+            frame,
+            &[("X-Kiosk-Session", session)],
+        );
+        assert_eq!(s, 200, "{v}");
+        let state = v["state"].as_str().unwrap_or_default().to_string();
+        last = v;
+        if state == "matched" || state == "no_match" || state == "searching" {
+            break;
+        }
+    }
+    last
+}
+
+struct Enrolled {
+    applicant: i64,
+    name: String,
+    held_back: Vec<PathBuf>,
+}
+
+fn id_number(n: usize) -> String {
+    format!("0010990{:05}", 10_000 + n)
+}
+
+fn enrol(
+    c: &Client,
+    n: usize,
+    identity: &str,
+    photos: &[PathBuf],
+    code_seq: usize,
+) -> Option<Enrolled> {
+    let name = format!(
+        "Người Thử {}",
+        ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khoa", "Lan", "Minh", "Nga"][n % 10]
+    );
+    let (s, v) = c.post(
+        "/api/v1/applicants",
+        json!({"full_name": name, "id_number": id_number(n)}),
+    );
+    assert_eq!(s, 201, "{identity}: {v}");
+    let id = v["id"].as_i64().unwrap();
+    let version = c.get("/api/v1/consent/text").1["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.post(
+        &format!("/api/v1/applicants/{id}/consent"),
+        json!({"text_version": version, "method": "tick"}),
+    );
+    let mut used = 0;
+    let mut held_back = Vec::new();
+    for p in photos {
+        if used < 2 {
+            let (s, _) = c.post_raw(
+                &format!("/api/v1/applicants/{id}/faces"),
+                "image/jpeg",
+                &std::fs::read(p).unwrap(),
+            );
+            if s == 201 {
+                used += 1;
+                continue;
+            }
+        }
+        held_back.push(p.clone());
+    }
+    if used == 0 {
+        return None;
+    }
+    let code = format!("000.00.17.H29-261120-{code_seq:04}");
+    let (s, v) = c.post(
+        "/api/v1/dossiers",
+        json!({"code": code, "applicant_id": id, "procedure": "Cấp bản sao trích lục", "received_at": "2026-11-20 08:00", "due_at": "2026-12-05"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    Some(Enrolled {
+        applicant: id,
+        name,
+        held_back,
+    })
+}
+
+#[test]
+fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
+    let faces = faces_or_skip!();
+    let o = Office::start();
+    let c = &o.clerk;
+    let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
+    let data = Dataset::load(&faces).unwrap();
+    let mut by_id: BTreeMap<usize, Vec<PathBuf>> = BTreeMap::new();
+    for s in &data.samples {
+        by_id.entry(s.identity).or_default().push(s.path.clone());
+    }
+    // Enrol every other identity that has 3+ photos; the rest are strangers.
+    let mut enrolled: BTreeMap<usize, Enrolled> = BTreeMap::new();
+    let mut strangers: Vec<PathBuf> = Vec::new();
+    for (n, (id, photos)) in by_id.iter().enumerate() {
+        if n % 2 == 0 && photos.len() >= 3 {
+            if let Some(e) = enrol(c, n, &data.identities[*id], photos, n + 1) {
+                enrolled.insert(*id, e);
+                continue;
+            }
+        }
+        strangers.extend(photos.iter().cloned());
+    }
+    let (mut correct, mut no_match, mut wrong, mut no_face) = (0, 0, 0, 0);
+    let mut session = 0;
+    let mut check = |truth: Option<usize>,
+                     p: &Path,
+                     correct: &mut i32,
+                     no_match: &mut i32,
+                     wrong: &mut i32,
+                     no_face: &mut i32| {
+        session += 1;
+        let v = decide(&k, &format!("s{session}"), &std::fs::read(p).unwrap());
+        match v["state"].as_str().unwrap() {
+            "matched" => {
+                let name = v["result"]["display_name"].as_str().unwrap();
+                let who = enrolled.values().find(|e| {
+                    hoso::applicant::masked_name(&e.name) == name
+                        && truth.is_some_and(|t| enrolled[&t].applicant == e.applicant)
+                });
+                if who.is_some() {
+                    *correct += 1;
+                } else {
+                    *wrong += 1;
+                    eprintln!("WRONG MATCH: {} → {name}", p.display());
+                }
+            }
+            "no_match" => *no_match += 1,
+            _ => *no_face += 1,
+        }
+    };
+    for (id, e) in &enrolled {
+        for p in &e.held_back {
+            check(
+                Some(*id),
+                p,
+                &mut correct,
+                &mut no_match,
+                &mut wrong,
+                &mut no_face,
+            );
+        }
+    }
+    let mated = (correct, no_match, wrong, no_face);
+    let (mut sc, mut snm, mut sw, mut snf) = (0, 0, 0, 0);
+    for p in &strangers {
+        check(None, p, &mut sc, &mut snm, &mut sw, &mut snf);
+    }
+    eprintln!(
+        "kiosk on real photos: {} enrolled people, mated probes: {} correct, {} not recognised, {} wrong, {} no usable face; \
+         strangers: {} probes, {} wrongly matched, {} not recognised, {} no usable face",
+        enrolled.len(),
+        mated.0,
+        mated.1,
+        mated.2,
+        mated.3,
+        strangers.len(),
+        sc + sw,
+        snm,
+        snf
+    );
+    assert_eq!(mated.2, 0, "a mated probe was matched to someone else");
+    assert_eq!(sc + sw, 0, "a stranger was matched");
+    assert!(
+        mated.0 * 2 > mated.0 + mated.1,
+        "fewer than half of the enrolled people recognised: {mated:?}"
+    );
+}
+
+#[test]
+fn qr_fallback_keypad_and_lockout() {
+    let faces = faces_or_skip!();
+    let o = Office::start();
+    let c = &o.clerk;
+    let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
+    let photos: Vec<PathBuf> = ["img1.jpg", "img2.jpg", "img4.jpg"]
+        .iter()
+        .map(|f| faces.join("deepface_p01").join(f))
+        .collect();
+    let e = enrol(c, 1, "deepface_p01", &photos, 1).unwrap();
+    let code = "000.00.17.H29-261120-0001";
+    // The receipt's QR code shown to the camera.
+    let (_, html) = c.get(&format!("/api/v1/dossiers/{code}/receipt"));
+    let html = html.as_str().unwrap();
+    let start = html.find("data:image/png;base64,").unwrap() + 22;
+    let end = start + html[start..].find('"').unwrap();
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&html[start..end])
+        .unwrap();
+    let qr = image::load_from_memory(&png).unwrap().to_rgb8();
+    let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
+    image::imageops::overlay(&mut frame, &qr, 120, 40);
+    let (s, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        &jpeg(&frame),
+        &[("X-Kiosk-Session", "qr")],
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        (v["state"].as_str(), v["via"].as_str()),
+        (Some("matched"), Some("qr")),
+        "{v}"
+    );
+    assert_eq!(v["result"]["dossiers"][0]["code"], code);
+    assert_eq!(
+        v["result"]["display_name"],
+        hoso::applicant::masked_name(&e.name)
+    );
+    assert!(
+        !v.to_string().contains(&id_number(1)),
+        "no ID number on the kiosk"
+    );
+    // Keypad: right digits, wrong digits, lockout after 5 misses.
+    let last4 = &id_number(1)[8..];
+    let (s, v) = k.post(
+        "/api/v1/kiosk/lookup",
+        json!({"code": code, "id_digits": last4}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["dossiers"][0]["status_text"], "Được tiếp nhận");
+    assert!(v["dossiers"][0]["next_action"]
+        .as_str()
+        .unwrap()
+        .contains("ngày hẹn"));
+    for _ in 0..5 {
+        assert_eq!(
+            k.post(
+                "/api/v1/kiosk/lookup",
+                json!({"code": code, "id_digits": "0000"})
+            )
+            .0,
+            404
+        );
+    }
+    assert_eq!(
+        k.post(
+            "/api/v1/kiosk/lookup",
+            json!({"code": code, "id_digits": last4})
+        )
+        .0,
+        429,
+        "locked out"
+    );
+    // Only kiosks use these routes.
+    assert_eq!(
+        c.post(
+            "/api/v1/kiosk/lookup",
+            json!({"code": code, "id_digits": last4})
+        )
+        .0,
+        403
+    );
+    // Withdrawn consent: the same person's face is no longer matched.
+    let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
+    assert_eq!(decide(&k, "before", &probe)["state"], "matched");
+    assert_eq!(
+        c.delete(&format!("/api/v1/applicants/{}/consent", e.applicant))
+            .0,
+        200
+    );
+    assert_eq!(decide(&k, "after", &probe)["state"], "no_match");
+}
+
+#[test]
+fn people_whose_dossiers_are_all_closed_are_not_matched() {
+    let faces = faces_or_skip!();
+    let o = Office::start();
+    let c = &o.clerk;
+    let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
+    let photos: Vec<PathBuf> = ["img1.jpg", "img2.jpg"]
+        .iter()
+        .map(|f| faces.join("deepface_p01").join(f))
+        .collect();
+    enrol(c, 3, "deepface_p01", &photos, 9).unwrap();
+    let code = "000.00.17.H29-261120-0009";
+    let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
+    assert_eq!(decide(&k, "open", &probe)["state"], "matched");
+    for (st, at) in [
+        (4, "2026-11-21 08:00"),
+        (9, "2026-11-22 08:00"),
+        (10, "2026-11-23 08:00"),
+    ] {
+        assert_eq!(
+            c.post(
+                &format!("/api/v1/dossiers/{code}/events"),
+                json!({"status": st, "at": at})
+            )
+            .0,
+            201
+        );
+    }
+    assert_eq!(decide(&k, "closed", &probe)["state"], "no_match");
+}

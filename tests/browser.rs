@@ -97,3 +97,148 @@ fn clerk_desk_enrols_and_prints_a_receipt() {
     assert!(out.contains("OK clerk desk"), "{out}");
     assert!(art.join("clerk-receipt.png").exists());
 }
+
+/// Applicant with consent, two enrolment photos and one dossier; returns (id, display name).
+fn seed(
+    c: &common::Client,
+    name: &str,
+    idn: &str,
+    photos: &[PathBuf],
+    code: &str,
+) -> (i64, String) {
+    use serde_json::json;
+    let (s, v) = c.post(
+        "/api/v1/applicants",
+        json!({"full_name": name, "id_number": idn}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let version = c.get("/api/v1/consent/text").1["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.post(
+        &format!("/api/v1/applicants/{id}/consent"),
+        json!({"text_version": version, "method": "tick"}),
+    );
+    for p in photos {
+        let (s, v) = c.post_raw(
+            &format!("/api/v1/applicants/{id}/faces"),
+            "image/jpeg",
+            &std::fs::read(p).unwrap(),
+        );
+        assert_eq!(s, 201, "{}: {v}", p.display());
+    }
+    let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký hộ kinh doanh", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
+    assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+    (id, hoso::applicant::masked_name(name))
+}
+
+#[test]
+fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
+    use serde_json::json;
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = common::Office::start();
+    let c = &o.clerk;
+    let p = |id: &str, f: &str| faces.join(id).join(f);
+    let (code_a, code_b, code_c) = (
+        "000.00.17.H29-261120-0011",
+        "000.00.17.H29-261120-0012",
+        "000.00.17.H29-261120-0013",
+    );
+    let (_, name_a) = seed(
+        c,
+        "Nguyễn Văn Thành",
+        "001099012345",
+        &[p("deepface_p01", "img1.jpg"), p("deepface_p01", "img2.jpg")],
+        code_a,
+    );
+    let i = common::Client::with_bearer(&o.server.base, &o.integration_token);
+    assert_eq!(
+        i.post(
+            &format!("/api/v1/dossiers/{code_a}/events"),
+            json!({"status": 5, "at": "2026-11-21 09:00", "note": "bản sao CCCD"})
+        )
+        .0,
+        201
+    );
+    let (b, _) = seed(
+        c,
+        "Trần Thị Bích",
+        "079203000123",
+        &[
+            p("deepface_p02", "img12.jpg"),
+            p("deepface_p02", "img3.jpg"),
+        ],
+        code_b,
+    );
+    assert_eq!(c.delete(&format!("/api/v1/applicants/{b}/consent")).0, 200);
+    seed(
+        c,
+        "Lê Văn Cường",
+        "001099054321",
+        &[
+            p("deepface_p03", "img48.jpg"),
+            p("deepface_p03", "img49.jpg"),
+        ],
+        code_c,
+    );
+    for (st, at) in [
+        (4, "2026-11-21 08:00"),
+        (9, "2026-11-22 08:00"),
+        (10, "2026-11-23 08:00"),
+    ] {
+        assert_eq!(
+            i.post(
+                &format!("/api/v1/dossiers/{code_c}/events"),
+                json!({"status": st, "at": at})
+            )
+            .0,
+            201
+        );
+    }
+    // The receipt QR of dossier A as a frame.
+    let (_, html) = c.get(&format!("/api/v1/dossiers/{code_a}/receipt"));
+    let html = html.as_str().unwrap();
+    let start = html.find("data:image/png;base64,").unwrap() + 22;
+    let end = start + html[start..].find('"').unwrap();
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&html[start..end])
+        .unwrap();
+    let dir = o.server.dir.clone();
+    let qr_png = dir.join("qr.png");
+    let qr = image::load_from_memory(&png).unwrap().to_rgb8();
+    let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([200, 200, 200]));
+    image::imageops::overlay(&mut frame, &qr, 160, 60);
+    frame.save(&qr_png).unwrap();
+
+    let art = artifacts();
+    let run = |photo: &Path, scenario: &[&str]| {
+        let video = dir.join(format!(
+            "{}.y4m",
+            scenario.join("-").replace(['.', ' '], "_")
+        ));
+        y4m(&[photo], &video);
+        let mut args = vec![
+            o.server.base.as_str(),
+            o.kiosk_token.as_str(),
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+        ];
+        args.extend_from_slice(scenario);
+        let (ok, out) = node("kiosk.mjs", &args);
+        assert!(ok, "{scenario:?}: {out}");
+        out
+    };
+    let out = run(&p("deepface_p01", "img5.jpg"), &["face", &name_a, code_a]);
+    assert!(out.contains("Yêu cầu bổ sung"), "{out}");
+    run(&p("Barack_Obama", "obama.jpg"), &["fallback", "stranger"]);
+    run(&p("deepface_p02", "img53.jpg"), &["fallback", "withdrawn"]);
+    run(&p("deepface_p03", "img50.jpg"), &["fallback", "closed"]);
+    run(&qr_png, &["qr", code_a]);
+    run(&p("_noface", "white.png"), &["keypad", code_a, "2345"]);
+}

@@ -49,3 +49,28 @@ pub async fn lookup(
         blocking(move || a.kiosk_lookup(&p, &b.code, &b.id_digits)).await?,
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingBody {
+    score: i64,
+}
+
+/// One tap after a result: the citizen's rating of the service (1–5), kept per office.
+pub async fn rate(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<RatingBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(&[Role::Kiosk])?;
+    if !(1..=5).contains(&b.score) {
+        return Err(ApiError(AppError::Invalid("score must be 1 to 5".into())));
+    }
+    let t = crate::store::now();
+    app.store
+        .tx(|tx| crate::store::dossiers::insert_rating(tx, p.id, b.score, t))?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::json!({"ok": true})),
+    ))
+}

@@ -177,6 +177,10 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/clerk", get(ui::clerk_index))
         .route("/clerk/", get(ui::clerk_index))
         .route("/clerk/{name}", get(ui::clerk_asset))
+        .route("/kiosk", get(ui::kiosk_index))
+        .route("/kiosk/", get(ui::kiosk_index))
+        .route("/kiosk/{name}", get(ui::kiosk_asset))
+        .route("/api/v1/kiosk/rating", post(kiosk::rate))
         .route("/locales/{name}", get(ui::locale))
         .route(
             "/api/v1/faces/check",

@@ -8,6 +8,21 @@ use axum::response::{IntoResponse, Response};
 /// (path, content type, bytes) of every embedded file.
 const FILES: &[(&str, &str, &str)] = &[
     (
+        "kiosk/index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../kiosk-ui/kiosk/index.html"),
+    ),
+    (
+        "kiosk/kiosk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/kiosk/kiosk.js"),
+    ),
+    (
+        "kiosk/kiosk.css",
+        "text/css; charset=utf-8",
+        include_str!("../../kiosk-ui/kiosk/kiosk.css"),
+    ),
+    (
         "clerk/index.html",
         "text/html; charset=utf-8",
         include_str!("../../kiosk-ui/clerk/index.html"),
@@ -55,6 +70,14 @@ pub async fn clerk_index() -> Response {
 
 pub async fn clerk_asset(Path(name): Path<String>) -> Response {
     file(&format!("clerk/{name}"))
+}
+
+pub async fn kiosk_index() -> Response {
+    file("kiosk/index.html")
+}
+
+pub async fn kiosk_asset(Path(name): Path<String>) -> Response {
+    file(&format!("kiosk/{name}"))
 }
 
 pub async fn locale(Path(name): Path<String>) -> Response {

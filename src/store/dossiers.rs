@@ -180,3 +180,17 @@ pub fn applicants_with_open_dossiers(
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// A citizen's service rating from a kiosk.
+pub fn insert_rating(
+    tx: &Transaction,
+    device_id: i64,
+    score: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO ratings (device_id, score, at) VALUES (?1, ?2, ?3)",
+        params![device_id, score, now],
+    )?;
+    Ok(())
+}

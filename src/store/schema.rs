@@ -101,4 +101,13 @@ CREATE TABLE audit (
     hash      TEXT NOT NULL
 );
 "#,
+    // 2: service ratings from kiosks (no person, no dossier: only the score).
+    r#"
+CREATE TABLE ratings (
+    id        INTEGER PRIMARY KEY,
+    device_id INTEGER NOT NULL REFERENCES device_tokens(id),
+    score     INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+    at        INTEGER NOT NULL
+);
+"#,
 ];

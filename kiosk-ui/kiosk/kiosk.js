@@ -1,0 +1,179 @@
+// Hồ Sơ lobby kiosk: sends ~5 camera frames a second to the server, shows its prompts,
+// the result (masked name, dossiers, timeline, next action), the QR / keypad fallbacks and
+// a one-tap rating. The device token comes once via #token=… and stays in localStorage.
+'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const S = { token: null, session: null, inflight: false, mode: 'idle', strings: {}, lang: 'vi', clearTimer: null, result: null };
+
+  async function loadLang(lang) {
+    S.strings = await (await fetch(`/locales/${lang}.json`)).json();
+    S.lang = lang;
+    document.documentElement.lang = lang;
+    document.querySelectorAll('[data-i18n]').forEach((el) => { if (S.strings[el.dataset.i18n]) el.textContent = S.strings[el.dataset.i18n]; });
+    if (S.result) renderResult(S.result);
+  }
+  const t = (k) => S.strings[k] || k;
+
+  function token() {
+    const m = location.hash.match(/token=([^&]+)/);
+    if (m) { localStorage.setItem('hoso.kiosk.token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname); }
+    return localStorage.getItem('hoso.kiosk.token');
+  }
+
+  function newSession() { S.session = Math.random().toString(36).slice(2) + Date.now().toString(36); }
+
+  function show(mode) {
+    S.mode = mode;
+    for (const id of ['idle', 'fallback', 'keypad', 'result']) $(id).hidden = id !== mode;
+    document.body.dataset.mode = mode;
+  }
+
+  function reset() {
+    clearTimeout(S.clearTimer);
+    S.result = null;
+    $('prompt').textContent = '';
+    $('code').value = ''; $('digits').value = ''; $('keypad-error').textContent = '';
+    newSession();
+    show('idle');
+  }
+
+  const video = $('video');
+  const canvas = document.createElement('canvas');
+
+  async function sendFrame() {
+    if (S.inflight || !(S.mode === 'idle' || S.mode === 'fallback') || !video.videoWidth) return;
+    S.inflight = true;
+    try {
+      const w = Math.min(640, video.videoWidth);
+      canvas.width = w; canvas.height = Math.round(video.videoHeight * w / video.videoWidth);
+      canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
+      const blob = await new Promise((r) => canvas.toBlob(r, 'image/jpeg', 0.85));
+      const r = await fetch('/api/v1/kiosk/frames', {
+        method: 'POST', body: blob,
+        headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'image/jpeg', 'X-Kiosk-Session': S.session },
+      });
+      if (r.status === 401) { localStorage.removeItem('hoso.kiosk.token'); location.reload(); return; }
+      if (!r.ok) return;
+      const d = await r.json();
+      if (d.state === 'matched' && d.result) { renderResult(d.result); show('result'); armClear(); }
+      else if (d.state === 'no_match' || d.state === 'spoof_suspected') { newSession(); if (S.mode !== 'fallback') show('fallback'); }
+      else if (S.mode === 'idle') $('prompt').textContent = d.prompt_key ? t(d.prompt_key) : '';
+    } catch (_) { /* offline for a moment: keep trying */ }
+    finally { S.inflight = false; }
+  }
+
+  function fmtDate(s) {
+    const d = new Date(s);
+    return d.toLocaleDateString(S.lang === 'vi' ? 'vi-VN' : 'en-GB', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Asia/Ho_Chi_Minh' });
+  }
+
+  function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+
+  function renderResult(res) {
+    S.result = res;
+    $('name').textContent = res.display_name;
+    const box = $('dossiers');
+    box.replaceChildren();
+    if (!res.dossiers.length) box.append(el('p', null, t('kiosk.no_open')));
+    for (const d of res.dossiers) {
+      const c = el('div', 'dossier');
+      c.dataset.code = d.code;
+      c.append(el('h2', null, d.procedure), el('div', 'code', d.code));
+      c.append(el('div', 'status', S.lang === 'vi' ? d.status_text : d.status_text_en));
+      const due = el('div', 'due', `${t('kiosk.due')}: ${fmtDate(d.due_at)} — `);
+      const tag = d.overdue ? el('span', 'overdue', t('kiosk.overdue')) : el('span', 'ontime', t('kiosk.on_time'));
+      due.append(tag);
+      if (d.moved_with_apology) due.append(el('span', null, ` · ${t('kiosk.moved')}`));
+      c.append(due);
+      const ul = el('ul', 'timeline');
+      for (const s of d.timeline) ul.append(el('li', null, `${fmtDate(s.at)} — ${s.status_text}${s.agency ? ' (' + s.agency + ')' : ''}`));
+      c.append(ul);
+      c.append(el('div', 'next', `${t('kiosk.next')}: ${S.lang === 'vi' ? d.next_action : d.next_action_en}`));
+      box.append(c);
+    }
+    const stars = $('stars');
+    stars.replaceChildren();
+    $('thanks').hidden = true;
+    for (let i = 1; i <= 5; i++) {
+      const b = el('button', null, '★'.repeat(i));
+      b.setAttribute('aria-label', `${i}/5`);
+      b.addEventListener('click', () => rate(i));
+      stars.append(b);
+    }
+  }
+
+  async function rate(score) {
+    try {
+      await fetch('/api/v1/kiosk/rating', { method: 'POST', headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ score }) });
+    } catch (_) { /* best effort */ }
+    $('stars').replaceChildren(); $('thanks').hidden = false;
+    clearTimeout(S.clearTimer); S.clearTimer = setTimeout(reset, 4000);
+  }
+
+  function armClear() { clearTimeout(S.clearTimer); S.clearTimer = setTimeout(reset, 30000); }
+
+  async function lookup() {
+    $('keypad-error').textContent = '';
+    const r = await fetch('/api/v1/kiosk/lookup', {
+      method: 'POST',
+      headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: $('code').value.trim(), id_digits: $('digits').value.trim() }),
+    }).catch(() => null);
+    if (r && r.ok) { renderResult(await r.json()); show('result'); armClear(); return; }
+    $('keypad-error').textContent = r && r.status === 429 ? t('kiosk.locked') : t('kiosk.lookup_failed');
+  }
+
+  // On-screen keys: digits, '.', '-', letters, delete. They type into the focused field.
+  let target = null;
+  function buildKeys() {
+    const keys = [...'1234567890', '.', '-', ...'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '⌫'];
+    for (const k of keys) {
+      const b = el('button', null, k);
+      b.type = 'button';
+      b.addEventListener('click', () => {
+        const f = target || $('code');
+        f.value = k === '⌫' ? f.value.slice(0, -1) : f.value + k;
+        f.focus();
+      });
+      $('keys').append(b);
+    }
+    for (const id of ['code', 'digits']) $(id).addEventListener('focus', (e) => { target = e.target; });
+  }
+
+  function speak() {
+    if (!('speechSynthesis' in window) || !S.result) return;
+    const parts = [S.result.display_name, ...S.result.dossiers.map((d) => `${d.procedure}. ${d.status_text}. ${d.next_action}`)];
+    const u = new SpeechSynthesisUtterance(parts.join('. '));
+    const vi = speechSynthesis.getVoices().find((v) => v.lang && v.lang.startsWith(S.lang));
+    if (vi) u.voice = vi;
+    u.lang = S.lang === 'vi' ? 'vi-VN' : 'en-GB';
+    speechSynthesis.speak(u);
+  }
+
+  async function start() {
+    await loadLang('vi');
+    buildKeys();
+    S.token = token();
+    if (!S.token) {
+      $('setup').hidden = false; show('none');
+      $('token-save').addEventListener('click', () => { localStorage.setItem('hoso.kiosk.token', $('token-input').value.trim()); location.reload(); });
+      return;
+    }
+    reset();
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    } catch (_) { $('prompt').textContent = t('kiosk.camera_error'); }
+    setInterval(sendFrame, 200);
+  }
+
+  $('lang').addEventListener('click', () => loadLang(S.lang === 'vi' ? 'en' : 'vi'));
+  $('show-qr').addEventListener('click', () => { newSession(); show('fallback'); });
+  $('to-keypad').addEventListener('click', () => { show('keypad'); $('code').focus(); });
+  $('to-keypad-idle').addEventListener('click', () => { show('keypad'); $('code').focus(); });
+  $('keypad-back').addEventListener('click', reset);
+  $('lookup').addEventListener('click', lookup);
+  $('done').addEventListener('click', reset);
+  $('speak').addEventListener('click', speak);
+  start();
+})();

@@ -1,0 +1,76 @@
+// The lobby kiosk in a real browser with a fake camera.
+// Usage: node kiosk.mjs BASE TOKEN VIDEO.y4m ARTIFACTS SCENARIO [ARGS…]
+//   face NAME CODE      → the result shows NAME and dossier CODE
+//   fallback            → "không nhận diện được" and the fallbacks, no dossier
+//   qr CODE             → the receipt QR shown to the camera opens dossier CODE
+//   keypad CODE DIGITS  → right digits open the dossier; wrong ones fail; then lockout
+import { join } from 'node:path';
+import { launch, fail } from './lib.mjs';
+
+const [base, token, y4m, artifacts, scenario, ...args] = process.argv.slice(2);
+const ctx = await launch(y4m);
+const page = await ctx.newPage();
+page.setDefaultTimeout(40000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(e.message));
+const shot = (name) => page.screenshot({ path: join(artifacts, `kiosk-${name}.png`), fullPage: true });
+try {
+  await page.goto(`${base}/kiosk/#token=${encodeURIComponent(token)}`);
+  await page.waitForSelector('#idle:not([hidden])');
+  if (page.url().includes('token=')) await fail(page, artifacts, 'token left in the address bar');
+  if (scenario === 'face' || scenario === 'qr') {
+    const code = scenario === 'face' ? args[1] : args[0];
+    await page.waitForSelector('#result:not([hidden])');
+    const name = await page.textContent('#name');
+    if (scenario === 'face' && name !== args[0]) await fail(page, artifacts, `shown name ${name}, expected ${args[0]}`);
+    const codes = await page.$$eval('.dossier', (ds) => ds.map((d) => d.dataset.code));
+    if (!codes.includes(code)) await fail(page, artifacts, `dossier ${code} not shown: ${codes}`);
+    const status = await page.textContent(`.dossier[data-code="${code}"] .status`);
+    const next = await page.textContent(`.dossier[data-code="${code}"] .next`);
+    if (!status || !next.includes('Việc cần làm')) await fail(page, artifacts, 'status or next action missing');
+    await shot(scenario);
+    await page.click('#stars button:nth-child(5)');
+    await page.waitForSelector('#thanks:not([hidden])');
+    await page.click('#done');
+    await page.waitForSelector('#idle:not([hidden])');
+    console.log(`OK ${scenario}: ${name} — ${codes.join(', ')} — ${status}`);
+  } else if (scenario === 'fallback') {
+    await page.waitForSelector('#fallback:not([hidden])');
+    const text = await page.textContent('#fallback');
+    if (!text.includes('Không nhận diện được')) await fail(page, artifacts, 'no "không nhận diện được"');
+    if ((await page.$$('.dossier')).length) await fail(page, artifacts, 'a dossier was shown');
+    if (!(await page.isVisible('#show-qr')) || !(await page.isVisible('#to-keypad'))) await fail(page, artifacts, 'fallbacks not offered');
+    await shot(`fallback-${args[0] || 'stranger'}`);
+    console.log('OK fallback');
+  } else if (scenario === 'keypad') {
+    const [code, digits] = args;
+    await page.click('#to-keypad-idle');
+    await page.fill('#code', code);
+    await page.click('#digits');
+    for (const d of digits) await page.click(`#keys button:text-is("${d}")`);
+    await shot('keypad');
+    await page.click('#lookup');
+    await page.waitForSelector('#result:not([hidden])');
+    if (!(await page.$(`.dossier[data-code="${code}"]`))) await fail(page, artifacts, 'keypad lookup did not show the dossier');
+    await page.click('#done');
+    await page.click('#to-keypad-idle');
+    for (let i = 0; i < 5; i++) {
+      await page.fill('#code', code); await page.fill('#digits', '0000');
+      await page.click('#lookup');
+      await page.waitForFunction(() => document.querySelector('#keypad-error').textContent.length > 0);
+      await page.evaluate(() => { document.querySelector('#keypad-error').textContent = ''; });
+    }
+    await page.fill('#digits', digits);
+    await page.click('#lookup');
+    await page.waitForFunction(() => document.querySelector('#keypad-error').textContent.includes('quá nhiều'));
+    await shot('lockout');
+    console.log('OK keypad and lockout');
+  } else {
+    await fail(page, artifacts, `unknown scenario ${scenario}`);
+  }
+  if (errors.length) await fail(page, artifacts, `page errors: ${errors.join('; ')}`);
+} catch (e) {
+  await fail(page, artifacts, e.stack || String(e));
+} finally {
+  await ctx.close();
+}

@@ -60,6 +60,8 @@ pub struct BenchReport {
     pub throughput_fps: BTreeMap<String, f64>,
     pub search: BTreeMap<String, Latency>,
     pub template_dims: usize,
+    /// Kiosk latency, frame received → decision, by enrolled templates.
+    pub kiosk: BTreeMap<String, Latency>,
     pub peak_rss_mb: f64,
 }
 
@@ -246,6 +248,9 @@ pub fn run(
         search.insert(size.to_string(), Latency::of(times));
     }
 
+    drop(gallery);
+    let kiosk = kiosk_latency(cfg, &jpeg, iterations.max(20), max_gallery)?;
+
     Ok(BenchReport {
         frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
         cores,
@@ -255,8 +260,67 @@ pub fn run(
         throughput_fps: throughput,
         search,
         template_dims: dims,
+        kiosk,
         peak_rss_mb: peak_rss_mb(),
     })
+}
+
+/// Frame received → kiosk decision, through the real use case (QR scan, detection,
+/// quality, both embedders, eligibility, gallery search, voting) on a temporary data
+/// directory seeded with synthetic applicants, each with an open dossier and a template.
+fn kiosk_latency(
+    cfg: &Config,
+    jpeg: &[u8],
+    iterations: usize,
+    max_gallery: usize,
+) -> Result<BTreeMap<String, Latency>, BenchError> {
+    let tmp = std::env::temp_dir().join(format!("hoso-bench-{}", std::process::id()));
+    let mut config = cfg.clone();
+    config.data_dir = tmp.clone();
+    let engine = FaceEngine::load(&cfg.models_dir(), &cfg.engine_options())?;
+    let app = crate::app::App::open(config, engine, false)
+        .map_err(|e| BenchError::Image(e.to_string()))?;
+    let segs = app.gallery.segments().to_vec();
+    let dims: usize = segs.iter().map(|s| s.dims).sum();
+    let kiosk = crate::auth::Principal {
+        role: crate::auth::Role::Kiosk,
+        actor: "device:0".into(),
+        id: 0,
+        name: "bench".into(),
+    };
+    let mut rnd = synthetic(0x51_7C_C1_B7_27_22_0A_95);
+    let mut out = BTreeMap::new();
+    let mut n = 0i64;
+    for size in [1_000i64, 100_000] {
+        if size as usize > max_gallery {
+            break;
+        }
+        let add = size - n;
+        app.store
+            .tx(|tx| crate::store::dossiers::seed_synthetic(tx, n + 1, add, crate::store::now()))
+            .map_err(|e| BenchError::Image(e.to_string()))?;
+        for id in n + 1..=size {
+            let mut t: Vec<f32> = (0..dims).map(|_| rnd()).collect();
+            for s in &segs {
+                crate::vision::embed::normalise(&mut t[s.offset..s.offset + s.dims]);
+            }
+            app.gallery.add(id as u64, id as u64, &t);
+        }
+        n = size;
+        app.kiosk_frame(&kiosk, "warm", jpeg)
+            .map_err(|e| BenchError::Image(e.to_string()))?;
+        let mut times = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            let session = format!("bench-{size}-{i}");
+            let (r, t) = time(|| app.kiosk_frame(&kiosk, &session, jpeg));
+            r.map_err(|e| BenchError::Image(e.to_string()))?;
+            times.push(t);
+        }
+        out.insert(size.to_string(), Latency::of(times));
+    }
+    drop(app);
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(out)
 }
 
 /// Peak resident memory of this process (VmHWM), MiB.
@@ -303,6 +367,13 @@ pub fn text(r: &BenchReport) -> String {
             s,
             "search {k:>9} templates ({} dims): p50 {:.2} ms, p95 {:.2} ms",
             r.template_dims, l.p50_ms, l.p95_ms
+        );
+    }
+    for (k, l) in &r.kiosk {
+        let _ = writeln!(
+            s,
+            "kiosk frame → decision with {k:>7} enrolled: p50 {:.2} ms, p95 {:.2} ms",
+            l.p50_ms, l.p95_ms
         );
     }
     let _ = writeln!(s, "peak RSS: {:.0} MiB", r.peak_rss_mb);

@@ -158,6 +158,7 @@ impl App {
             )?;
             Ok(())
         })?;
+        self.dossiers_changed();
         Ok((code, token))
     }
 
@@ -196,12 +197,15 @@ impl App {
             .check(code)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
-        self.store
+        let r = self
+            .store
             .tx_with(|tx| apply_event(tx, &code, ev, actor, t))
             .map_err(|e| match e {
                 EventError::App(a) => a,
                 EventError::Store(s) => s.into(),
-            })
+            });
+        self.dossiers_changed();
+        r
     }
 
     pub fn view(&self, d: &DossierRow) -> Result<DossierView, AppError> {
@@ -235,7 +239,9 @@ impl App {
 
     /// Imports status events from CSV; see [`import_csv`].
     pub fn import_csv(&self, actor: &str, data: &[u8]) -> Result<(usize, usize), ImportError> {
-        import_csv(&self.store, &self.codes, actor, data)
+        let r = import_csv(&self.store, &self.codes, actor, data);
+        self.dossiers_changed();
+        r
     }
 }
 

@@ -221,7 +221,7 @@ impl App {
                             .embed(&img, std::slice::from_ref(face))?
                             .pop()
                             .ok_or_else(|| AppError::Internal("no embedding".into()))?;
-                        let eligible = self.store.read(sql::applicants_with_open_dossiers)?;
+                        let eligible = self.eligible()?;
                         let top = self.gallery.search_filtered(
                             &Query::new(self.gallery.segments(), &self.scorer, &template),
                             |id| eligible.contains(&(id as i64)),

@@ -43,6 +43,8 @@ pub struct App {
     attempts: Mutex<HashMap<i64, kiosk::Attempts>>,
     /// Kiosk decisions since start, by state (no images, no identities).
     decisions: Mutex<HashMap<crate::kiosk::KioskState, u64>>,
+    /// Applicants with an open dossier, cached for the kiosk's hot path.
+    eligible: Mutex<Option<(Instant, std::sync::Arc<std::collections::HashSet<i64>>)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -98,6 +100,7 @@ impl App {
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             attempts: Mutex::new(HashMap::new()),
             decisions: Mutex::new(HashMap::new()),
+            eligible: Mutex::new(None),
         };
         app.load_gallery()?;
         Ok(app)
@@ -151,6 +154,29 @@ impl App {
 
     pub(crate) fn count(&self, s: crate::kiosk::KioskState) {
         *lock(&self.decisions).entry(s).or_default() += 1;
+    }
+
+    /// Applicants the kiosk may identify (consent is implied by the gallery). Cached for two
+    /// seconds, and dropped at once when this process changes a dossier; changes by another
+    /// process (the CSV import) are seen within the two seconds.
+    pub fn eligible(&self) -> Result<std::sync::Arc<std::collections::HashSet<i64>>, AppError> {
+        let mut e = lock(&self.eligible);
+        if let Some((at, set)) = e.as_ref() {
+            if at.elapsed() < Duration::from_secs(2) {
+                return Ok(set.clone());
+            }
+        }
+        let set = std::sync::Arc::new(
+            self.store
+                .read(crate::store::dossiers::applicants_with_open_dossiers)?,
+        );
+        *e = Some((Instant::now(), set.clone()));
+        Ok(set)
+    }
+
+    /// Forgets the cached eligible set (after a dossier changed).
+    pub(crate) fn dossiers_changed(&self) {
+        *lock(&self.eligible) = None;
     }
 
     /// Kiosk decision counts since start.

@@ -194,3 +194,20 @@ pub fn insert_rating(
     )?;
     Ok(())
 }
+
+/// Benchmarks only: `n` synthetic applicants (ids from `first`), each with one open dossier.
+pub fn seed_synthetic(tx: &Transaction, first: i64, n: i64, now: i64) -> Result<(), StoreError> {
+    let mut a = tx.prepare(
+        "INSERT INTO applicants (id, full_name, id_number_enc, id_number_hash, created_at) VALUES (?1, 'Người Thử', x'00', ?2, ?3)",
+    )?;
+    let mut d = tx.prepare(
+        "INSERT INTO dossiers (code, applicant_id, procedure_name, received_at, due_at, original_due_at, status,
+                               lookup_token_enc, lookup_token_hash, created_at, updated_at)
+         VALUES (?1, ?2, 'Thử', ?3, ?3, ?3, 4, x'00', ?1, ?3, ?3)",
+    )?;
+    for id in first..first + n {
+        a.execute(params![id, format!("bench-{id}"), now])?;
+        d.execute(params![format!("BENCH-{id}"), id, now])?;
+    }
+    Ok(())
+}

@@ -274,6 +274,18 @@ fn qr_fallback_keypad_and_lockout() {
         429,
         "locked out"
     );
+    // A broken frame is refused clearly and shows up in the kiosk's health.
+    let (s, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        b"not a jpeg",
+        &[("X-Kiosk-Session", "x")],
+    );
+    assert_eq!((s, v["error"].as_str()), (422, Some("bad_image")), "{v}");
+    let (_, h) = Client::new(&o.server.base).get("/healthz");
+    assert_eq!(h["kiosks"][0]["unreadable_frames"], 1, "{h}");
+    assert!(h["kiosks"][0]["last_frame_at"].as_i64().unwrap() > 0);
+    assert!(h["kiosk_decisions"]["matched"].as_u64().is_none(), "{h}");
     // Only kiosks use these routes.
     assert_eq!(
         c.post(

@@ -231,6 +231,9 @@ async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> i
         "calibrated": m.scorer.fused.is_some(),
         "gallery_templates": app.gallery.len(),
         "kiosk_decisions": app.decision_counts(),
+        "kiosks": app.kiosk_health().into_iter().map(|(name, (last, bad))| json!({
+            "name": name, "last_frame_at": last, "unreadable_frames": bad,
+        })).collect::<Vec<_>>(),
     }))
 }
 

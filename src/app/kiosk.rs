@@ -182,11 +182,12 @@ impl App {
             ));
         }
         let key = format!("{}:{session}", device.id);
-        let img =
-            decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
-                code: "bad_image",
-                message: e.to_string(),
-            })?;
+        let img = decode(image, &self.config.decode_limits());
+        self.kiosk_seen(&device.name, img.is_err());
+        let img = img.map_err(|e| AppError::Unprocessable {
+            code: "bad_image",
+            message: e.to_string(),
+        })?;
         let t = Instant::now();
         // A receipt QR code answers at once, for that dossier only.
         if let Some((code, token)) = qr::find_lookup(&img) {

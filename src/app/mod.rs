@@ -43,6 +43,8 @@ pub struct App {
     attempts: Mutex<HashMap<i64, kiosk::Attempts>>,
     /// Kiosk decisions since start, by state (no images, no identities).
     decisions: Mutex<HashMap<crate::kiosk::KioskState, u64>>,
+    /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
+    kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
     eligible: Mutex<Option<(Instant, std::sync::Arc<std::collections::HashSet<i64>>)>>,
 }
@@ -101,6 +103,7 @@ impl App {
             attempts: Mutex::new(HashMap::new()),
             decisions: Mutex::new(HashMap::new()),
             eligible: Mutex::new(None),
+            kiosk_health: Mutex::new(HashMap::new()),
         };
         app.load_gallery()?;
         Ok(app)
@@ -177,6 +180,19 @@ impl App {
     /// Forgets the cached eligible set (after a dossier changed).
     pub(crate) fn dossiers_changed(&self) {
         *lock(&self.eligible) = None;
+    }
+
+    /// Records a kiosk frame (and whether it was unreadable) for the health view.
+    pub(crate) fn kiosk_seen(&self, device: &str, bad: bool) {
+        let mut h = lock(&self.kiosk_health);
+        let e = h.entry(device.to_string()).or_insert((0, 0));
+        e.0 = crate::store::now();
+        e.1 += u64::from(bad);
+    }
+
+    /// Per kiosk: last frame (unix time) and unreadable frames since start.
+    pub fn kiosk_health(&self) -> HashMap<String, (i64, u64)> {
+        lock(&self.kiosk_health).clone()
     }
 
     /// Kiosk decision counts since start.

@@ -8,6 +8,7 @@ pub mod app;
 pub mod applicant;
 pub mod auth;
 pub mod bench;
+pub mod camera;
 pub mod config;
 pub mod consent;
 pub mod crypto;

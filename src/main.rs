@@ -42,6 +42,10 @@ enum Cmd {
         /// Also serve HTTPS for LAN clients on this address (overrides tls.listen).
         #[arg(long)]
         tls_listen: Option<std::net::SocketAddr>,
+        /// Capture frames on the server from this camera (index or /dev/videoN); the kiosk
+        /// page then shows the decisions (open it with #camera=server).
+        #[arg(long)]
+        camera: Option<String>,
     },
     /// Measure every scorer on a labelled face folder (<identity>/<image>).
     Eval {
@@ -162,6 +166,7 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             demo,
             tls_listen,
+            camera,
         } => {
             if let Some(l) = listen {
                 config.listen = l;
@@ -180,10 +185,15 @@ fn run(cli: Cli) -> Result<()> {
             if demo {
                 demo_accounts(&app)?;
             }
+            let app = Arc::new(app);
+            // A camera that cannot be opened stops the start, naming the device.
+            if let Some(spec) = camera.as_deref() {
+                hoso::camera::start(app.clone(), spec)?;
+            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(hoso::server::serve(Arc::new(app)))?;
+            rt.block_on(hoso::server::serve(app))?;
         }
         Cmd::Eval {
             faces,

@@ -291,3 +291,68 @@ fn https_for_lan_clients_with_a_self_signed_certificate() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn server_camera_missing_is_a_clear_startup_error() {
+    let data = tempfile::tempdir().unwrap();
+    for (spec, device) in [("0", "/dev/video0"), ("/dev/video7", "/dev/video7")] {
+        if std::path::Path::new(device).exists() {
+            eprintln!("SKIPPED for {device}: this machine has that camera");
+            continue;
+        }
+        let (ok, _, err) = run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--camera",
+            spec,
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ]);
+        assert!(!ok, "started without a camera");
+        assert!(
+            err.contains(device) && err.contains("cannot be opened"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let (ok, _, err) = run(&[
+        "serve",
+        "--camera",
+        "front door",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("not a camera index"), "{err}");
+}
+
+#[test]
+fn kiosk_events_stream_is_for_kiosks() {
+    let o = common::Office::start();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/api/v1/kiosk/events", o.server.base);
+    let res = agent
+        .get(&url)
+        .header("Authorization", format!("Bearer {}", o.kiosk_token))
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    drop(res);
+    let res = agent
+        .get(&url)
+        .header("Authorization", format!("Bearer {}", o.integration_token))
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(agent.get(&url).call().unwrap().status(), 401);
+}

@@ -17,6 +17,7 @@
 
   function token() {
     const m = location.hash.match(/token=([^&]+)/);
+    if (/camera=server/.test(location.hash)) localStorage.setItem('hoso.kiosk.camera', 'server');
     if (m) { localStorage.setItem('hoso.kiosk.token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname); }
     return localStorage.getItem('hoso.kiosk.token');
   }
@@ -55,12 +56,42 @@
       });
       if (r.status === 401) { localStorage.removeItem('hoso.kiosk.token'); location.reload(); return; }
       if (!r.ok) return;
-      const d = await r.json();
-      if (d.state === 'matched' && d.result) { renderResult(d.result); show('result'); armClear(); }
-      else if (d.state === 'no_match' || d.state === 'spoof_suspected') { newSession(); if (S.mode !== 'fallback') show('fallback'); }
-      else if (S.mode === 'idle') $('prompt').textContent = d.prompt_key ? t(d.prompt_key) : '';
+      handle(await r.json());
     } catch (_) { /* offline for a moment: keep trying */ }
     finally { S.inflight = false; }
+  }
+
+  // A decision, from a frame we sent or from the server's own camera.
+  function handle(d) {
+    if (d.state === 'matched' && d.result) {
+      if (S.mode === 'result') return;
+      renderResult(d.result); show('result'); armClear();
+    } else if (d.state === 'no_match' || d.state === 'spoof_suspected') { newSession(); if (S.mode === 'idle') show('fallback'); }
+    else if (S.mode === 'idle') $('prompt').textContent = d.prompt_key ? t(d.prompt_key) : '';
+  }
+
+  // Server-camera mode (#camera=server): decisions arrive as server-sent events.
+  async function listen() {
+    for (;;) {
+      try {
+        const r = await fetch('/api/v1/kiosk/events', { headers: { 'Authorization': `Bearer ${S.token}` } });
+        const reader = r.body.getReader();
+        const dec = new TextDecoder();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += dec.decode(value, { stream: true });
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const ev = buf.slice(0, i); buf = buf.slice(i + 2);
+            const data = ev.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('');
+            if (data && (S.mode === 'idle' || S.mode === 'fallback')) handle(JSON.parse(data));
+          }
+        }
+      } catch (_) { /* reconnect */ }
+      await new Promise((res) => setTimeout(res, 1000));
+    }
   }
 
   function fmtDate(s) {
@@ -161,6 +192,12 @@
       return;
     }
     reset();
+    if (/camera=server/.test(location.hash) || localStorage.getItem('hoso.kiosk.camera') === 'server') {
+      localStorage.setItem('hoso.kiosk.camera', 'server');
+      video.hidden = true;
+      listen();
+      return;
+    }
     try {
       video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
     } catch (_) { $('prompt').textContent = t('kiosk.camera_error'); }

@@ -74,3 +74,22 @@ pub async fn rate(
         Json(serde_json::json!({"ok": true})),
     ))
 }
+
+/// Decisions of the server-side camera as server-sent events (`hoso serve --camera`).
+pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Kiosk])?;
+    let rx = app.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(json) => {
+                    let ev = axum::response::sse::Event::default().data(json);
+                    return Some((Ok::<_, std::convert::Infallible>(ev), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(axum::response::sse::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()))
+}

@@ -181,6 +181,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/kiosk/", get(ui::kiosk_index))
         .route("/kiosk/{name}", get(ui::kiosk_asset))
         .route("/api/v1/kiosk/rating", post(kiosk::rate))
+        .route("/api/v1/kiosk/events", get(kiosk::events))
         .route("/locales/{name}", get(ui::locale))
         .route(
             "/api/v1/faces/check",

@@ -181,16 +181,26 @@ impl App {
                 "X-Kiosk-Session header (1–100 characters) is required".into(),
             ));
         }
-        let key = format!("{}:{session}", device.id);
         let img = decode(image, &self.config.decode_limits());
         self.kiosk_seen(&device.name, img.is_err());
         let img = img.map_err(|e| AppError::Unprocessable {
             code: "bad_image",
             message: e.to_string(),
         })?;
+        self.kiosk_image(device, session, &img)
+    }
+
+    /// One decoded frame (browser upload or the server-side camera).
+    pub fn kiosk_image(
+        &self,
+        device: &Principal,
+        session: &str,
+        img: &image::RgbImage,
+    ) -> Result<FrameReply, AppError> {
+        let key = format!("{}:{session}", device.id);
         let t = Instant::now();
         // A receipt QR code answers at once, for that dossier only.
-        if let Some((code, token)) = qr::find_lookup(&img) {
+        if let Some((code, token)) = qr::find_lookup(img) {
             let d = self
                 .store
                 .read(|c| sql::dossier_by_token_hash(c, &sha256_hex(token.as_bytes())))?;
@@ -209,17 +219,17 @@ impl App {
                 ));
             }
         }
-        let faces = self.engine.detect(&img, self.config.vision.min_face_px)?;
+        let faces = self.engine.detect(img, self.config.vision.min_face_px)?;
         let obs = match primary_face(&faces, img.width(), img.height()) {
             None => Observation::NoFace,
             Some(face) => {
-                let q = self.engine.quality(&img, face);
+                let q = self.engine.quality(img, face);
                 match self.config.vision.quality.check(&q) {
                     Some(issue) => Observation::Poor(issue),
                     None => {
                         let template = self
                             .engine
-                            .embed(&img, std::slice::from_ref(face))?
+                            .embed(img, std::slice::from_ref(face))?
                             .pop()
                             .ok_or_else(|| AppError::Internal("no embedding".into()))?;
                         let eligible = self.eligible()?;

@@ -43,6 +43,8 @@ pub struct App {
     attempts: Mutex<HashMap<i64, kiosk::Attempts>>,
     /// Kiosk decisions since start, by state (no images, no identities).
     decisions: Mutex<HashMap<crate::kiosk::KioskState, u64>>,
+    /// Decisions of the server-side camera, for the kiosk page (server-sent events).
+    pub events: tokio::sync::broadcast::Sender<String>,
     /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
@@ -104,6 +106,7 @@ impl App {
             decisions: Mutex::new(HashMap::new()),
             eligible: Mutex::new(None),
             kiosk_health: Mutex::new(HashMap::new()),
+            events: tokio::sync::broadcast::channel(16).0,
         };
         app.load_gallery()?;
         Ok(app)
@@ -188,6 +191,11 @@ impl App {
         let e = h.entry(device.to_string()).or_insert((0, 0));
         e.0 = crate::store::now();
         e.1 += u64::from(bad);
+    }
+
+    /// Records a failed capture of the server-side camera.
+    pub(crate) fn kiosk_camera_error(&self) {
+        self.kiosk_seen("server camera", true);
     }
 
     /// Per kiosk: last frame (unix time) and unreadable frames since start.

@@ -274,6 +274,26 @@ fn qr_fallback_keypad_and_lockout() {
         429,
         "locked out"
     );
+    // While a result is shown the page only checks presence: no identification, no audit.
+    let probe_face = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
+    let (_, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        &probe_face,
+        &[("X-Kiosk-Session", "p"), ("X-Kiosk-Presence", "1")],
+    );
+    assert_eq!(
+        (v["state"].as_str(), v["result"].is_null()),
+        (Some("hold_still"), true),
+        "{v}"
+    );
+    let (_, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        &jpeg(&frame),
+        &[("X-Kiosk-Session", "p"), ("X-Kiosk-Presence", "1")],
+    );
+    assert_eq!(v["state"], "searching", "nobody in front: {v}");
     // A broken frame is refused clearly and shows up in the kiosk's health.
     let (s, v) = k.post_raw_with(
         "/api/v1/kiosk/frames",

@@ -4,7 +4,7 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  const S = { token: null, session: null, inflight: false, mode: 'idle', strings: {}, lang: 'vi', clearTimer: null, result: null };
+  const S = { token: null, session: null, inflight: false, mode: 'idle', strings: {}, lang: 'vi', clearTimer: null, result: null, absent: 0, tick: 0 };
 
   async function loadLang(lang) {
     S.strings = await (await fetch(`/locales/${lang}.json`)).json();
@@ -32,6 +32,7 @@
 
   function reset() {
     clearTimeout(S.clearTimer);
+    S.absent = 0;
     S.result = null;
     $('prompt').textContent = '';
     $('code').value = ''; $('digits').value = ''; $('keypad-error').textContent = '';
@@ -43,7 +44,10 @@
   const canvas = document.createElement('canvas');
 
   async function sendFrame() {
-    if (S.inflight || !(S.mode === 'idle' || S.mode === 'fallback') || !video.videoWidth) return;
+    // While a result is shown, check about once a second that the person is still there.
+    const presence = S.mode === 'result';
+    if (presence && (S.tick++ % 5 !== 0)) return;
+    if (S.inflight || !(S.mode === 'idle' || S.mode === 'fallback' || presence) || !video.videoWidth) return;
     S.inflight = true;
     try {
       const w = Math.min(640, video.videoWidth);
@@ -52,7 +56,7 @@
       const blob = await new Promise((r) => canvas.toBlob(r, 'image/jpeg', 0.85));
       const r = await fetch('/api/v1/kiosk/frames', {
         method: 'POST', body: blob,
-        headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'image/jpeg', 'X-Kiosk-Session': S.session },
+        headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'image/jpeg', 'X-Kiosk-Session': S.session, ...(presence ? { 'X-Kiosk-Presence': '1' } : {}) },
       });
       if (r.status === 401) { localStorage.removeItem('hoso.kiosk.token'); location.reload(); return; }
       if (!r.ok) return;
@@ -63,6 +67,12 @@
 
   // A decision, from a frame we sent or from the server's own camera.
   function handle(d) {
+    if (S.mode === 'result') {
+      // Two empty checks in a row: the person has walked away.
+      S.absent = d.state === 'searching' ? S.absent + 1 : 0;
+      if (S.absent >= 2 && !S.result.keypad) reset();
+      return;
+    }
     if (d.state === 'matched' && d.result) {
       if (S.mode === 'result') return;
       renderResult(d.result); show('result'); armClear();
@@ -151,7 +161,7 @@
       headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ code: $('code').value.trim(), id_digits: $('digits').value.trim() }),
     }).catch(() => null);
-    if (r && r.ok) { renderResult(await r.json()); show('result'); armClear(); return; }
+    if (r && r.ok) { const res = await r.json(); res.keypad = true; renderResult(res); show('result'); armClear(); return; }
     $('keypad-error').textContent = r && r.status === 429 ? t('kiosk.locked') : t('kiosk.lookup_failed');
   }
 

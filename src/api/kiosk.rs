@@ -25,9 +25,17 @@ pub async fn frame(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let presence = headers.get("x-kiosk-presence").is_some_and(|v| v == "1");
     let a = app.clone();
     Ok(Json(
-        blocking(move || a.kiosk_frame(&p, &session, &body)).await?,
+        blocking(move || {
+            if presence {
+                a.kiosk_presence(&p, &body)
+            } else {
+                a.kiosk_frame(&p, &session, &body)
+            }
+        })
+        .await?,
     ))
 }
 

@@ -190,6 +190,35 @@ impl App {
         self.kiosk_image(device, session, &img)
     }
 
+    /// Whether someone is still in front of the kiosk (used while a result is shown, so the
+    /// screen clears when the person walks away): detection only, no identification.
+    pub fn kiosk_presence(&self, device: &Principal, image: &[u8]) -> Result<FrameReply, AppError> {
+        let img = decode(image, &self.config.decode_limits());
+        self.kiosk_seen(&device.name, img.is_err());
+        let img = img.map_err(|e| AppError::Unprocessable {
+            code: "bad_image",
+            message: e.to_string(),
+        })?;
+        let present = !self
+            .engine
+            .detect(&img, self.config.vision.min_face_px)?
+            .is_empty();
+        let state = if present {
+            KioskState::HoldStill
+        } else {
+            KioskState::Searching
+        };
+        Ok(self.reply(
+            Decision {
+                state,
+                prompt: None,
+                matched: None,
+            },
+            None,
+            None,
+        ))
+    }
+
     /// One decoded frame (browser upload or the server-side camera).
     pub fn kiosk_image(
         &self,

@@ -29,6 +29,11 @@ try {
     const next = await page.textContent(`.dossier[data-code="${code}"] .next`);
     if (!status || !next.includes('Việc cần làm')) await fail(page, artifacts, 'status or next action missing');
     await shot(scenario);
+    if (scenario === 'face') {
+      // The same face stays in front of the camera: the result stays up.
+      await page.waitForTimeout(2500);
+      if (await page.isHidden('#result')) await fail(page, artifacts, 'result cleared while the person was still there');
+    }
     await page.click('#stars button:nth-child(5)');
     await page.waitForSelector('#thanks:not([hidden])');
     await page.click('#done');

@@ -107,20 +107,7 @@ fn seed(
     code: &str,
 ) -> (i64, String) {
     use serde_json::json;
-    let (s, v) = c.post(
-        "/api/v1/applicants",
-        json!({"full_name": name, "id_number": idn}),
-    );
-    assert_eq!(s, 201, "{v}");
-    let id = v["id"].as_i64().unwrap();
-    let version = c.get("/api/v1/consent/text").1["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    c.post(
-        &format!("/api/v1/applicants/{id}/consent"),
-        json!({"text_version": version, "method": "tick"}),
-    );
+    let id = common::consented_applicant(c, name, idn);
     for p in photos {
         let (s, v) = c.post_raw(
             &format!("/api/v1/applicants/{id}/faces"),

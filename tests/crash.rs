@@ -83,19 +83,7 @@ fn kill_during_enrolment() {
     common::add_user(dir, "clerk", "clerk1");
     let mut server = Server::start_at(dir, &[]);
     let c = Client::login(&server.base, "clerk1", PASSWORD);
-    let (_, v) = c.post(
-        "/api/v1/applicants",
-        json!({"full_name": "Lý Thị Hồng", "id_number": "001099012345"}),
-    );
-    let id = v["id"].as_i64().unwrap();
-    let version = c.get("/api/v1/consent/text").1["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    c.post(
-        &format!("/api/v1/applicants/{id}/consent"),
-        json!({"text_version": version, "method": "tick"}),
-    );
+    let id = common::consented_applicant(&c, "Lý Thị Hồng", "001099012345");
     let img = std::fs::read(faces.join("deepface_p01/img1.jpg")).unwrap();
     // How long one enrolment takes here, to aim the kills inside it.
     let t = Instant::now();

@@ -52,31 +52,12 @@ fn id_number(n: usize) -> String {
     format!("0010990{:05}", 10_000 + n)
 }
 
-fn enrol(
-    c: &Client,
-    n: usize,
-    identity: &str,
-    photos: &[PathBuf],
-    code_seq: usize,
-) -> Option<Enrolled> {
+fn enrol(c: &Client, n: usize, photos: &[PathBuf], code_seq: usize) -> Option<Enrolled> {
     let name = format!(
         "Người Thử {}",
         ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khoa", "Lan", "Minh", "Nga"][n % 10]
     );
-    let (s, v) = c.post(
-        "/api/v1/applicants",
-        json!({"full_name": name, "id_number": id_number(n)}),
-    );
-    assert_eq!(s, 201, "{identity}: {v}");
-    let id = v["id"].as_i64().unwrap();
-    let version = c.get("/api/v1/consent/text").1["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    c.post(
-        &format!("/api/v1/applicants/{id}/consent"),
-        json!({"text_version": version, "method": "tick"}),
-    );
+    let id = common::consented_applicant(c, &name, &id_number(n));
     let mut used = 0;
     let mut held_back = Vec::new();
     for p in photos {
@@ -125,7 +106,7 @@ fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
     let mut strangers: Vec<PathBuf> = Vec::new();
     for (n, (id, photos)) in by_id.iter().enumerate() {
         if n % 2 == 0 && photos.len() >= 3 {
-            if let Some(e) = enrol(c, n, &data.identities[*id], photos, n + 1) {
+            if let Some(e) = enrol(c, n, photos, n + 1) {
                 enrolled.insert(*id, e);
                 continue;
             }
@@ -208,7 +189,7 @@ fn qr_fallback_keypad_and_lockout() {
         .iter()
         .map(|f| faces.join("deepface_p01").join(f))
         .collect();
-    let e = enrol(c, 1, "deepface_p01", &photos, 1).unwrap();
+    let e = enrol(c, 1, &photos, 1).unwrap();
     let code = "000.00.17.H29-261120-0001";
     // The receipt's QR code shown to the camera.
     let (_, html) = c.get(&format!("/api/v1/dossiers/{code}/receipt"));
@@ -336,7 +317,7 @@ fn people_whose_dossiers_are_all_closed_are_not_matched() {
         .iter()
         .map(|f| faces.join("deepface_p01").join(f))
         .collect();
-    enrol(c, 3, "deepface_p01", &photos, 9).unwrap();
+    enrol(c, 3, &photos, 9).unwrap();
     let code = "000.00.17.H29-261120-0009";
     let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
     assert_eq!(decide(&k, "open", &probe)["state"], "matched");

@@ -181,24 +181,24 @@ impl App {
                 "X-Kiosk-Session header (1–100 characters) is required".into(),
             ));
         }
+        let img = self.kiosk_decode(device, image)?;
+        self.kiosk_image(device, session, &img)
+    }
+
+    /// Decodes a kiosk frame, counting unreadable ones for the kiosk's health.
+    fn kiosk_decode(&self, device: &Principal, image: &[u8]) -> Result<image::RgbImage, AppError> {
         let img = decode(image, &self.config.decode_limits());
         self.kiosk_seen(&device.name, img.is_err());
-        let img = img.map_err(|e| AppError::Unprocessable {
+        img.map_err(|e| AppError::Unprocessable {
             code: "bad_image",
             message: e.to_string(),
-        })?;
-        self.kiosk_image(device, session, &img)
+        })
     }
 
     /// Whether someone is still in front of the kiosk (used while a result is shown, so the
     /// screen clears when the person walks away): detection only, no identification.
     pub fn kiosk_presence(&self, device: &Principal, image: &[u8]) -> Result<FrameReply, AppError> {
-        let img = decode(image, &self.config.decode_limits());
-        self.kiosk_seen(&device.name, img.is_err());
-        let img = img.map_err(|e| AppError::Unprocessable {
-            code: "bad_image",
-            message: e.to_string(),
-        })?;
+        let img = self.kiosk_decode(device, image)?;
         let present = !self
             .engine
             .detect(&img, self.config.vision.min_face_px)?

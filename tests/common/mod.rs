@@ -262,6 +262,26 @@ impl Client {
     }
 }
 
+/// Registers an applicant and records their consent (tick); returns the applicant id.
+pub fn consented_applicant(c: &Client, full_name: &str, id_number: &str) -> i64 {
+    let (s, v) = c.post(
+        "/api/v1/applicants",
+        serde_json::json!({"full_name": full_name, "id_number": id_number}),
+    );
+    assert_eq!(s, 201, "{full_name}: {v}");
+    let id = v["id"].as_i64().unwrap();
+    let version = c.get("/api/v1/consent/text").1["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = c.post(
+        &format!("/api/v1/applicants/{id}/consent"),
+        serde_json::json!({"text_version": version, "method": "tick"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    id
+}
+
 /// Runs `hoso` with `--data-dir` and standard input; returns stdout, panicking on failure.
 pub fn cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
     use std::io::Write;

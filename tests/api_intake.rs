@@ -42,16 +42,9 @@ fn templates(c: &Client, id: i64) -> i64 {
         .unwrap()
 }
 
-/// Decodes the QR code embedded (as a PNG data URI) in a receipt page.
-fn receipt_qr(html: &str) -> String {
-    use base64::Engine;
-    let start =
-        html.find("data:image/png;base64,").expect("QR image") + "data:image/png;base64,".len();
-    let end = start + html[start..].find('"').unwrap();
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(&html[start..end])
-        .unwrap();
-    let img = image::load_from_memory(&png).unwrap().to_luma8();
+/// Decodes the QR code printed on a dossier's receipt.
+fn receipt_qr(c: &Client, code: &str) -> String {
+    let img = image::DynamicImage::ImageRgb8(common::receipt_qr_image(c, code)).to_luma8();
     let mut prep = rqrr::PreparedImage::prepare(img);
     let grids = prep.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code");
@@ -115,7 +108,11 @@ fn whole_intake_then_status_events() {
             && html.contains("Nguyễn Văn Thành")
     );
     assert!(html.contains("Cấp giấy phép xây dựng") && !html.contains("001099012345"));
-    assert_eq!(receipt_qr(html), url, "the receipt QR holds the lookup URL");
+    assert_eq!(
+        receipt_qr(c, CODE),
+        url,
+        "the receipt QR holds the lookup URL"
+    );
 
     // Status events from the one-stop software.
     let i = Client::with_bearer(&o.server.base, &o.integration_token);

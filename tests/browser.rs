@@ -188,17 +188,9 @@ fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
         );
     }
     // The receipt QR of dossier A as a frame.
-    let (_, html) = c.get(&format!("/api/v1/dossiers/{code_a}/receipt"));
-    let html = html.as_str().unwrap();
-    let start = html.find("data:image/png;base64,").unwrap() + 22;
-    let end = start + html[start..].find('"').unwrap();
-    use base64::Engine;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(&html[start..end])
-        .unwrap();
     let dir = o.server.dir.clone();
     let qr_png = dir.join("qr.png");
-    let qr = image::load_from_memory(&png).unwrap().to_rgb8();
+    let qr = common::receipt_qr_image(c, code_a);
     let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([200, 200, 200]));
     image::imageops::overlay(&mut frame, &qr, 160, 60);
     frame.save(&qr_png).unwrap();

@@ -192,15 +192,7 @@ fn qr_fallback_keypad_and_lockout() {
     let e = enrol(c, 1, &photos, 1).unwrap();
     let code = "000.00.17.H29-261120-0001";
     // The receipt's QR code shown to the camera.
-    let (_, html) = c.get(&format!("/api/v1/dossiers/{code}/receipt"));
-    let html = html.as_str().unwrap();
-    let start = html.find("data:image/png;base64,").unwrap() + 22;
-    let end = start + html[start..].find('"').unwrap();
-    use base64::Engine;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(&html[start..end])
-        .unwrap();
-    let qr = image::load_from_memory(&png).unwrap().to_rgb8();
+    let qr = common::receipt_qr_image(c, code);
     let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
     image::imageops::overlay(&mut frame, &qr, 120, 40);
     let (s, v) = k.post_raw_with(

@@ -122,7 +122,7 @@ impl App {
                 stale += 1;
                 continue;
             }
-            match self.open_template(t.applicant_id, t.id, &t.sealed) {
+            match self.open_template(t.applicant_id, &t.sealed) {
                 Some(v) if self.gallery.add(t.applicant_id as u64, t.id as u64, &v) => loaded += 1,
                 _ => unreadable += 1,
             }
@@ -132,16 +132,10 @@ impl App {
     }
 
     /// Decrypts one template (None when its key was destroyed or the data is damaged).
-    pub fn open_template(
-        &self,
-        applicant: i64,
-        template_id: i64,
-        sealed: &[u8],
-    ) -> Option<Vec<f32>> {
+    pub fn open_template(&self, applicant: i64, sealed: &[u8]) -> Option<Vec<f32>> {
         let key = self.keys.existing_applicant_key(applicant).ok()?;
         let bytes =
             crate::crypto::open(&key, sealed, format!("template:{applicant}").as_bytes()).ok()?;
-        let _ = template_id;
         Some(
             bytes
                 .chunks_exact(4)

@@ -262,6 +262,21 @@ impl Client {
     }
 }
 
+/// The QR code printed on a dossier's receipt (embedded there as a PNG data URI).
+pub fn receipt_qr_image(c: &Client, code: &str) -> image::RgbImage {
+    use base64::Engine;
+    let (s, html) = c.get(&format!("/api/v1/dossiers/{code}/receipt"));
+    assert_eq!(s, 200, "receipt of {code}");
+    let html = html.as_str().expect("receipt page");
+    let marker = "data:image/png;base64,";
+    let start = html.find(marker).expect("QR image") + marker.len();
+    let end = start + html[start..].find('"').expect("end of the QR image");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&html[start..end])
+        .expect("base64 PNG");
+    image::load_from_memory(&png).expect("PNG").to_rgb8()
+}
+
 /// Registers an applicant and records their consent (tick); returns the applicant id.
 pub fn consented_applicant(c: &Client, full_name: &str, id_number: &str) -> i64 {
     let (s, v) = c.post(

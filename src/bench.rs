@@ -297,7 +297,15 @@ fn kiosk_latency(
         }
         let add = size - n;
         app.store
-            .tx(|tx| crate::store::dossiers::seed_synthetic(tx, n + 1, add, crate::store::now()))
+            .tx(|tx| {
+                crate::store::dossiers::seed_synthetic(
+                    tx,
+                    crate::consent::PURPOSE,
+                    n + 1,
+                    add,
+                    crate::store::now(),
+                )
+            })
             .map_err(|e| BenchError::Image(e.to_string()))?;
         for id in n + 1..=size {
             let mut t: Vec<f32> = (0..dims).map(|_| rnd()).collect();

@@ -36,6 +36,31 @@ pub struct Config {
     pub vision: VisionConfig,
     pub office: OfficeConfig,
     pub tls: TlsConfig,
+    pub retention: RetentionConfig,
+}
+
+/// How long biometric data and backups are kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days after a person's last dossier closed before their face data is purged, and the
+    /// age at which backups are pruned (the admin page can change it).
+    pub grace_days: u32,
+    /// Minutes between runs of the retention job inside the server (0 = never; then run
+    /// `hoso purge` from a timer).
+    pub interval_minutes: u64,
+    /// Where `hoso backup` writes when no --to is given; empty = <data_dir>/backups.
+    pub backup_dir: Option<PathBuf>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            grace_days: 7,
+            interval_minutes: 60,
+            backup_dir: None,
+        }
+    }
 }
 
 /// HTTPS for LAN clients. Plain HTTP (`listen`) is for loopback only.
@@ -119,6 +144,7 @@ impl Default for Config {
             vision: VisionConfig::default(),
             office: OfficeConfig::default(),
             tls: TlsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -195,6 +221,14 @@ impl Config {
             .into_iter()
             .find(|p| p.join(crate::vision::Manifest::FILE).is_file())
             .unwrap_or_else(|| PathBuf::from("models"))
+    }
+
+    /// The backup folder.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.retention
+            .backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     pub fn engine_options(&self) -> EngineOptions {

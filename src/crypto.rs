@@ -148,6 +148,40 @@ impl Keys {
         })
     }
 
+    /// Loads the deployment key of an existing data directory (never creates one): for
+    /// commands that must not invent a new key, such as `audit verify` and `restore`.
+    pub fn open_existing(data_dir: &Path) -> Result<Self, CryptoError> {
+        let path = data_dir.join("keys").join("deployment.key");
+        if !path.exists() {
+            return Err(CryptoError::Io {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no deployment key: is this a Hồ Sơ data directory?",
+                ),
+            });
+        }
+        Self::open_or_create(data_dir)
+    }
+
+    /// A sub-key for one purpose, derived from the deployment key (HMAC-SHA256 of a label).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.master).expect("HMAC takes any key size");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The key that chains the audit log: without it nobody can rewrite the chain.
+    pub fn audit_key(&self) -> [u8; 32] {
+        self.derive("hoso audit chain v1")
+    }
+
+    /// The key that encrypts backup files.
+    pub fn backup_key(&self) -> [u8; 32] {
+        self.derive("hoso backup v1")
+    }
+
     /// Keyed hash of an ID number: lookups without storing it in clear, and unlinkable
     /// across deployments.
     pub fn id_hash(&self, id_number: &str) -> String {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod applicant;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod camera;
 pub mod config;

@@ -93,11 +93,34 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
-    /// A consistent copy of the database (SQLite online backup). Applicant keys are never
-    /// part of a backup.
+    /// An encrypted, consistent copy of the database (SQLite online backup, AES-256-GCM
+    /// with a key derived from the deployment key). Applicant keys are never part of a
+    /// backup. Without --to: <backup_dir>/hoso-<UTC time>.hosobak, pruned by retention.
     Backup {
         #[arg(long)]
-        to: PathBuf,
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup into the data directory (stop the service first). Needs the same
+    /// deployment key (<data_dir>/keys/deployment.key).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the retention job: purge the face data of people whose dossiers are all closed
+    /// for longer than the grace period, and prune old backups.
+    Purge {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Pretend it is this time (RFC 3339 or "YYYY-MM-DD HH:MM" Vietnam time).
+        #[arg(long)]
+        now: Option<String>,
+        /// Purge this applicant now, whatever their dossiers (an admin purge).
+        #[arg(long)]
+        applicant: Option<i64>,
     },
 }
 
@@ -287,18 +310,114 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Audit {
             cmd: AuditCmd::Verify,
         } => {
-            let store = hoso::store::Store::open(&config.data_dir)?;
-            match store.read(hoso::store::audit::verify)? {
+            let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
+            let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+            match store.verify_audit()? {
                 None => println!("audit log intact"),
-                Some(id) => {
-                    bail!("audit log broken at entry {id}: it was edited, deleted or reordered")
-                }
+                Some(b) => bail!("audit log broken at entry {}: {}", b.entry, b.reason),
             }
         }
         Cmd::Backup { to } => {
-            let store = hoso::store::Store::open(&config.data_dir)?;
-            store.backup_to(&to)?;
-            println!("backup written to {}", to.display());
+            let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
+            let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+            let dest = match to {
+                Some(t) => t,
+                None => {
+                    let dir = config.backup_dir();
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    dir.join(hoso::backup::file_name(hoso::store::now()))
+                }
+            };
+            let size = hoso::backup::create(&store, &keys.backup_key(), &config.data_dir, &dest)?;
+            let at = hoso::store::now();
+            store.tx(|tx| {
+                hoso::store::audit::append(
+                    tx,
+                    store.audit_key(),
+                    &hoso::store::AuditEntry {
+                        actor: "cli",
+                        action: "backup.create",
+                        subject: &dest.display().to_string(),
+                        detail: serde_json::json!({"bytes": size}),
+                    },
+                    at,
+                )
+            })?;
+            println!(
+                "encrypted backup written to {} ({size} bytes)",
+                dest.display()
+            );
+        }
+        Cmd::Restore { from, force } => {
+            let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
+            if config.data_dir.join("hoso.sqlite3").exists() && !force {
+                bail!(
+                    "{} already has a database; stop the service and pass --force to replace it",
+                    config.data_dir.display()
+                );
+            }
+            hoso::backup::restore(&keys.backup_key(), &from, &config.data_dir)?;
+            let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+            match store.verify_audit()? {
+                None => println!("restored {}; audit log intact", from.display()),
+                Some(b) => println!(
+                    "restored {}; WARNING: audit log broken at entry {}: {}",
+                    from.display(),
+                    b.entry,
+                    b.reason
+                ),
+            }
+        }
+        Cmd::Purge {
+            dry_run,
+            now,
+            applicant,
+        } => {
+            let app = open_app(config)?;
+            let t = match now.as_deref() {
+                Some(s) => hoso::app::dossiers::parse_time(s)?.timestamp(),
+                None => hoso::store::now(),
+            };
+            if let Some(id) = applicant {
+                if dry_run {
+                    bail!("--applicant purges at once; it has no --dry-run");
+                }
+                let n = app.purge(
+                    "cli",
+                    None,
+                    id,
+                    hoso::app::retention::PurgeReason::Admin,
+                    "hoso purge --applicant",
+                    t,
+                )?;
+                println!("purged applicant {id}: {n} template(s), key destroyed");
+                return Ok(());
+            }
+            let r = app.retention_run("cli", t, dry_run)?;
+            let verb = if dry_run { "would purge" } else { "purged" };
+            println!(
+                "retention (grace {} days) at {}: {verb} {} person(s), {} backup(s)",
+                r.grace_days,
+                chrono::DateTime::from_timestamp(t, 0)
+                    .unwrap_or_default()
+                    .to_rfc3339(),
+                r.people.len(),
+                r.backups.len()
+            );
+            for p in &r.people {
+                println!(
+                    "  applicant {} {}  last dossier closed {}",
+                    p.applicant_id,
+                    p.display_name,
+                    p.closed_at
+                        .and_then(|c| chrono::DateTime::from_timestamp(c, 0))
+                        .map_or("never (no dossier)".to_string(), |c| c.to_rfc3339())
+                );
+            }
+            for b in &r.backups {
+                println!("  backup {b}");
+            }
         }
     }
     Ok(())

@@ -32,6 +32,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
+    spawn_retention(app.clone());
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
     println!("Hồ Sơ listening on http://{local}/");
     let https = match app.config.tls.listen {
@@ -96,4 +97,37 @@ async fn shutdown() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Runs the retention job now and then every `retention.interval_minutes` (0 = never).
+fn spawn_retention(app: Arc<App>) {
+    let minutes = app.config.retention.interval_minutes;
+    if minutes == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(minutes * 60));
+        loop {
+            tick.tick().await;
+            let a = app.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                a.retention_run(
+                    crate::app::retention::RETENTION_JOB,
+                    crate::store::now(),
+                    false,
+                )
+            })
+            .await;
+            match r {
+                Ok(Ok(r)) if !r.people.is_empty() || !r.backups.is_empty() => tracing::info!(
+                    people = r.people.len(),
+                    backups = r.backups.len(),
+                    "retention purged"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "retention job failed"),
+                Err(e) => tracing::error!(error = %e, "retention job panicked"),
+            }
+        }
+    });
 }

@@ -332,6 +332,7 @@ fn role_matrix() {
     ];
     // (method, path, body, roles allowed). Allowed callers must not get 401/403; others must.
     let staff = ["clerk", "admin"];
+    let admin = ["admin"];
     let routes: Vec<(&str, String, Value, Vec<&str>)> = vec![
         (
             "GET",
@@ -399,6 +400,145 @@ fn role_matrix() {
             json!({"status": 99, "at": "2026-11-21"}),
             vec!["clerk", "admin", "integration"],
         ),
+        // Admin routes: bodies that change nothing for an allowed caller.
+        (
+            "GET",
+            "/api/v1/admin/settings".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "PUT",
+            "/api/v1/admin/settings".into(),
+            json!({"retention_grace_days": 0, "kiosk_threshold": null, "kiosk_margin": null}),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/users".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users".into(),
+            json!({"username": "x", "password": "short", "role": "clerk"}),
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users/999999".into(),
+            json!({"active": true}),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/devices".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/devices".into(),
+            json!({"role": "kiosk", "name": ""}),
+            admin.to_vec(),
+        ),
+        (
+            "DELETE",
+            "/api/v1/admin/devices/999999".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/consents".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/applicants/999999/purge".into(),
+            json!({"note": ""}),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/requests".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/requests".into(),
+            json!({"applicant_id": id, "kind": "bad"}),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/requests/999999/export".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/requests/999999/acknowledge".into(),
+            json!({"note": ""}),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/retention".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/retention".into(),
+            json!({"dry_run": true}),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/backups".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/backups".into(),
+            json!(null),
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/audit".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/audit?format=csv".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/audit/verify".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/api/v1/admin/stats".into(),
+            Value::Null,
+            admin.to_vec(),
+        ),
+        (
+            "GET",
+            "/metrics".into(),
+            Value::Null,
+            vec!["admin", "integration"],
+        ),
         (
             "POST",
             "/api/v1/auth/logout".into(),
@@ -415,6 +555,7 @@ fn role_matrix() {
             let (s, v) = match *method {
                 "GET" => c.get(path),
                 "DELETE" => c.delete(path),
+                "PUT" => c.put_json(path, body.clone()),
                 _ if body.is_null() => c.post_raw(path, "image/jpeg", b"x"),
                 _ => c.post(path, body.clone()),
             };

@@ -221,3 +221,50 @@ fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
     run(&qr_png, &["qr", code_a]);
     run(&p("_noface", "white.png"), &["keypad", code_a, "2345"]);
 }
+
+#[test]
+fn admin_withdraws_consent_and_the_kiosk_forgets_the_face() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = common::Office::start();
+    let p = |f: &str| faces.join("deepface_p01").join(f);
+    let code = "000.00.17.H29-261120-0021";
+    let (id, name) = seed(
+        &o.clerk,
+        "Phan Thị Hồng",
+        "001099077777",
+        &[p("img1.jpg"), p("img2.jpg")],
+        code,
+    );
+    let art = artifacts();
+    let video = o.server.dir.join("probe.y4m");
+    y4m(&[&p("img5.jpg")], &video);
+    let kiosk = |scenario: &[&str]| {
+        let mut args = vec![
+            o.server.base.as_str(),
+            o.kiosk_token.as_str(),
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+        ];
+        args.extend_from_slice(scenario);
+        let (ok, out) = node("kiosk.mjs", &args);
+        assert!(ok, "{scenario:?}: {out}");
+    };
+    // Before: the kiosk recognises her.
+    kiosk(&["face", &name, code]);
+    let (ok, out) = node(
+        "admin.mjs",
+        &[
+            &o.server.base,
+            art.to_str().unwrap(),
+            "admin1",
+            PASSWORD,
+            &id.to_string(),
+        ],
+    );
+    assert!(ok && out.contains("OK admin withdrawal"), "{out}");
+    // After: the same face in front of the kiosk gets the fallbacks, not her dossier.
+    kiosk(&["fallback", "after-admin-withdrawal"]);
+}

@@ -81,9 +81,12 @@ fn withdrawal_makes_every_copy_undecryptable() {
             201
         );
     }
-    let backup = data.join("before-withdrawal.sqlite3");
-    cli(&data, &["backup", "--to", backup.to_str().unwrap()], "");
-    let keys = Keys::open_or_create(&data).unwrap();
+    let encrypted = data.join("before-withdrawal.hosobak");
+    cli(&data, &["backup", "--to", encrypted.to_str().unwrap()], "");
+    let keys = Keys::open_existing(&data).unwrap();
+    let plain_dir = tempfile::tempdir().unwrap();
+    let backup = plain_dir.path().join("before-withdrawal.sqlite3");
+    hoso::backup::decrypt_file(&keys.backup_key(), &encrypted, &backup).unwrap();
     let before = sealed_templates(&backup, id);
     assert_eq!(before.len(), 3);
     assert!(
@@ -105,11 +108,8 @@ fn withdrawal_makes_every_copy_undecryptable() {
     );
     assert!(sealed_templates(&data.join("hoso.sqlite3"), id).is_empty());
     // No byte of the templates or of the wrapped key is left in the database, its WAL or
-    // anywhere else in the data directory except the old backup.
+    // anywhere in the data directory (the backup there is encrypted).
     for (path, bytes) in all_bytes(&data) {
-        if path.ends_with("before-withdrawal.sqlite3") {
-            continue;
-        }
         assert!(!contains(&bytes, &wrapped), "wrapped key left in {path}");
         for s in &before {
             assert!(

@@ -93,7 +93,7 @@ fn qr_png_data_uri(text: &str) -> Result<String, AppError> {
     ))
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

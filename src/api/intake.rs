@@ -109,9 +109,12 @@ pub async fn withdraw_consent(
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?.clone();
     let a = app.clone();
-    let purged =
-        blocking(move || a.withdraw_consent(&p.actor, p.id, id, "withdrawn at the counter"))
-            .await?;
+    let note = if p.role == crate::auth::Role::Admin {
+        "rút đồng ý (trang quản trị)"
+    } else {
+        "rút đồng ý tại quầy"
+    };
+    let purged = blocking(move || a.withdraw_consent(&p.actor, p.id, id, note)).await?;
     Ok(Json(json!({"withdrawn": true, "templates_purged": purged})))
 }
 

@@ -38,6 +38,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../kiosk-ui/clerk/clerk.css"),
     ),
     (
+        "admin/index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../kiosk-ui/admin/index.html"),
+    ),
+    (
+        "admin/admin.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/admin/admin.js"),
+    ),
+    (
+        "admin/admin.css",
+        "text/css; charset=utf-8",
+        include_str!("../../kiosk-ui/admin/admin.css"),
+    ),
+    (
         "locales/vi.json",
         "application/json; charset=utf-8",
         include_str!("../../kiosk-ui/locales/vi.json"),
@@ -82,4 +97,12 @@ pub async fn kiosk_asset(Path(name): Path<String>) -> Response {
 
 pub async fn locale(Path(name): Path<String>) -> Response {
     file(&format!("locales/{name}"))
+}
+
+pub async fn admin_index() -> Response {
+    file("admin/index.html")
+}
+
+pub async fn admin_asset(Path(name): Path<String>) -> Response {
+    file(&format!("admin/{name}"))
 }

@@ -148,6 +148,7 @@ impl App {
             )?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor: &actor,
                     action: "dossier.create",
@@ -199,7 +200,7 @@ impl App {
         let t = now();
         let r = self
             .store
-            .tx_with(|tx| apply_event(tx, &code, ev, actor, t))
+            .tx_with(|tx| apply_event(tx, self.store.audit_key(), &code, ev, actor, t))
             .map_err(|e| match e {
                 EventError::App(a) => a,
                 EventError::Store(s) => s.into(),
@@ -322,7 +323,7 @@ pub fn import_csv(
                     continue;
                 }
             };
-            match apply_event(tx, &code, &ev, actor, t) {
+            match apply_event(tx, store.audit_key(), &code, &ev, actor, t) {
                 Ok(true) => applied += 1,
                 Ok(false) => dup += 1,
                 Err(EventError::App(e)) => errors.push(RowError {
@@ -338,6 +339,7 @@ pub fn import_csv(
         }
         audit::append(
             tx,
+            store.audit_key(),
             &AuditEntry {
                 actor,
                 action: "status.import",
@@ -397,6 +399,7 @@ impl From<StoreError> for Abort {
 /// Validates and applies one event inside `tx`.
 fn apply_event(
     tx: &rusqlite::Transaction,
+    key: &[u8; 32],
     code: &str,
     ev: &EventInput,
     actor: &str,
@@ -477,6 +480,7 @@ fn apply_event(
     )?;
     audit::append(
         tx,
+        key,
         &AuditEntry {
             actor,
             action: "dossier.status",

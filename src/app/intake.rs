@@ -153,6 +153,7 @@ impl App {
             )?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor: &actor,
                     action: "applicant.create",
@@ -176,7 +177,7 @@ impl App {
             .map(|a| a.id))
     }
 
-    fn require_applicant(&self, id: i64) -> Result<people::ApplicantRow, AppError> {
+    pub(crate) fn require_applicant(&self, id: i64) -> Result<people::ApplicantRow, AppError> {
         self.store
             .read(|c| people::applicant(c, id))?
             .ok_or_else(|| AppError::NotFound(format!("applicant {id}")))
@@ -213,6 +214,7 @@ impl App {
             )?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor: &actor,
                     action: "consent.grant",
@@ -225,9 +227,8 @@ impl App {
         })?)
     }
 
-    /// Withdraws consent and purges the biometric data at once: out of the gallery, key
-    /// destroyed (every stored copy of the templates becomes unreadable), rows deleted, WAL
-    /// checkpointed. Returns how many templates were purged.
+    /// Withdraws consent and purges the biometric data at once (see [`App::purge`]).
+    /// Returns how many templates were purged.
     pub fn withdraw_consent(
         &self,
         actor: &str,
@@ -235,28 +236,14 @@ impl App {
         applicant_id: i64,
         note: &str,
     ) -> Result<usize, AppError> {
-        self.require_applicant(applicant_id)?;
-        self.gallery.remove_identity(applicant_id as u64);
-        self.keys.destroy_applicant_key(applicant_id)?;
-        let t = now();
-        let purged = self.store.tx(|tx| {
-            let withdrawn =
-                people::withdraw_consents(tx, applicant_id, PURPOSE, actor_id, note, t)?;
-            let n = people::purge_templates(tx, applicant_id, t)?;
-            audit::append(
-                tx,
-                &AuditEntry {
-                    actor,
-                    action: "consent.withdraw",
-                    subject: &format!("applicant:{applicant_id}"),
-                    detail: json!({"consents": withdrawn, "templates_purged": n}),
-                },
-                t,
-            )?;
-            Ok(n)
-        })?;
-        self.store.checkpoint()?;
-        Ok(purged)
+        self.purge(
+            actor,
+            Some(actor_id),
+            applicant_id,
+            super::retention::PurgeReason::Withdrawal,
+            note,
+            now(),
+        )
     }
 
     /// Enrols one frame of the applicant's face.
@@ -299,6 +286,7 @@ impl App {
             let tid = people::insert_template(tx, applicant_id, &self.model_id, &sealed, f64::from(q.score), t)?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor: &actor,
                     action: "face.enrol",

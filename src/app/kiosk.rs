@@ -81,10 +81,15 @@ const RECENTLY_RETURNED_S: i64 = 7 * 24 * 3600;
 
 impl App {
     fn rule(&self) -> Rule {
+        let s = self.settings();
         Rule {
-            // Uncalibrated scorers never match.
-            threshold: self.scorer.threshold.unwrap_or(f32::INFINITY),
-            margin: self.scorer.margin.unwrap_or(0.0),
+            // The admin's operating point, else the calibrated one; uncalibrated scorers
+            // never match.
+            threshold: s
+                .kiosk_threshold
+                .or(self.scorer.threshold)
+                .unwrap_or(f32::INFINITY),
+            margin: s.kiosk_margin.or(self.scorer.margin).unwrap_or(0.0),
             window: 3,
             votes: 2,
         }
@@ -235,6 +240,8 @@ impl App {
                 .read(|c| sql::dossier_by_token_hash(c, &sha256_hex(token.as_bytes())))?;
             if let Some(d) = d.filter(|d| d.code == code) {
                 self.audit(&device.actor, "kiosk.lookup_qr", &d.code, json!({}))?;
+                let age = self.sessions().age(&key, t);
+                self.record_lookup(device.id, "qr", Some(age.unwrap_or_default()))?;
                 self.sessions().end(&key);
                 let r = self.one_dossier_result(&d)?;
                 return Ok(self.reply(
@@ -291,11 +298,15 @@ impl App {
                     &format!("applicant:{who}"),
                     json!({"score": score, "kiosk": device.name}),
                 )?;
+                let age = self.sessions().age(&key, Instant::now());
+                self.record_lookup(device.id, "face", age)?;
                 self.sessions().end(&key);
                 let r = self.face_result(who)?;
                 Ok(self.reply(decision, Some("face"), Some(r)))
             }
             KioskState::NoMatch => {
+                let age = self.sessions().age(&key, Instant::now());
+                self.record_lookup(device.id, "none", age)?;
                 self.sessions().end(&key);
                 Ok(self.reply(decision, None, None))
             }
@@ -347,6 +358,7 @@ impl App {
                 a.misses = 0;
                 drop(limits);
                 self.audit(&device.actor, "kiosk.lookup_code", &d.code, json!({}))?;
+                self.record_lookup(device.id, "keypad", None)?;
                 self.one_dossier_result(&d)
             }
             None => {

@@ -2,10 +2,14 @@
 //! cases the API and the CLI call (intake, dossiers, status events). Every use case that
 //! changes data writes its audit entry in the same transaction.
 
+pub mod admin;
 pub mod dossiers;
 pub mod error;
 pub mod intake;
 pub mod kiosk;
+pub mod requests;
+pub mod retention;
+pub mod stats;
 pub mod users;
 
 use std::collections::HashMap;
@@ -49,6 +53,12 @@ pub struct App {
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
     eligible: Mutex<Option<(Instant, std::sync::Arc<std::collections::HashSet<i64>>)>>,
+    /// Purges by other processes are looked for from this time on (unix seconds).
+    purge_watermark: Mutex<i64>,
+    /// The admin's settings (thresholds, retention), stored in the database.
+    settings: std::sync::RwLock<admin::Settings>,
+    /// Per kiosk: a visit left unresolved, which a QR or keypad look-up may still resolve.
+    pending_visits: Mutex<HashMap<i64, (i64, Instant)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,8 +85,8 @@ impl App {
                 config.data_dir.display()
             ))
         })?;
-        let store = Store::open(&config.data_dir)?;
         let keys = Keys::open_or_create(&config.data_dir)?;
+        let store = Store::open(&config.data_dir, keys.audit_key())?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let codes = CodeFormat::new(&config.office.code_pattern)
@@ -88,6 +98,7 @@ impl App {
         )
         .ok_or_else(|| AppError::Internal("the manifest's kiosk scorer is unknown".into()))?;
         let gallery = Gallery::new(engine.segments());
+        let settings = admin::Settings::load(&store, &config)?;
         let app = Self {
             model_id: model_id(&engine),
             config,
@@ -105,6 +116,9 @@ impl App {
             attempts: Mutex::new(HashMap::new()),
             decisions: Mutex::new(HashMap::new()),
             eligible: Mutex::new(None),
+            purge_watermark: Mutex::new(crate::store::now()),
+            settings: std::sync::RwLock::new(settings),
+            pending_visits: Mutex::new(HashMap::new()),
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
         };
@@ -152,6 +166,18 @@ impl App {
         lock(&self.attempts)
     }
 
+    pub(crate) fn pending_visits(&self) -> MutexGuard<'_, HashMap<i64, (i64, Instant)>> {
+        lock(&self.pending_visits)
+    }
+
+    /// The admin's settings now.
+    pub fn settings(&self) -> admin::Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub(crate) fn count(&self, s: crate::kiosk::KioskState) {
         *lock(&self.decisions).entry(s).or_default() += 1;
     }
@@ -166,9 +192,15 @@ impl App {
                 return Ok(set.clone());
             }
         }
+        {
+            let mut mark = lock(&self.purge_watermark);
+            let t = crate::store::now();
+            self.sync_purges(*mark - 1)?;
+            *mark = t;
+        }
         let set = std::sync::Arc::new(
             self.store
-                .read(crate::store::dossiers::applicants_with_open_dossiers)?,
+                .read(|c| crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE))?,
         );
         *e = Some((Instant::now(), set.clone()));
         Ok(set)
@@ -214,6 +246,7 @@ impl App {
         self.store.tx(|tx| {
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor,
                     action,

@@ -34,6 +34,7 @@ impl App {
             let id = users::insert_user(tx, username, &hash, role.as_str(), t)?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor,
                     action: "user.create",
@@ -70,6 +71,7 @@ impl App {
             let id = users::insert_device(tx, name, role.as_str(), &hash, t)?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor,
                     action: "token.issue",
@@ -106,6 +108,7 @@ impl App {
             users::insert_session(tx, &hash, u.id, &csrf, t, t + max_age_s)?;
             audit::append(
                 tx,
+                self.store.audit_key(),
                 &AuditEntry {
                     actor: &format!("user:{}", u.id),
                     action: "login",

@@ -1,8 +1,11 @@
-//! SQL for the audit log: append-only rows chained by hash (each row's hash covers the
-//! previous row's hash), so an edited, deleted or reordered row breaks the chain.
+//! SQL for the audit log: append-only rows chained by a keyed hash (HMAC-SHA256 with a key
+//! derived from the deployment key, covering the previous row's hash), plus the chain's
+//! head in its own row. An edited, deleted, inserted or reordered row breaks the chain, a
+//! deleted last row disagrees with the head, and nobody without the key can re-chain.
 
+use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::StoreError;
 
@@ -26,33 +29,30 @@ pub struct AuditRecord {
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The hash of one row given the previous hash.
-pub fn row_hash(
-    prev: &str,
-    id: i64,
-    at: i64,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> String {
-    let mut h = Sha256::new();
+/// The keyed hash of one row given the previous row's hash.
+pub fn row_hash(key: &[u8; 32], prev: &str, r: &AuditRecord) -> String {
+    let mut h = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key size");
     for part in [
         prev,
-        &id.to_string(),
-        &at.to_string(),
-        actor,
-        action,
-        subject,
-        detail,
+        &r.id.to_string(),
+        &r.at.to_string(),
+        &r.actor,
+        &r.action,
+        &r.subject,
+        &r.detail,
     ] {
-        h.update((part.len() as u64).to_le_bytes());
+        h.update(&(part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    hex::encode(h.finalize())
+    hex::encode(h.finalize().into_bytes())
 }
 
-pub fn append(tx: &Transaction, e: &AuditEntry, now: i64) -> Result<i64, StoreError> {
+pub fn append(
+    tx: &Transaction,
+    key: &[u8; 32],
+    e: &AuditEntry,
+    now: i64,
+) -> Result<i64, StoreError> {
     let (last_id, prev): (i64, String) = tx
         .query_row(
             "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
@@ -61,14 +61,83 @@ pub fn append(tx: &Transaction, e: &AuditEntry, now: i64) -> Result<i64, StoreEr
         )
         .optional()?
         .unwrap_or((0, GENESIS.to_string()));
-    let id = last_id + 1;
-    let detail = e.detail.to_string();
-    let hash = row_hash(&prev, id, now, e.actor, e.action, e.subject, &detail);
+    let rec = AuditRecord {
+        id: last_id + 1,
+        at: now,
+        actor: e.actor.to_string(),
+        action: e.action.to_string(),
+        subject: e.subject.to_string(),
+        detail: e.detail.to_string(),
+    };
+    let hash = row_hash(key, &prev, &rec);
     tx.execute(
         "INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, now, e.actor, e.action, e.subject, detail, prev, hash],
+        params![rec.id, now, rec.actor, rec.action, rec.subject, rec.detail, prev, hash],
     )?;
-    Ok(id)
+    tx.execute(
+        "INSERT INTO audit_head (one, id, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (one) DO UPDATE SET id = excluded.id, hash = excluded.hash",
+        params![rec.id, hash],
+    )?;
+    Ok(rec.id)
+}
+
+/// Filters of the audit viewer; empty fields match everything.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    /// An action, or a prefix ending in '.' ("kiosk." = every kiosk action).
+    pub action: Option<String>,
+    pub subject: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Only entries older than this id (paging backwards).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        detail: r.get(5)?,
+    })
+}
+
+/// Entries matching the filter, newest first (at most `limit`, default 200, max 100 000).
+pub fn search(c: &Connection, f: &Filter) -> Result<Vec<AuditRecord>, StoreError> {
+    let action_like = f.action.as_deref().map(|a| {
+        if a.ends_with('.') {
+            format!("{}%", a.replace('%', ""))
+        } else {
+            a.replace('%', "")
+        }
+    });
+    let mut st = c.prepare_cached(
+        "SELECT id, at, actor, action, subject, detail FROM audit
+         WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action LIKE ?2)
+           AND (?3 IS NULL OR subject = ?3) AND (?4 IS NULL OR at >= ?4)
+           AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6)
+         ORDER BY id DESC LIMIT ?7",
+    )?;
+    let limit = f.limit.unwrap_or(200).clamp(1, 100_000);
+    let rows = st.query_map(
+        params![
+            f.actor,
+            action_like,
+            f.subject,
+            f.from,
+            f.to,
+            f.before,
+            limit
+        ],
+        record,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Recent entries, newest first, optionally only one action.
@@ -77,25 +146,26 @@ pub fn recent(
     action: Option<&str>,
     limit: i64,
 ) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut st = c.prepare(
-        "SELECT id, at, actor, action, subject, detail FROM audit
-         WHERE (?1 IS NULL OR action = ?1) ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![action, limit], |r| {
-        Ok(AuditRecord {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            detail: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    search(
+        c,
+        &Filter {
+            action: action.map(str::to_string),
+            limit: Some(limit),
+            ..Filter::default()
+        },
+    )
 }
 
-/// Walks the chain; returns the id of the first bad row, or None when intact.
-pub fn verify(c: &Connection) -> Result<Option<i64>, StoreError> {
+/// What `verify` found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Break {
+    /// The first entry that is not what was written.
+    pub entry: i64,
+    pub reason: &'static str,
+}
+
+/// Walks the chain; returns the first bad entry, or None when the log is intact.
+pub fn verify(c: &Connection, key: &[u8; 32]) -> Result<Option<Break>, StoreError> {
     let mut st = c.prepare(
         "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id",
     )?;
@@ -103,18 +173,66 @@ pub fn verify(c: &Connection) -> Result<Option<i64>, StoreError> {
     let mut prev = GENESIS.to_string();
     let mut expect_id = 1;
     while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let (at, actor, action, subject, detail): (i64, String, String, String, String) =
-            (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+        let rec = record(r)?;
         let (p, h): (String, String) = (r.get(6)?, r.get(7)?);
-        if id != expect_id
-            || p != prev
-            || h != row_hash(&prev, id, at, &actor, &action, &subject, &detail)
-        {
-            return Ok(Some(expect_id.min(id)));
+        let bad = |reason| {
+            Ok(Some(Break {
+                entry: expect_id.min(rec.id),
+                reason,
+            }))
+        };
+        if rec.id != expect_id {
+            return bad("missing entry (deleted)");
+        }
+        if p != prev {
+            return bad("does not follow the previous entry (deleted or reordered)");
+        }
+        if h != row_hash(key, &prev, &rec) {
+            return bad("content does not match its hash (edited or swapped)");
         }
         prev = h;
         expect_id += 1;
     }
-    Ok(None)
+    let head: Option<(i64, String)> = c
+        .query_row("SELECT id, hash FROM audit_head", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    match head {
+        None if expect_id == 1 => Ok(None),
+        Some((id, hash)) if id == expect_id - 1 && hash == prev => Ok(None),
+        Some((id, _)) if id >= expect_id => Ok(Some(Break {
+            entry: expect_id,
+            reason: "missing entry at the end of the log (deleted)",
+        })),
+        _ => Ok(Some(Break {
+            entry: (expect_id - 1).max(1),
+            reason: "the log's head does not match its last entry",
+        })),
+    }
+}
+
+/// CSV of entries (header: id,at,time,actor,action,subject,detail).
+pub fn to_csv(rows: &[AuditRecord]) -> Result<Vec<u8>, StoreError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| StoreError::Conflict(format!("csv: {e}"));
+    w.write_record(["id", "at", "time", "actor", "action", "subject", "detail"])
+        .map_err(err)?;
+    for r in rows {
+        let time = chrono::DateTime::from_timestamp(r.at, 0)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        w.write_record([
+            &r.id.to_string(),
+            &r.at.to_string(),
+            &time,
+            &r.actor,
+            &r.action,
+            &r.subject,
+            &r.detail,
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| StoreError::Conflict(format!("csv: {e}")))
 }

@@ -170,14 +170,18 @@ pub fn events(c: &Connection, code: &str) -> Result<Vec<EventRow>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Applicants with at least one open dossier (the only ones the kiosk may identify).
+/// Applicants with at least one open dossier and a running consent for `purpose` (the
+/// only ones the kiosk may identify).
 pub fn applicants_with_open_dossiers(
     c: &Connection,
+    purpose: &str,
 ) -> Result<std::collections::HashSet<i64>, StoreError> {
     let mut st = c.prepare_cached(
-        "SELECT DISTINCT applicant_id FROM dossiers WHERE status NOT IN (3, 7, 8, 10)",
+        "SELECT DISTINCT d.applicant_id FROM dossiers d WHERE d.status NOT IN (3, 7, 8, 10)
+           AND EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = d.applicant_id
+                       AND c.purpose = ?1 AND c.withdrawn_at IS NULL)",
     )?;
-    let rows = st.query_map([], |r| r.get(0))?;
+    let rows = st.query_map([purpose], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -195,8 +199,26 @@ pub fn insert_rating(
     Ok(())
 }
 
-/// Benchmarks only: `n` synthetic applicants (ids from `first`), each with one open dossier.
-pub fn seed_synthetic(tx: &Transaction, first: i64, n: i64, now: i64) -> Result<(), StoreError> {
+/// Benchmarks only: `n` synthetic applicants (ids from `first`), each with consent for
+/// `purpose` and one open dossier.
+pub fn seed_synthetic(
+    tx: &Transaction,
+    purpose: &str,
+    first: i64,
+    n: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO users (username, password_hash, role, created_at) VALUES ('bench', '!', 'clerk', ?1)",
+        [now],
+    )?;
+    let clerk: i64 = tx.query_row("SELECT id FROM users WHERE username = 'bench'", [], |r| {
+        r.get(0)
+    })?;
+    let mut c = tx.prepare(
+        "INSERT INTO consents (applicant_id, purpose, text_version, text_sha256, method, granted_at, granted_by)
+         VALUES (?1, ?2, 'bench', '', 'tick', ?3, ?4)",
+    )?;
     let mut a = tx.prepare(
         "INSERT INTO applicants (id, full_name, id_number_enc, id_number_hash, created_at) VALUES (?1, 'Người Thử', x'00', ?2, ?3)",
     )?;
@@ -207,6 +229,7 @@ pub fn seed_synthetic(tx: &Transaction, first: i64, n: i64, now: i64) -> Result<
     )?;
     for id in first..first + n {
         a.execute(params![id, format!("bench-{id}"), now])?;
+        c.execute(params![id, purpose, now, clerk])?;
         d.execute(params![format!("BENCH-{id}"), id, now])?;
     }
     Ok(())

@@ -2,10 +2,13 @@
 //! secure_delete) in the data directory, versioned migrations, and typed functions for
 //! every read and write; writes that belong together run in one transaction.
 
+pub mod admin;
 pub mod audit;
 pub mod dossiers;
 pub mod people;
+pub mod requests;
 mod schema;
+pub mod stats;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -61,11 +64,13 @@ pub(crate) fn conflict(what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    audit_key: [u8; 32],
 }
 
 impl Store {
-    /// Opens (creating if needed) `<data_dir>/hoso.sqlite3` and migrates it.
-    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) `<data_dir>/hoso.sqlite3` and migrates it. `audit_key`
+    /// chains the audit log (`Keys::audit_key`).
+    pub fn open(data_dir: &Path, audit_key: [u8; 32]) -> Result<Self, StoreError> {
         let path = data_dir.join("hoso.sqlite3");
         let open_err = |source| StoreError::Open {
             path: path.clone(),
@@ -83,9 +88,20 @@ impl Store {
         let store = Self {
             conn: Mutex::new(conn),
             path,
+            audit_key,
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The key of the audit chain, for `audit::append` inside a transaction.
+    pub fn audit_key(&self) -> &[u8; 32] {
+        &self.audit_key
+    }
+
+    /// Checks the audit chain (see `audit::verify`).
+    pub fn verify_audit(&self) -> Result<Option<audit::Break>, StoreError> {
+        audit::verify(&self.conn(), &self.audit_key)
     }
 
     pub fn path(&self) -> &Path {

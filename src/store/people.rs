@@ -159,7 +159,7 @@ pub fn withdraw_consents(
     tx: &Transaction,
     applicant_id: i64,
     purpose: &str,
-    by: i64,
+    by: Option<i64>,
     note: &str,
     now: i64,
 ) -> Result<usize, StoreError> {

@@ -110,4 +110,44 @@ CREATE TABLE ratings (
     at        INTEGER NOT NULL
 );
 "#,
+    // 3: the admin's desk — kiosk look-ups for statistics (no person), data-subject
+    // requests, admin settings, and the audit chain's head (so a deleted last entry shows).
+    r#"
+CREATE TABLE lookups (
+    id         INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    device_id  INTEGER REFERENCES device_tokens(id),
+    method     TEXT NOT NULL CHECK (method IN ('face', 'qr', 'keypad', 'none')),
+    latency_ms INTEGER
+);
+CREATE INDEX lookups_at ON lookups(at);
+CREATE TABLE dsr_requests (
+    id              INTEGER PRIMARY KEY,
+    applicant_id    INTEGER REFERENCES applicants(id),
+    kind            TEXT NOT NULL CHECK (kind IN ('access', 'withdrawal', 'deletion')),
+    channel         TEXT NOT NULL,
+    received_at     INTEGER NOT NULL,
+    ack_due_at      INTEGER NOT NULL,
+    due_at          INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    completed_at    INTEGER,
+    status          TEXT NOT NULL CHECK (status IN ('received', 'acknowledged', 'completed', 'rejected')),
+    note            TEXT NOT NULL DEFAULT '',
+    created_by      INTEGER REFERENCES users(id)
+);
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    id   INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_subject ON audit(subject);
+CREATE INDEX dossiers_status ON dossiers(status);
+CREATE INDEX applicants_purged ON applicants(biometrics_purged_at);
+"#,
 ];

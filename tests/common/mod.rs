@@ -254,6 +254,13 @@ impl Client {
         Self::reply(r.send(body))
     }
 
+    pub fn put_json(&self, path: &str, body: serde_json::Value) -> Reply {
+        Self::reply(
+            self.auth(self.agent.put(format!("{}{path}", self.base)))
+                .send_json(body),
+        )
+    }
+
     pub fn delete(&self, path: &str) -> Reply {
         Self::reply(
             self.auth(self.agent.delete(format!("{}{path}", self.base)))
@@ -395,4 +402,51 @@ impl Office {
             integration_token,
         }
     }
+}
+
+/// A JPEG of an image (kiosk frames).
+pub fn jpeg(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut out),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    out
+}
+
+/// Sends the same frame to the kiosk until the session decides (at most 3 good frames).
+pub fn decide(k: &Client, session: &str, frame: &[u8]) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..3 {
+        let (s, v) = k.post_raw_with(
+            "/api/v1/kiosk/frames",
+            "image/jpeg",
+            frame,
+            &[("X-Kiosk-Session", session)],
+        );
+        assert_eq!(s, 200, "{v}");
+        let state = v["state"].as_str().unwrap_or_default().to_string();
+        last = v;
+        if state == "matched" || state == "no_match" || state == "searching" {
+            break;
+        }
+    }
+    last
+}
+
+/// Runs `hoso` with `--data-dir`; returns (success, stdout, stderr).
+pub fn cli_result(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = bin()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -1,0 +1,454 @@
+//! Admin routes (`/api/v1/admin/…`, admin sessions only; `/metrics` also for integration
+//! tokens): settings, accounts, devices, the consent register and purges, data-subject
+//! requests and their export, retention, backups, the audit viewer and statistics.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::dossiers::esc;
+use super::{blocking, ApiJson, ApiResult, AppState, Caller};
+use crate::app::admin::Settings;
+use crate::app::requests::NewRequest;
+use crate::app::retention::PurgeReason;
+use crate::app::AppError;
+use crate::auth::{Principal, Role};
+use crate::store::audit::Filter;
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+fn admin(caller: &Caller) -> ApiResult<Principal> {
+    caller.require(ADMIN).cloned()
+}
+
+pub async fn get_settings(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    Ok(Json(app.settings_view()))
+}
+
+pub async fn put_settings(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(s): ApiJson<Settings>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    Ok(Json(
+        blocking(move || app.update_settings(&p.actor, s)).await?,
+    ))
+}
+
+pub async fn list_users(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    Ok(Json(app.list_users()?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    username: String,
+    password: String,
+    role: String,
+}
+
+pub async fn create_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(u): ApiJson<NewUser>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let role = Role::parse(&u.role)
+        .filter(|r| r.is_person())
+        .ok_or_else(|| AppError::Invalid("role must be clerk or admin".into()))?;
+    let id = blocking(move || app.create_user(&p.actor, &u.username, &u.password, role)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+pub async fn update_user(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(c): ApiJson<UserChange>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    blocking(move || app.update_user(&p.actor, p.id, id, c.active, c.password.as_deref())).await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+pub async fn list_devices(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    Ok(Json(app.list_devices()?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    role: String,
+    name: String,
+}
+
+pub async fn issue_device(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<NewDevice>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let (id, token) = app.issue_device(&p.actor, &d.role, &d.name)?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({"id": id, "token": token})),
+    ))
+}
+
+pub async fn revoke_device(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    app.revoke_device(&p.actor, id)?;
+    Ok(Json(json!({"ok": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+pub async fn consents(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ConsentQuery>,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    Ok(Json(app.consent_register(
+        q.q.as_deref(),
+        q.limit.unwrap_or(100),
+    )?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    #[serde(default)]
+    note: String,
+}
+
+/// An admin purge: the person's face data is destroyed and their consent ended.
+pub async fn purge(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<NoteBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let n = blocking(move || {
+        app.purge(
+            &p.actor,
+            Some(p.id),
+            id,
+            PurgeReason::Admin,
+            &b.note,
+            crate::store::now(),
+        )
+    })
+    .await?;
+    Ok(Json(json!({"templates_purged": n})))
+}
+
+pub async fn list_requests(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    Ok(Json(app.list_requests()?))
+}
+
+pub async fn create_request(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<NewRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let v = blocking(move || app.create_request(&p.actor, p.id, &r)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(v)))
+}
+
+pub async fn advance_request(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, step)): Path<(i64, String)>,
+    ApiJson(b): ApiJson<NoteBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let v = blocking(move || app.advance_request(&p.actor, p.id, id, &step, &b.note)).await?;
+    Ok(Json(v))
+}
+
+fn date(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|t| {
+            t.with_timezone(&crate::app::dossiers::vn())
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The printable export of what is held about the request's applicant.
+pub async fn request_export(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let r = app.request(id)?;
+    let applicant = r
+        .row
+        .applicant_id
+        .ok_or_else(|| AppError::NotFound("the request's applicant".into()))?;
+    let e = app.subject_export(&p.actor, applicant)?;
+    let mut body = String::new();
+    let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    body.push_str("<h2>1. Thông tin cá nhân · Personal data</h2><table>");
+    body.push_str(&row("Họ và tên · Name", &e.full_name));
+    body.push_str(&row("Số CCCD · ID number", &e.id_number));
+    body.push_str(&row(
+        "Điện thoại · Phone",
+        e.phone.as_deref().unwrap_or("—"),
+    ));
+    body.push_str(&row("Đăng ký lúc · Registered", &date(e.registered_at)));
+    body.push_str("</table><h2>2. Đồng ý · Consents</h2><table><tr><th>Mục đích · Purpose</th><th>Phiên bản · Version</th><th>Cách · Method</th><th>Đồng ý · Granted</th><th>Rút · Withdrawn</th></tr>");
+    for c in &e.consents {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.purpose),
+            esc(&c.text_version),
+            esc(&c.method),
+            date(c.granted_at),
+            c.withdrawn_at.map(date).unwrap_or_else(|| "—".into())
+        ));
+    }
+    body.push_str("</table><h2>3. Dữ liệu khuôn mặt · Face data</h2><p>");
+    body.push_str(&esc(&match e.biometrics_purged_at {
+        Some(t) if e.templates == 0 => format!(
+            "Đã xoá vĩnh viễn lúc {} · Destroyed at {}",
+            date(t),
+            date(t)
+        ),
+        _ => format!(
+            "{} mẫu sinh trắc học (đã mã hoá; không lưu ảnh) · {} encrypted templates (no photo is kept)",
+            e.templates, e.templates
+        ),
+    }));
+    body.push_str("</p><h2>4. Hồ sơ · Dossiers</h2><table><tr><th>Mã · Code</th><th>Thủ tục · Procedure</th><th>Trạng thái · Status</th><th>Hẹn trả · Due</th></tr>");
+    for d in &e.dossiers {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.code),
+            esc(&d.procedure),
+            esc(d.status_text),
+            esc(d.due_at.get(..16).unwrap_or(&d.due_at))
+        ));
+    }
+    body.push_str("</table><h2>5. Nhật ký xử lý · Processing log</h2><table><tr><th>Lúc · Time</th><th>Hoạt động · Action</th><th>Đối tượng · Subject</th></tr>");
+    for a in &e.activity {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            date(a.at),
+            esc(&a.action),
+            esc(&a.subject)
+        ));
+    }
+    body.push_str("</table><h2>6. Yêu cầu · Requests</h2><table><tr><th>#</th><th>Loại · Kind</th><th>Nhận · Received</th><th>Trạng thái · Status</th></tr>");
+    for r in &e.requests {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.id,
+            esc(&r.kind),
+            date(r.received_at),
+            esc(&r.status)
+        ));
+    }
+    body.push_str("</table>");
+    let html = format!(
+        include_str!("../../templates/subject-export.html"),
+        office = esc(&app.config.office.name),
+        request = id,
+        generated = date(crate::store::now()),
+        admin = esc(&p.name),
+        body = body,
+    );
+    Ok(Html(html))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionBody {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+pub async fn retention_preview(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let r = blocking(move || app.retention_run(&p.actor, crate::store::now(), true)).await?;
+    Ok(Json(r))
+}
+
+pub async fn retention_run(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<RetentionBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let r = blocking(move || app.retention_run(&p.actor, crate::store::now(), b.dry_run)).await?;
+    Ok(Json(r))
+}
+
+pub async fn list_backups(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    let list: Vec<_> = crate::backup::list(&app.config.backup_dir())
+        .into_iter()
+        .rev()
+        .map(|(p, at, bytes)| {
+            json!({"file": p.file_name().map(|n| n.to_string_lossy().into_owned()), "at": at, "bytes": bytes})
+        })
+        .collect();
+    Ok(Json(
+        json!({"dir": app.config.backup_dir(), "backups": list}),
+    ))
+}
+
+pub async fn create_backup(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let r = blocking(move || app.backup_now(&p.actor)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(r)))
+}
+
+/// The viewer's query string (the filter, and `format=csv` for an export).
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    subject: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    before: Option<i64>,
+    limit: Option<i64>,
+    format: Option<String>,
+}
+
+impl AuditQuery {
+    fn filter(&self) -> Filter {
+        let s = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        Filter {
+            actor: s(&self.actor),
+            action: s(&self.action),
+            subject: s(&self.subject),
+            from: self.from,
+            to: self.to,
+            before: self.before,
+            limit: self.limit,
+        }
+    }
+}
+
+pub async fn audit(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<axum::response::Response> {
+    let p = admin(&caller)?;
+    let filter = q.filter();
+    if q.format.as_deref() == Some("csv") {
+        let csv = blocking(move || app.audit_export(&p.actor, &filter)).await?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"hoso-audit.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response());
+    }
+    Ok(Json(app.audit_search(&filter)?).into_response())
+}
+
+pub async fn audit_verify(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    let a = app.clone();
+    let broken = blocking(move || Ok(a.store.verify_audit()?)).await?;
+    Ok(Json(json!({"intact": broken.is_none(), "broken": broken})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    #[serde(default)]
+    days: Option<i64>,
+}
+
+pub async fn stats(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    let mut v = serde_json::to_value(app.stats(q.days.unwrap_or(30))?)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    v["kiosk_decisions_since_start"] = json!(app.decision_counts());
+    Ok(Json(v))
+}
+
+/// Prometheus text format; for an admin session or an integration token (monitoring).
+pub async fn metrics(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Admin, Role::Integration])?;
+    let text = blocking(move || app.metrics_text()).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
+}

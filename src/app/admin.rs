@@ -1,0 +1,307 @@
+//! The admin's use cases: settings (kiosk operating point, retention), accounts, device
+//! tokens, the consent register, and the audit viewer. Every change is audited.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{App, AppError};
+use crate::applicant::masked_name;
+use crate::auth::{self, Role};
+use crate::config::Config;
+use crate::store::{admin, audit, now, AuditEntry, Store};
+
+const SETTINGS_KEY: &str = "admin";
+
+/// What the admin may change at run time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Days after the last dossier closed before face data is purged (1–365).
+    pub retention_grace_days: u32,
+    /// Kiosk operating point; None = the calibrated value from the model manifest.
+    pub kiosk_threshold: Option<f32>,
+    pub kiosk_margin: Option<f32>,
+}
+
+impl Settings {
+    pub(crate) fn load(store: &Store, config: &Config) -> Result<Self, AppError> {
+        let stored = store.read(|c| admin::setting(c, SETTINGS_KEY))?;
+        Ok(stored
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(Settings {
+                retention_grace_days: config.retention.grace_days,
+                kiosk_threshold: None,
+                kiosk_margin: None,
+            }))
+    }
+}
+
+/// The settings with the calibrated operating point beside them.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsView {
+    #[serde(flatten)]
+    pub settings: Settings,
+    pub calibrated_threshold: Option<f32>,
+    pub calibrated_margin: Option<f32>,
+    /// The threshold at a false-accept rate of 1e-3 (verification), for reference.
+    pub threshold_far_1e3: Option<f32>,
+    /// True when the kiosk runs off the calibrated point.
+    pub off_calibration: bool,
+}
+
+/// One row of the consent register (the name masked).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentEntry {
+    pub applicant_id: i64,
+    pub display_name: String,
+    pub consent_id: Option<i64>,
+    pub text_version: Option<String>,
+    pub method: Option<String>,
+    pub granted_at: Option<i64>,
+    pub withdrawn_at: Option<i64>,
+    pub withdrawn_note: Option<String>,
+    pub templates: i64,
+    pub biometrics_purged_at: Option<i64>,
+    pub open_dossiers: i64,
+}
+
+impl From<admin::ConsentRecord> for ConsentEntry {
+    fn from(r: admin::ConsentRecord) -> Self {
+        Self {
+            applicant_id: r.applicant_id,
+            display_name: masked_name(&r.full_name),
+            consent_id: r.consent_id,
+            text_version: r.text_version,
+            method: r.method,
+            granted_at: r.granted_at,
+            withdrawn_at: r.withdrawn_at,
+            withdrawn_note: r.withdrawn_note,
+            templates: r.templates,
+            biometrics_purged_at: r.biometrics_purged_at,
+            open_dossiers: r.open_dossiers,
+        }
+    }
+}
+
+/// A device with what this process saw of it (kiosk frames).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    #[serde(flatten)]
+    pub device: admin::DeviceInfo,
+    pub last_frame_at: Option<i64>,
+    pub unreadable_frames: u64,
+}
+
+impl App {
+    pub fn settings_view(&self) -> SettingsView {
+        let s = self.settings();
+        let (ct, cm) = (self.scorer.threshold, self.scorer.margin);
+        let off = |v: Option<f32>, c: Option<f32>| v.is_some_and(|v| Some(v) != c);
+        SettingsView {
+            off_calibration: off(s.kiosk_threshold, ct) || off(s.kiosk_margin, cm),
+            settings: s,
+            calibrated_threshold: ct,
+            calibrated_margin: cm,
+            threshold_far_1e3: self.scorer.threshold_far_1e3,
+        }
+    }
+
+    /// Replaces the settings (validated), stores and audits them.
+    pub fn update_settings(&self, actor: &str, new: Settings) -> Result<SettingsView, AppError> {
+        if !(1..=365).contains(&new.retention_grace_days) {
+            return Err(AppError::Invalid(
+                "retention_grace_days must be between 1 and 365".into(),
+            ));
+        }
+        let finite = |v: Option<f32>| v.is_none_or(f32::is_finite);
+        if !finite(new.kiosk_threshold) || !finite(new.kiosk_margin) {
+            return Err(AppError::Invalid("thresholds must be numbers".into()));
+        }
+        if new.kiosk_margin.is_some_and(|m| m < 0.0) {
+            return Err(AppError::Invalid("kiosk_margin cannot be negative".into()));
+        }
+        let old = self.settings();
+        let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.to_string()))?;
+        let t = now();
+        self.store.tx(|tx| {
+            admin::set_setting(tx, SETTINGS_KEY, &value, actor, t)?;
+            audit::append(
+                tx,
+                self.store.audit_key(),
+                &AuditEntry {
+                    actor,
+                    action: "settings.change",
+                    subject: SETTINGS_KEY,
+                    detail: json!({"from": old, "to": new}),
+                },
+                t,
+            )?;
+            Ok(())
+        })?;
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = new;
+        Ok(self.settings_view())
+    }
+
+    pub fn list_users(&self) -> Result<Vec<admin::UserInfo>, AppError> {
+        Ok(self.store.read(admin::users)?)
+    }
+
+    /// Activates/deactivates an account or sets its password (ending its sessions).
+    pub fn update_user(
+        &self,
+        actor: &str,
+        actor_id: i64,
+        id: i64,
+        active: Option<bool>,
+        password: Option<&str>,
+    ) -> Result<(), AppError> {
+        if active == Some(false) {
+            if id == actor_id {
+                return Err(AppError::Invalid(
+                    "you cannot deactivate your own account".into(),
+                ));
+            }
+            if self.store.read(|c| admin::other_active_admins(c, id))? == 0 {
+                return Err(AppError::Conflict(
+                    "the last active admin cannot be deactivated".into(),
+                ));
+            }
+        }
+        let hash = password
+            .map(auth::hash_password)
+            .transpose()
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let t = now();
+        self.store.tx_with(|tx| {
+            let mut found = true;
+            if let Some(a) = active {
+                found &= admin::set_user_active(tx, id, a)?;
+            }
+            if let Some(h) = &hash {
+                found &= admin::set_password(tx, id, h)?;
+            }
+            if !found {
+                return Err(AppError::NotFound(format!("user {id}")));
+            }
+            audit::append(
+                tx,
+                self.store.audit_key(),
+                &AuditEntry {
+                    actor,
+                    action: "user.update",
+                    subject: &format!("user:{id}"),
+                    detail: json!({"active": active, "password_reset": hash.is_some()}),
+                },
+                t,
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn list_devices(&self) -> Result<Vec<DeviceView>, AppError> {
+        let health = self.kiosk_health();
+        Ok(self
+            .store
+            .read(admin::devices)?
+            .into_iter()
+            .map(|d| {
+                let h = health.get(&d.name);
+                DeviceView {
+                    last_frame_at: h.map(|h| h.0),
+                    unreadable_frames: h.map_or(0, |h| h.1),
+                    device: d,
+                }
+            })
+            .collect())
+    }
+
+    /// Revokes a device token at once (its next request is refused).
+    pub fn revoke_device(&self, actor: &str, id: i64) -> Result<(), AppError> {
+        let t = now();
+        self.store.tx_with(|tx| {
+            let Some(name) = admin::revoke_device(tx, id, t)? else {
+                return Err(AppError::NotFound(format!("active device {id}")));
+            };
+            audit::append(
+                tx,
+                self.store.audit_key(),
+                &AuditEntry {
+                    actor,
+                    action: "token.revoke",
+                    subject: &format!("device:{id}"),
+                    detail: json!({"name": name}),
+                },
+                t,
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The consent register: the latest changes, or the applicants found by `query` (an
+    /// applicant number, a CCCD number or a dossier code).
+    pub fn consent_register(
+        &self,
+        query: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ConsentEntry>, AppError> {
+        let Some(q) = query.map(str::trim).filter(|q| !q.is_empty()) else {
+            return Ok(self
+                .store
+                .read(|c| admin::consent_records(c, limit.clamp(1, 1000)))?
+                .into_iter()
+                .map(Into::into)
+                .collect());
+        };
+        let id = match q.parse::<i64>() {
+            Ok(n) if q.len() < 12 => Some(n),
+            _ => match self.applicant_by_id_number(q)? {
+                Some(id) => Some(id),
+                None => self
+                    .store
+                    .read(|c| crate::store::dossiers::dossier(c, &q.to_uppercase()))?
+                    .map(|d| d.applicant_id),
+            },
+        };
+        Ok(match id {
+            Some(id) => self
+                .store
+                .read(|c| admin::consent_record_of(c, id))?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            None => Vec::new(),
+        })
+    }
+
+    /// Audit entries for the viewer (the viewing itself is audited for exports).
+    pub fn audit_search(&self, f: &audit::Filter) -> Result<Vec<audit::AuditRecord>, AppError> {
+        Ok(self.store.read(|c| audit::search(c, f))?)
+    }
+
+    /// The audit entries as CSV (an export is audited).
+    pub fn audit_export(&self, actor: &str, f: &audit::Filter) -> Result<Vec<u8>, AppError> {
+        let mut f = f.clone();
+        f.limit = Some(f.limit.unwrap_or(100_000));
+        let rows = self.audit_search(&f)?;
+        self.audit(
+            actor,
+            "audit.export",
+            "",
+            json!({"rows": rows.len(), "action": f.action, "actor": f.actor, "subject": f.subject}),
+        )?;
+        Ok(audit::to_csv(&rows)?)
+    }
+
+    /// Issues a device token for the admin page (a kiosk or integration device).
+    pub fn issue_device(
+        &self,
+        actor: &str,
+        role: &str,
+        name: &str,
+    ) -> Result<(i64, String), AppError> {
+        let role = Role::parse(role)
+            .filter(|r| !r.is_person())
+            .ok_or_else(|| AppError::Invalid("role must be kiosk or integration".into()))?;
+        self.issue_token(actor, role, name)
+    }
+}

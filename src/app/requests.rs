@@ -1,0 +1,368 @@
+//! Data-subject requests (access, withdrawal, deletion): logged with the received time and
+//! the legal deadlines of Decree 356/2025 (acknowledge within 2 working days, complete
+//! within 15 days), acknowledged and completed by an admin. Completing a withdrawal or
+//! deletion purges the person's face data; an access request produces an export of what is
+//! held about that person, and of no one else.
+
+use chrono::{Datelike, Duration, TimeZone, Weekday};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::dossiers::{vn, DossierView};
+use super::retention::PurgeReason;
+use super::{App, AppError};
+use crate::consent::PURPOSE;
+use crate::store::{audit, dossiers as sql, now, people, requests, AuditEntry};
+
+pub const KINDS: &[&str] = &["access", "withdrawal", "deletion"];
+
+/// A request as the admin registers it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// The applicant's number, or their CCCD number.
+    #[serde(default)]
+    pub applicant_id: Option<i64>,
+    #[serde(default)]
+    pub id_number: Option<String>,
+    pub kind: String,
+    /// How it arrived: "desk", "letter", "email", "phone"…
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// When it arrived (RFC 3339 or local time); default now.
+    #[serde(default)]
+    pub received_at: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A request with its deadlines judged at the time of asking.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestView {
+    #[serde(flatten)]
+    pub row: requests::RequestRow,
+    pub ack_overdue: bool,
+    pub overdue: bool,
+}
+
+/// End of the local day `n` working days (Mon–Fri) after `t`. Public holidays are not
+/// known to the program: the deadline is the earliest it can be.
+pub fn add_working_days(t: i64, n: u32) -> i64 {
+    let mut d = vn()
+        .timestamp_opt(t, 0)
+        .single()
+        .unwrap_or_default()
+        .date_naive();
+    let mut left = n;
+    while left > 0 {
+        d += Duration::days(1);
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    end_of_day(d)
+}
+
+/// End of the local day `n` calendar days after `t`.
+pub fn add_days(t: i64, n: i64) -> i64 {
+    let d = vn()
+        .timestamp_opt(t, 0)
+        .single()
+        .unwrap_or_default()
+        .date_naive();
+    end_of_day(d + Duration::days(n))
+}
+
+fn end_of_day(d: chrono::NaiveDate) -> i64 {
+    d.and_hms_opt(23, 59, 59)
+        .and_then(|t| vn().from_local_datetime(&t).single())
+        .map_or(0, |t| t.timestamp())
+}
+
+/// Everything held about one person, for an access request.
+#[derive(Debug, Serialize)]
+pub struct SubjectExport {
+    pub applicant_id: i64,
+    pub full_name: String,
+    pub id_number: String,
+    pub phone: Option<String>,
+    pub registered_at: i64,
+    pub consents: Vec<ExportConsent>,
+    pub templates: i64,
+    pub biometrics_purged_at: Option<i64>,
+    pub dossiers: Vec<DossierView>,
+    /// Audit entries about this person (kiosk matches, enrolments, consent changes…).
+    pub activity: Vec<audit::AuditRecord>,
+    pub requests: Vec<requests::RequestRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportConsent {
+    pub purpose: String,
+    pub text_version: String,
+    pub method: String,
+    pub granted_at: i64,
+    pub withdrawn_at: Option<i64>,
+}
+
+impl App {
+    pub fn create_request(
+        &self,
+        actor: &str,
+        actor_id: i64,
+        r: &NewRequest,
+    ) -> Result<RequestView, AppError> {
+        if !KINDS.contains(&r.kind.as_str()) {
+            return Err(AppError::Invalid(
+                "kind must be access, withdrawal or deletion".into(),
+            ));
+        }
+        let applicant_id = match (r.applicant_id, r.id_number.as_deref()) {
+            (Some(id), _) => id,
+            (None, Some(n)) => self
+                .applicant_by_id_number(n.trim())?
+                .ok_or_else(|| AppError::NotFound("applicant with this ID number".into()))?,
+            (None, None) => return Err(AppError::Invalid("give applicant_id or id_number".into())),
+        };
+        self.require_applicant(applicant_id)?;
+        let t = now();
+        let received_at = match r.received_at.as_deref() {
+            Some(s) => super::dossiers::parse_time(s)?.timestamp(),
+            None => t,
+        };
+        if received_at > t + 300 {
+            return Err(AppError::Invalid("received_at is in the future".into()));
+        }
+        let channel = r.channel.as_deref().unwrap_or("desk").trim();
+        let note = r.note.as_deref().unwrap_or("").trim();
+        if channel.len() > 40 || note.len() > 2000 {
+            return Err(AppError::Invalid("channel or note too long".into()));
+        }
+        let id = self.store.tx(|tx| {
+            let id = requests::insert(
+                tx,
+                &requests::NewRequest {
+                    applicant_id,
+                    kind: &r.kind,
+                    channel,
+                    received_at,
+                    ack_due_at: add_working_days(received_at, 2),
+                    due_at: add_days(received_at, 15),
+                    note,
+                    created_by: actor_id,
+                },
+            )?;
+            audit::append(
+                tx,
+                self.store.audit_key(),
+                &AuditEntry {
+                    actor,
+                    action: "request.create",
+                    subject: &format!("applicant:{applicant_id}"),
+                    detail: json!({"request": id, "kind": r.kind, "channel": channel}),
+                },
+                t,
+            )?;
+            Ok(id)
+        })?;
+        self.request(id)
+    }
+
+    pub fn request(&self, id: i64) -> Result<RequestView, AppError> {
+        let row = self
+            .store
+            .read(|c| requests::get(c, id))?
+            .ok_or_else(|| AppError::NotFound(format!("request {id}")))?;
+        Ok(judge(row, now()))
+    }
+
+    pub fn list_requests(&self) -> Result<Vec<RequestView>, AppError> {
+        let t = now();
+        Ok(self
+            .store
+            .read(|c| requests::list(c, 500))?
+            .into_iter()
+            .map(|r| judge(r, t))
+            .collect())
+    }
+
+    /// Moves a request on: "acknowledge", "complete" (a withdrawal or deletion purges the
+    /// face data) or "reject" (a note saying why is required).
+    pub fn advance_request(
+        &self,
+        actor: &str,
+        actor_id: i64,
+        id: i64,
+        step: &str,
+        note: &str,
+    ) -> Result<RequestView, AppError> {
+        let r = self.request(id)?.row;
+        if matches!(r.status.as_str(), "completed" | "rejected") {
+            return Err(AppError::Conflict(format!(
+                "request {id} is already {}",
+                r.status
+            )));
+        }
+        let status = match step {
+            "acknowledge" if r.status == "received" => "acknowledged",
+            "acknowledge" => return Err(AppError::Conflict("already acknowledged".into())),
+            "complete" => "completed",
+            "reject" if note.trim().is_empty() => {
+                return Err(AppError::Invalid("say why the request is rejected".into()))
+            }
+            "reject" => "rejected",
+            _ => {
+                return Err(AppError::Invalid(
+                    "step must be acknowledge, complete or reject".into(),
+                ))
+            }
+        };
+        let applicant = r.applicant_id.unwrap_or_default();
+        let t = now();
+        if status == "completed" && matches!(r.kind.as_str(), "withdrawal" | "deletion") {
+            self.purge(
+                actor,
+                Some(actor_id),
+                applicant,
+                PurgeReason::Request,
+                &format!("request {id} ({})", r.kind),
+                t,
+            )?;
+        }
+        self.store.tx(|tx| {
+            requests::set_status(tx, id, status, note.trim(), t)?;
+            audit::append(
+                tx,
+                self.store.audit_key(),
+                &AuditEntry {
+                    actor,
+                    action: &format!("request.{step}"),
+                    subject: &format!("applicant:{applicant}"),
+                    detail: json!({"request": id, "kind": r.kind}),
+                },
+                t,
+            )?;
+            Ok(())
+        })?;
+        self.request(id)
+    }
+
+    /// What is held about the applicant (their own data only). Audited.
+    pub fn subject_export(
+        &self,
+        actor: &str,
+        applicant_id: i64,
+    ) -> Result<SubjectExport, AppError> {
+        let a = self.require_applicant(applicant_id)?;
+        let subject = format!("applicant:{applicant_id}");
+        let (consents, templates, dossiers, activity, reqs) = self.store.read(|c| {
+            Ok((
+                people::consents(c, applicant_id)?,
+                people::template_count(c, applicant_id)?,
+                sql::dossiers_of(c, applicant_id)?,
+                audit::search(
+                    c,
+                    &audit::Filter {
+                        subject: Some(subject.clone()),
+                        limit: Some(10_000),
+                        ..Default::default()
+                    },
+                )?,
+                requests::of_applicant(c, applicant_id)?,
+            ))
+        })?;
+        let open = |enc: &[u8], aad: &str| {
+            self.keys
+                .open_field(enc, aad)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+        };
+        let mut activity = activity;
+        // The person's dossiers' own entries (status changes, receipts) belong to them too.
+        for d in &dossiers {
+            activity.extend(self.store.read(|c| {
+                audit::search(
+                    c,
+                    &audit::Filter {
+                        subject: Some(d.code.clone()),
+                        limit: Some(10_000),
+                        ..Default::default()
+                    },
+                )
+            })?);
+        }
+        activity.sort_by_key(|e| e.id);
+        let export = SubjectExport {
+            applicant_id,
+            full_name: a.full_name.clone(),
+            id_number: open(&a.id_number_enc, "id_number").unwrap_or_default(),
+            phone: a.phone_enc.as_deref().and_then(|p| open(p, "phone")),
+            registered_at: a.created_at,
+            consents: consents
+                .into_iter()
+                .map(|c| ExportConsent {
+                    purpose: c.purpose,
+                    text_version: c.text_version,
+                    method: c.method,
+                    granted_at: c.granted_at,
+                    withdrawn_at: c.withdrawn_at,
+                })
+                .collect(),
+            templates,
+            biometrics_purged_at: a.biometrics_purged_at,
+            dossiers: dossiers
+                .iter()
+                .map(|d| self.view(d))
+                .collect::<Result<_, _>>()?,
+            activity,
+            requests: reqs,
+        };
+        self.audit(actor, "request.export", &subject, json!({}))?;
+        Ok(export)
+    }
+
+    /// Whether the person still has a running consent (for the export's summary).
+    pub fn has_consent(&self, applicant_id: i64) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .read(|c| people::valid_consent(c, applicant_id, PURPOSE))?
+            .is_some())
+    }
+}
+
+fn judge(row: requests::RequestRow, t: i64) -> RequestView {
+    let open = matches!(row.status.as_str(), "received" | "acknowledged");
+    RequestView {
+        ack_overdue: open && row.acknowledged_at.is_none() && t > row.ack_due_at,
+        overdue: open && t > row.due_at,
+        row,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp()
+    }
+
+    #[test]
+    fn working_days_skip_the_weekend() {
+        // Thursday 2026-11-19 10:00 → Monday 23:59:59 local.
+        let due = add_working_days(at("2026-11-19T10:00:00+07:00"), 2);
+        assert_eq!(due, at("2026-11-23T23:59:59+07:00"));
+        // Friday evening → Tuesday.
+        let due = add_working_days(at("2026-11-20T21:00:00+07:00"), 2);
+        assert_eq!(due, at("2026-11-24T23:59:59+07:00"));
+        // Late Sunday UTC is already Monday in Vietnam.
+        let due = add_working_days(at("2026-11-22T18:00:00Z"), 2);
+        assert_eq!(due, at("2026-11-25T23:59:59+07:00"));
+    }
+
+    #[test]
+    fn fifteen_days_are_calendar_days() {
+        let due = add_days(at("2026-11-19T10:00:00+07:00"), 15);
+        assert_eq!(due, at("2026-12-04T23:59:59+07:00"));
+    }
+}

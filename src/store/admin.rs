@@ -1,0 +1,246 @@
+//! SQL for the admin's desk: settings, account and device management, consent records, and
+//! the retention job's candidates.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::StoreError;
+
+pub fn setting(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?,
+    )
+}
+
+pub fn set_setting(
+    tx: &Transaction,
+    key: &str,
+    value: &str,
+    by: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        params![key, value, now, by],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserInfo {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+pub fn users(c: &Connection) -> Result<Vec<UserInfo>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT u.id, u.username, u.role, u.active, u.created_at,
+                (SELECT MAX(a.at) FROM audit a WHERE a.action = 'login' AND a.actor = 'user:' || u.id)
+         FROM users u ORDER BY u.username",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(UserInfo {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            role: r.get(2)?,
+            active: r.get(3)?,
+            created_at: r.get(4)?,
+            last_login_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Activates or deactivates an account; deactivation ends its sessions. False if unknown.
+pub fn set_user_active(tx: &Transaction, id: i64, active: bool) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "UPDATE users SET active = ?1 WHERE id = ?2",
+        params![active, id],
+    )?;
+    if !active {
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+    }
+    Ok(n > 0)
+}
+
+/// Replaces a password hash and ends the account's sessions. False if unknown.
+pub fn set_password(tx: &Transaction, id: i64, hash: &str) -> Result<bool, StoreError> {
+    let n = tx.execute(
+        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+        params![hash, id],
+    )?;
+    tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+    Ok(n > 0)
+}
+
+/// Active admins other than `except` (the last admin may not be deactivated).
+pub fn other_active_admins(c: &Connection, except: i64) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1 AND id <> ?1",
+        [except],
+        |r| r.get(0),
+    )?)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeviceInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+}
+
+pub fn devices(c: &Connection) -> Result<Vec<DeviceInfo>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT id, name, role, created_at, revoked_at, last_seen_at FROM device_tokens
+         ORDER BY revoked_at IS NOT NULL, name",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(DeviceInfo {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: r.get(2)?,
+            created_at: r.get(3)?,
+            revoked_at: r.get(4)?,
+            last_seen_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Revokes a device token; returns its name, or None when unknown or already revoked.
+pub fn revoke_device(tx: &Transaction, id: i64, now: i64) -> Result<Option<String>, StoreError> {
+    let name: Option<String> = tx
+        .query_row(
+            "SELECT name FROM device_tokens WHERE id = ?1 AND revoked_at IS NULL",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if name.is_some() {
+        tx.execute(
+            "UPDATE device_tokens SET revoked_at = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
+    }
+    Ok(name)
+}
+
+/// One applicant's consent and biometric state, for the admin's consent register.
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    pub applicant_id: i64,
+    pub full_name: String,
+    pub consent_id: Option<i64>,
+    pub text_version: Option<String>,
+    pub method: Option<String>,
+    pub granted_at: Option<i64>,
+    pub withdrawn_at: Option<i64>,
+    pub withdrawn_note: Option<String>,
+    pub templates: i64,
+    pub biometrics_purged_at: Option<i64>,
+    pub open_dossiers: i64,
+}
+
+const RECORD_SELECT: &str = "SELECT a.id, a.full_name, c.id, c.text_version, c.method, c.granted_at,
+        c.withdrawn_at, c.withdrawn_note,
+        (SELECT COUNT(*) FROM templates t WHERE t.applicant_id = a.id),
+        a.biometrics_purged_at,
+        (SELECT COUNT(*) FROM dossiers d WHERE d.applicant_id = a.id AND d.status NOT IN (3, 7, 8, 10))
+    FROM applicants a
+    LEFT JOIN consents c ON c.id = (SELECT MAX(id) FROM consents WHERE applicant_id = a.id)";
+
+fn consent_record(r: &rusqlite::Row) -> rusqlite::Result<ConsentRecord> {
+    Ok(ConsentRecord {
+        applicant_id: r.get(0)?,
+        full_name: r.get(1)?,
+        consent_id: r.get(2)?,
+        text_version: r.get(3)?,
+        method: r.get(4)?,
+        granted_at: r.get(5)?,
+        withdrawn_at: r.get(6)?,
+        withdrawn_note: r.get(7)?,
+        templates: r.get(8)?,
+        biometrics_purged_at: r.get(9)?,
+        open_dossiers: r.get(10)?,
+    })
+}
+
+/// The latest consent of the most recently changed applicants (newest first).
+pub fn consent_records(c: &Connection, limit: i64) -> Result<Vec<ConsentRecord>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "{RECORD_SELECT} ORDER BY MAX(COALESCE(c.withdrawn_at, 0), COALESCE(c.granted_at, 0), a.created_at) DESC, a.id DESC LIMIT ?1"
+    ))?;
+    let rows = st.query_map([limit], consent_record)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The consent record of one applicant.
+pub fn consent_record_of(c: &Connection, id: i64) -> Result<Option<ConsentRecord>, StoreError> {
+    Ok(c.query_row(
+        &format!("{RECORD_SELECT} WHERE a.id = ?1"),
+        [id],
+        consent_record,
+    )
+    .optional()?)
+}
+
+/// A person the retention job may purge: biometric data or a running consent, and no open
+/// dossier. `closed_at` is when the last dossier closed (None: no dossier at all).
+#[derive(Debug, Clone)]
+pub struct RetentionCandidate {
+    pub applicant_id: i64,
+    pub full_name: String,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+pub fn retention_candidates(
+    c: &Connection,
+    purpose: &str,
+) -> Result<Vec<RetentionCandidate>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT a.id, a.full_name, a.created_at,
+            (SELECT MAX(COALESCE(
+                (SELECT MAX(e.at) FROM dossier_events e
+                  WHERE e.dossier_code = d.code AND e.status IN (3, 7, 8, 10)),
+                d.updated_at))
+             FROM dossiers d WHERE d.applicant_id = a.id)
+         FROM applicants a
+         WHERE (EXISTS (SELECT 1 FROM templates t WHERE t.applicant_id = a.id)
+                OR EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = a.id
+                           AND c.purpose = ?1 AND c.withdrawn_at IS NULL))
+           AND NOT EXISTS (SELECT 1 FROM dossiers d WHERE d.applicant_id = a.id
+                           AND d.status NOT IN (3, 7, 8, 10))
+         ORDER BY a.id",
+    )?;
+    let rows = st.query_map([purpose], |r| {
+        Ok(RetentionCandidate {
+            applicant_id: r.get(0)?,
+            full_name: r.get(1)?,
+            created_at: r.get(2)?,
+            closed_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Applicants whose biometrics were purged at or after `since` (other processes' purges,
+/// for the running gallery).
+pub fn purged_since(c: &Connection, since: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT id, biometrics_purged_at FROM applicants WHERE biometrics_purged_at >= ?1",
+    )?;
+    let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

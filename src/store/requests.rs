@@ -1,0 +1,120 @@
+//! SQL for data-subject requests (access, withdrawal, deletion) and their deadlines.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::StoreError;
+
+pub struct NewRequest<'a> {
+    pub applicant_id: i64,
+    pub kind: &'a str,
+    pub channel: &'a str,
+    pub received_at: i64,
+    pub ack_due_at: i64,
+    pub due_at: i64,
+    pub note: &'a str,
+    pub created_by: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RequestRow {
+    pub id: i64,
+    pub applicant_id: Option<i64>,
+    pub kind: String,
+    pub channel: String,
+    pub received_at: i64,
+    pub ack_due_at: i64,
+    pub due_at: i64,
+    pub acknowledged_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub status: String,
+    pub note: String,
+}
+
+const SELECT: &str = "SELECT id, applicant_id, kind, channel, received_at, ack_due_at, due_at,
+    acknowledged_at, completed_at, status, note FROM dsr_requests";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<RequestRow> {
+    Ok(RequestRow {
+        id: r.get(0)?,
+        applicant_id: r.get(1)?,
+        kind: r.get(2)?,
+        channel: r.get(3)?,
+        received_at: r.get(4)?,
+        ack_due_at: r.get(5)?,
+        due_at: r.get(6)?,
+        acknowledged_at: r.get(7)?,
+        completed_at: r.get(8)?,
+        status: r.get(9)?,
+        note: r.get(10)?,
+    })
+}
+
+pub fn insert(tx: &Transaction, n: &NewRequest) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO dsr_requests (applicant_id, kind, channel, received_at, ack_due_at, due_at,
+             status, note, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
+        params![
+            n.applicant_id,
+            n.kind,
+            n.channel,
+            n.received_at,
+            n.ack_due_at,
+            n.due_at,
+            n.note,
+            n.created_by
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn get(c: &Connection, id: i64) -> Result<Option<RequestRow>, StoreError> {
+    Ok(c.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row)
+        .optional()?)
+}
+
+/// Open requests first (by deadline), then the latest closed ones.
+pub fn list(c: &Connection, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "{SELECT} ORDER BY status IN ('completed', 'rejected'), due_at, id DESC LIMIT ?1"
+    ))?;
+    let rows = st.query_map([limit], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Requests of one applicant.
+pub fn of_applicant(c: &Connection, applicant_id: i64) -> Result<Vec<RequestRow>, StoreError> {
+    let mut st = c.prepare(&format!("{SELECT} WHERE applicant_id = ?1 ORDER BY id"))?;
+    let rows = st.query_map([applicant_id], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn set_status(
+    tx: &Transaction,
+    id: i64,
+    status: &str,
+    note: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE dsr_requests SET status = ?1,
+             acknowledged_at = COALESCE(acknowledged_at, ?2),
+             completed_at = CASE WHEN ?1 IN ('completed', 'rejected') THEN ?2 ELSE completed_at END,
+             note = CASE WHEN ?3 = '' THEN note WHEN note = '' THEN ?3 ELSE note || char(10) || ?3 END
+         WHERE id = ?4",
+        params![status, now, note, id],
+    )?;
+    Ok(())
+}
+
+/// (open, of which past a deadline) at `now`.
+pub fn open_counts(c: &Connection, now: i64) -> Result<(i64, i64), StoreError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*),
+                COALESCE(SUM(now_late), 0)
+         FROM (SELECT (?1 > due_at OR (acknowledged_at IS NULL AND ?1 > ack_due_at)) AS now_late
+               FROM dsr_requests WHERE status IN ('received', 'acknowledged'))",
+        [now],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}

@@ -1,0 +1,137 @@
+//! SQL for office statistics: kiosk look-ups (how each visit was resolved, and how long it
+//! took — never who), ratings, and dossiers on time versus overdue.
+
+use rusqlite::{params, Connection, Transaction};
+
+use super::StoreError;
+
+/// Vietnam is UTC+7 all year: days are counted in local time.
+const LOCAL_OFFSET_S: i64 = 7 * 3600;
+
+/// Records one kiosk visit's outcome; returns its row id.
+pub fn insert_lookup(
+    tx: &Transaction,
+    at: i64,
+    device_id: Option<i64>,
+    method: &str,
+    latency_ms: Option<i64>,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO lookups (at, device_id, method, latency_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![at, device_id, method, latency_ms],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// A visit first left unresolved and then resolved by a fallback.
+pub fn resolve_lookup(
+    tx: &Transaction,
+    id: i64,
+    method: &str,
+    latency_ms: Option<i64>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE lookups SET method = ?1, latency_ms = ?2 WHERE id = ?3 AND method = 'none'",
+        params![method, latency_ms, id],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Day {
+    /// Local date, YYYY-MM-DD.
+    pub day: String,
+    pub face: i64,
+    pub qr: i64,
+    pub keypad: i64,
+    pub unresolved: i64,
+}
+
+/// Look-ups per local day since `from` (unix seconds), oldest first.
+pub fn lookups_per_day(c: &Connection, from: i64) -> Result<Vec<Day>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT date(at + ?2, 'unixepoch') AS day,
+                SUM(method = 'face'), SUM(method = 'qr'), SUM(method = 'keypad'), SUM(method = 'none')
+         FROM lookups WHERE at >= ?1 GROUP BY day ORDER BY day",
+    )?;
+    let rows = st.query_map(params![from, LOCAL_OFFSET_S], |r| {
+        Ok(Day {
+            day: r.get(0)?,
+            face: r.get(1)?,
+            qr: r.get(2)?,
+            keypad: r.get(3)?,
+            unresolved: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Latencies (ms) of resolved look-ups since `from`, by method, sorted ascending.
+pub fn latencies(c: &Connection, from: i64, method: &str) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT latency_ms FROM lookups WHERE at >= ?1 AND method = ?2
+             AND latency_ms IS NOT NULL ORDER BY latency_ms",
+    )?;
+    let rows = st.query_map(params![from, method], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ratings since `from`: count per score 1..=5.
+pub fn ratings(c: &Connection, from: i64) -> Result<[i64; 5], StoreError> {
+    let mut st =
+        c.prepare_cached("SELECT score, COUNT(*) FROM ratings WHERE at >= ?1 GROUP BY score")?;
+    let mut out = [0i64; 5];
+    let rows = st.query_map([from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    for r in rows {
+        let (s, n) = r?;
+        if (1..=5).contains(&s) {
+            out[(s - 1) as usize] = n;
+        }
+    }
+    Ok(out)
+}
+
+/// Dossiers by timeliness (the figure offices are ranked on). Finished = result ready or
+/// returned (status 9/10) — on time when finished by the original appointment (a moved
+/// appointment with an apology still counts late); open = not finished and not closed
+/// otherwise — overdue when past the current appointment.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Timeliness {
+    pub finished_on_time: i64,
+    pub finished_late: i64,
+    pub open_on_time: i64,
+    pub open_overdue: i64,
+}
+
+pub fn timeliness(c: &Connection, now: i64) -> Result<Timeliness, StoreError> {
+    Ok(c.query_row(
+        "SELECT
+            COALESCE(SUM(status IN (9, 10) AND finished <= original_due_at), 0),
+            COALESCE(SUM(status IN (9, 10) AND finished > original_due_at), 0),
+            COALESCE(SUM(status IN (1, 2, 4, 5, 6) AND ?1 <= due_at), 0),
+            COALESCE(SUM(status IN (1, 2, 4, 5, 6) AND ?1 > due_at), 0)
+         FROM (SELECT d.status, d.due_at, d.original_due_at,
+                 COALESCE((SELECT MIN(e.at) FROM dossier_events e
+                           WHERE e.dossier_code = d.code AND e.status IN (9, 10)), d.updated_at) AS finished
+               FROM dossiers d)",
+        [now],
+        |r| {
+            Ok(Timeliness {
+                finished_on_time: r.get(0)?,
+                finished_late: r.get(1)?,
+                open_on_time: r.get(2)?,
+                open_overdue: r.get(3)?,
+            })
+        },
+    )?)
+}
+
+/// Applicants with a running consent, and of those with templates.
+pub fn consented(c: &Connection, purpose: &str) -> Result<(i64, i64), StoreError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM templates t WHERE t.applicant_id = x.applicant_id)), 0)
+         FROM (SELECT DISTINCT applicant_id FROM consents WHERE purpose = ?1 AND withdrawn_at IS NULL) x",
+        [purpose],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}

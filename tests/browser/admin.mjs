@@ -1,0 +1,60 @@
+// The admin page in a real browser: sign in, withdraw one applicant's consent from the
+// consent register (two clicks, no dialog), see the purge there and in the audit log, and
+// look at every tab. Usage: node admin.mjs BASE ARTIFACTS USER PASSWORD APPLICANT_ID
+import { join } from 'node:path';
+import { launch, fail } from './lib.mjs';
+
+const [base, artifacts, user, password, applicant] = process.argv.slice(2);
+const ctx = await launch();
+const page = await ctx.newPage();
+page.setDefaultTimeout(20000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(e.message));
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+const shot = (name) => page.screenshot({ path: join(artifacts, `admin-${name}.png`), fullPage: true });
+try {
+  await page.goto(`${base}/admin/`);
+  if ((await page.textContent('h1')) !== 'Hồ Sơ — Quản trị') await fail(page, artifacts, 'title not in Vietnamese');
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#tab-stats:not([hidden]) .card');
+  await shot('stats');
+
+  await page.click('#tabs button[data-tab=consents]');
+  const row = `#consents-table tr[data-applicant="${applicant}"]`;
+  await page.waitForSelector(row);
+  const before = await page.textContent(row);
+  if (!before.includes('mẫu')) await fail(page, artifacts, `no face data shown before: ${before}`);
+  await page.click(`${row} button.danger`);
+  // The first click only arms the button.
+  if (!(await page.textContent(`${row} button.danger`)).includes('xác nhận')) await fail(page, artifacts, 'no confirmation step');
+  await page.click(`${row} button.danger`);
+  await page.waitForSelector('#message.info:not([hidden])');
+  const msg = await page.textContent('#message');
+  if (!msg.includes('Đã rút đồng ý')) await fail(page, artifacts, `message: ${msg}`);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('Đã xoá lúc'), row);
+  await shot('withdrawn');
+
+  await page.click('#tabs button[data-tab=audit]');
+  await page.waitForSelector('#audit-table tr[data-id]');
+  const chain = await page.textContent('#audit-chain');
+  if (!chain.includes('nguyên vẹn')) await fail(page, artifacts, `audit chain: ${chain}`);
+  const log = await page.textContent('#audit-table');
+  if (!log.includes('consent.withdraw') || !log.includes(`applicant:${applicant}`)) await fail(page, artifacts, 'withdrawal not in the audit log');
+  await shot('audit');
+  for (const tab of ['requests', 'users', 'devices', 'settings']) {
+    await page.click(`#tabs button[data-tab=${tab}]`);
+    await page.waitForSelector(`#tab-${tab}:not([hidden]) table, #tab-${tab}:not([hidden]) .empty`);
+  }
+  if ((await page.inputValue('input[name=retention_grace_days]')) !== '7') await fail(page, artifacts, 'grace days not shown');
+  await shot('settings');
+  await page.click('#lang');
+  await page.waitForFunction(() => document.querySelector('h1').textContent === 'Hồ Sơ — Administration');
+  if (errors.length) await fail(page, artifacts, `page errors: ${errors.join('; ')}`);
+  console.log('OK admin withdrawal');
+} catch (e) {
+  await fail(page, artifacts, e.stack || String(e));
+} finally {
+  await ctx.close();
+}

@@ -37,6 +37,48 @@ pub struct Config {
     pub office: OfficeConfig,
     pub tls: TlsConfig,
     pub retention: RetentionConfig,
+    pub liveness: LivenessConfig,
+}
+
+/// Presentation-attack defence at the kiosk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LivenessMode {
+    /// A head-turn challenge before every face result.
+    Active,
+    /// The passive model decides; a challenge only when its score is in doubt (needs a
+    /// passive model in the manifest, else it works as "active").
+    Passive,
+    /// No defence (for tests of recognition alone; never in an office).
+    Off,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LivenessConfig {
+    pub mode: LivenessMode,
+    /// Head turns asked per challenge.
+    pub steps: usize,
+    /// Degrees of yaw a turn must reach, and under which the face is frontal again.
+    pub turn_deg: f32,
+    pub centre_deg: f32,
+    /// Time limit of a challenge.
+    pub seconds: u64,
+    /// Fixed seed for the challenge order (tests); none = the OS's randomness.
+    pub seed: Option<u64>,
+}
+
+impl Default for LivenessConfig {
+    fn default() -> Self {
+        Self {
+            mode: LivenessMode::Active,
+            steps: 2,
+            turn_deg: 12.0,
+            centre_deg: 8.0,
+            seconds: 12,
+            seed: None,
+        }
+    }
 }
 
 /// How long biometric data and backups are kept.
@@ -145,6 +187,7 @@ impl Default for Config {
             office: OfficeConfig::default(),
             tls: TlsConfig::default(),
             retention: RetentionConfig::default(),
+            liveness: LivenessConfig::default(),
         }
     }
 }

@@ -61,6 +61,17 @@ enum Cmd {
         #[arg(long)]
         calibrate: bool,
     },
+    /// Measure presentation-attack detection: bona fide = identity folders, attacks =
+    /// `_spoof/<identity>/` (APCER per species, BPCER, EER; ISO/IEC 30107-3 terms).
+    EvalPad {
+        #[arg(long)]
+        faces: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Also list every presentation's scores.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Benchmark the pipeline stages and the gallery search.
     Bench {
         #[arg(long)]
@@ -244,6 +255,53 @@ fn run(cli: Cli) -> Result<()> {
                     m.scorer.combine,
                     m.dir.join(hoso::vision::Manifest::FILE).display()
                 );
+            }
+        }
+        Cmd::EvalPad {
+            faces,
+            json,
+            verbose,
+        } => {
+            let engine = load_engine(&config)?;
+            let r = hoso::eval::pad::evaluate_pad(
+                &engine,
+                &faces,
+                config.vision.min_face_px,
+                &config.decode_limits(),
+            )?;
+            let l = &config.liveness;
+            let passive = engine
+                .manifest
+                .liveness
+                .as_ref()
+                .map_or("none", |p| p.passive.as_str());
+            let policy = format!(
+                "kiosk policy: liveness.mode = {:?}, passive model = {passive}; {}",
+                l.mode,
+                match l.mode {
+                    hoso::config::LivenessMode::Off => "NO presentation-attack defence".to_string(),
+                    _ if passive == "none" || l.mode == hoso::config::LivenessMode::Active => format!(
+                        "every recognised face must pass a challenge of {} random head turns (>= {} deg) within {} s before any dossier is shown",
+                        l.steps, l.turn_deg, l.seconds
+                    ),
+                    _ => "the passive score accepts, refuses, or asks for the challenge".to_string(),
+                }
+            );
+            if json {
+                let mut v = serde_json::to_value(&r)?;
+                v["policy"] = serde_json::Value::String(policy);
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", hoso::eval::pad::text(&r));
+                println!("\n{policy}");
+                if verbose {
+                    for p in &r.presentations {
+                        println!(
+                            "  {:<60} {:<9} yaw {:+6.1} pitch {:+6.1} {:?}",
+                            p.file, p.kind, p.yaw, p.pitch, p.scores
+                        );
+                    }
+                }
             }
         }
         Cmd::Bench {

@@ -103,7 +103,7 @@ fn admin_user_id(o: &Office) -> i64 {
 #[test]
 fn admin_purge_is_proven_end_to_end() {
     let faces = faces_or_skip!();
-    let o = Office::start();
+    let o = Office::start_with(common::RECOGNITION_ONLY);
     let (c, a) = (&o.clerk, &o.admin);
     let data = o.server.dir.clone();
     let k = Client::with_bearer(&o.server.base, &o.kiosk_token);

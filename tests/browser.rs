@@ -128,7 +128,7 @@ fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
     if !tooling() {
         return;
     }
-    let o = common::Office::start();
+    let o = common::Office::start_with(common::RECOGNITION_ONLY);
     let c = &o.clerk;
     let p = |id: &str, f: &str| faces.join(id).join(f);
     let (code_a, code_b, code_c) = (
@@ -228,7 +228,7 @@ fn admin_withdraws_consent_and_the_kiosk_forgets_the_face() {
     if !tooling() {
         return;
     }
-    let o = common::Office::start();
+    let o = common::Office::start_with(common::RECOGNITION_ONLY);
     let p = |f: &str| faces.join("deepface_p01").join(f);
     let code = "000.00.17.H29-261120-0021";
     let (id, name) = seed(
@@ -267,4 +267,42 @@ fn admin_withdraws_consent_and_the_kiosk_forgets_the_face() {
     assert!(ok && out.contains("OK admin withdrawal"), "{out}");
     // After: the same face in front of the kiosk gets the fallbacks, not her dossier.
     kiosk(&["fallback", "after-admin-withdrawal"]);
+}
+
+#[test]
+fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    // The shipped liveness defence, with a short challenge so the test is quick.
+    let o = common::Office::start_with("[liveness]\nseconds = 5\n");
+    let live = faces.join("nuaa_0001");
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(&live)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    photos.sort();
+    seed(
+        &o.clerk,
+        "Đoàn Văn Hải",
+        "001099066666",
+        &photos[..2],
+        "000.00.17.H29-261120-0031",
+    );
+    let attack = faces.join("_spoof/nuaa_0001/0001_00_00_01_251.jpg");
+    let video = o.server.dir.join("attack.y4m");
+    y4m(&[&attack], &video);
+    let art = artifacts();
+    let (ok, out) = node(
+        "kiosk.mjs",
+        &[
+            &o.server.base,
+            &o.kiosk_token,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "attack",
+        ],
+    );
+    assert!(ok && out.contains("OK attack"), "{out}");
 }

@@ -356,3 +356,44 @@ fn kiosk_events_stream_is_for_kiosks() {
     assert_eq!(res.status(), 403);
     assert_eq!(agent.get(&url).call().unwrap().status(), 401);
 }
+
+#[test]
+fn eval_pad_reports_attacks_and_the_kiosk_policy() {
+    let faces = faces_or_skip!();
+    let out = common::bin()
+        .args(["eval-pad", "--faces"])
+        .arg(&faces)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["attacks"]["print"], 29, "{}", v["attacks"]);
+    assert_eq!(v["attacks"]["screen"], 1);
+    assert_eq!(
+        v["bona_fide"], 224,
+        "the Silent-Face live sample counts as bona fide"
+    );
+    assert!(v["no_face"].as_array().unwrap().is_empty());
+    let policy = v["policy"].as_str().unwrap();
+    assert!(
+        policy.contains("Active") && policy.contains("head turns"),
+        "{policy}"
+    );
+    // Poses are reported: the turned photos the challenge test relies on.
+    let yaw = |f: &str| {
+        v["presentations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["file"] == f)
+            .unwrap()["yaw"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(yaw("Barack_Obama/obama1.jpg") > 12.0 && yaw("Barack_Obama/obama2.jpg") < -12.0);
+}

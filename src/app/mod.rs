@@ -7,6 +7,7 @@ pub mod dossiers;
 pub mod error;
 pub mod intake;
 pub mod kiosk;
+pub mod liveness;
 pub mod requests;
 pub mod retention;
 pub mod stats;
@@ -59,6 +60,8 @@ pub struct App {
     settings: std::sync::RwLock<admin::Settings>,
     /// Per kiosk: a visit left unresolved, which a QR or keypad look-up may still resolve.
     pending_visits: Mutex<HashMap<i64, (i64, Instant)>>,
+    /// Where challenge orders come from (seeded in tests).
+    dice: Mutex<crate::kiosk::challenge::Dice>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -99,6 +102,7 @@ impl App {
         .ok_or_else(|| AppError::Internal("the manifest's kiosk scorer is unknown".into()))?;
         let gallery = Gallery::new(engine.segments());
         let settings = admin::Settings::load(&store, &config)?;
+        let dice = crate::kiosk::challenge::Dice::new(config.liveness.seed);
         let app = Self {
             model_id: model_id(&engine),
             config,
@@ -119,6 +123,7 @@ impl App {
             purge_watermark: Mutex::new(crate::store::now()),
             settings: std::sync::RwLock::new(settings),
             pending_visits: Mutex::new(HashMap::new()),
+            dice: Mutex::new(dice),
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
         };
@@ -164,6 +169,10 @@ impl App {
 
     pub(crate) fn attempts(&self) -> MutexGuard<'_, HashMap<i64, kiosk::Attempts>> {
         lock(&self.attempts)
+    }
+
+    pub(crate) fn dice(&self) -> MutexGuard<'_, crate::kiosk::challenge::Dice> {
+        lock(&self.dice)
     }
 
     pub(crate) fn pending_visits(&self) -> MutexGuard<'_, HashMap<i64, (i64, Instant)>> {

@@ -5,6 +5,7 @@
 
 pub mod dataset;
 pub mod metrics;
+pub mod pad;
 pub mod report;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@
 //! identity cleared the threshold *and* led the runner-up by the margin in at least two of
 //! them. Sessions expire when idle.
 
+pub mod challenge;
 pub mod qr;
 
 use std::collections::{HashMap, VecDeque};
@@ -58,6 +59,7 @@ pub struct Decision {
 #[derive(Debug, Default)]
 struct Session {
     votes: VecDeque<Option<u64>>,
+    challenge: Option<challenge::Challenge>,
     last_seen: Option<Instant>,
     first_seen: Option<Instant>,
 }
@@ -101,6 +103,19 @@ impl Sessions {
     /// Ends a session (after a result, or when the person leaves).
     pub fn end(&mut self, id: &str) {
         self.map.remove(id);
+    }
+
+    /// Takes the session's running challenge out (put it back with `set_challenge`).
+    pub fn take_challenge(&mut self, id: &str, now: Instant) -> Option<challenge::Challenge> {
+        if !self.map.contains_key(id) {
+            return None;
+        }
+        self.session(id, now).challenge.take()
+    }
+
+    /// Starts or continues a challenge in the session.
+    pub fn set_challenge(&mut self, id: &str, c: challenge::Challenge, now: Instant) {
+        self.session(id, now).challenge = Some(c);
     }
 
     /// Time since the session's first frame.

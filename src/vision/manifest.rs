@@ -126,6 +126,43 @@ pub struct Embedder {
     pub calibration: Option<Calibration>,
 }
 
+/// A passive presentation-attack model: one face chip in, the probability it is live out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PadModel {
+    pub name: String,
+    pub source: String,
+    pub licence: String,
+    pub model: ModelFile,
+    pub input: String,
+    pub output: String,
+    pub layout: Layout,
+    pub size: u32,
+    pub colour: Colour,
+    pub normalisation: Normalisation,
+    /// Where the 5 landmarks go in the chip: how much of the face and its surroundings the
+    /// model sees.
+    pub template: [[f32; 2]; 5],
+    /// Values the model outputs per face, and which of them is "live".
+    pub outputs: usize,
+    pub live_index: usize,
+    /// The chosen output is the probability of an attack: live = 1 - output.
+    #[serde(default)]
+    pub invert: bool,
+}
+
+/// The kiosk's passive liveness operating point, measured by `hoso eval-pad --calibrate`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LivenessPoint {
+    /// The passive model the kiosk uses (a `[[pad]]` name), or "none".
+    pub passive: String,
+    /// A passive score below this is an attack (no identification, no challenge).
+    pub reject: f32,
+    /// At or above this the face is taken as live without a challenge (in "passive" mode);
+    /// between `reject` and `accept` the kiosk asks for a head-turn challenge.
+    pub accept: f32,
+    pub measured_on: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scorer {
     /// The scorer the kiosk decides with: an embedder name or "fused".
@@ -149,6 +186,10 @@ pub struct Manifest {
     pub detector: Detector,
     pub embedders: Vec<Embedder>,
     pub scorer: Scorer,
+    #[serde(default)]
+    pub pad: Vec<PadModel>,
+    #[serde(default)]
+    pub liveness: Option<LivenessPoint>,
     #[serde(default)]
     pub notes: BTreeMap<String, String>,
     #[serde(skip)]
@@ -200,6 +241,25 @@ impl Manifest {
                 self.scorer.kiosk
             ));
         }
+        for p in &self.pad {
+            if p.live_index >= p.outputs || p.size < 8 {
+                return Err(format!(
+                    "pad model {}: bad size, outputs or live_index",
+                    p.name
+                ));
+            }
+        }
+        if let Some(l) = &self.liveness {
+            if l.passive != "none" && !self.pad.iter().any(|p| p.name == l.passive) {
+                return Err(format!(
+                    "liveness.passive names unknown model {}",
+                    l.passive
+                ));
+            }
+            if l.reject.is_nan() || l.accept.is_nan() || l.reject > l.accept {
+                return Err("liveness.reject must not exceed liveness.accept".into());
+            }
+        }
         if !matches!(self.scorer.combine.as_str(), "max" | "mean") {
             return Err("scorer.combine must be \"max\" or \"mean\"".into());
         }
@@ -229,6 +289,7 @@ impl Manifest {
         let d = &self.detector;
         let mut v = vec![&d.pnet, &d.rnet, &d.onet];
         v.extend(self.embedders.iter().map(|e| &e.model));
+        v.extend(self.pad.iter().map(|p| &p.model));
         v
     }
 

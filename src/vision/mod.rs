@@ -7,6 +7,7 @@ pub mod boxes;
 pub mod decode;
 pub mod detect;
 pub mod embed;
+pub mod liveness;
 pub mod manifest;
 pub mod quality;
 pub mod runtime;
@@ -79,6 +80,7 @@ pub struct FaceEngine {
     pub manifest: Manifest,
     detector: detect::Detector,
     embedders: Vec<embed::Embedder>,
+    pad: Vec<liveness::PadModel>,
     segments: Vec<Segment>,
     parallel: bool,
 }
@@ -119,10 +121,16 @@ impl FaceEngine {
             });
             offset += e.dims;
         }
+        let pad = manifest
+            .pad
+            .iter()
+            .map(|p| Ok(liveness::PadModel::new(p, pool(&p.name, &p.model)?)))
+            .collect::<Result<Vec<_>, VisionError>>()?;
         Ok(Self {
             manifest,
             detector,
             embedders,
+            pad,
             segments,
             parallel: opts.parallel_embedders,
         })
@@ -227,6 +235,26 @@ impl FaceEngine {
                 t
             })
             .collect())
+    }
+
+    /// Every passive liveness model's score (0–1, higher = live) for one face.
+    pub fn pad_scores(&self, img: &RgbImage, face: &Face) -> Result<Vec<(&str, f32)>, VisionError> {
+        let mut r = Resizer::new();
+        self.pad
+            .iter()
+            .map(|m| Ok((m.name.as_str(), m.score(img, &face.landmarks, &mut r)?)))
+            .collect()
+    }
+
+    /// The kiosk's passive liveness score for one face (None when no passive model is set).
+    pub fn passive_score(&self, img: &RgbImage, face: &Face) -> Result<Option<f32>, VisionError> {
+        let Some(l) = &self.manifest.liveness else {
+            return Ok(None);
+        };
+        match self.pad.iter().find(|m| m.name == l.passive) {
+            Some(m) => Ok(Some(m.score(img, &face.landmarks, &mut Resizer::new())?)),
+            None => Ok(None),
+        }
     }
 
     /// Per-embedder stage access for benchmarks: chips for embedder `k`, then its run.

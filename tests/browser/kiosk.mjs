@@ -39,6 +39,19 @@ try {
     await page.click('#done');
     await page.waitForSelector('#idle:not([hidden])');
     console.log(`OK ${scenario}: ${name} — ${codes.join(', ')} — ${status}`);
+  } else if (scenario === 'attack') {
+    // A printed photo of an enrolled person: recognised, so the challenge is asked for;
+    // the photo cannot turn, and the kiosk falls back without showing a dossier.
+    await page.waitForSelector('#challenge:not([hidden])');
+    const asked = await page.textContent('#challenge-prompt');
+    if (!asked.includes('quay mặt')) await fail(page, artifacts, `challenge prompt: ${asked}`);
+    await shot('challenge');
+    await page.waitForSelector('#fallback:not([hidden])');
+    const reason = await page.textContent('#fallback-reason');
+    if (!reason.includes('Chưa xác nhận')) await fail(page, artifacts, `fallback reason: ${reason}`);
+    if ((await page.$$('.dossier')).length || !(await page.isHidden('#result'))) await fail(page, artifacts, 'a dossier was shown');
+    await shot('attack-fallback');
+    console.log('OK attack: challenge then fallback');
   } else if (scenario === 'fallback') {
     await page.waitForSelector('#fallback:not([hidden])');
     const text = await page.textContent('#fallback');

@@ -358,9 +358,21 @@ pub struct Office {
     pub integration_token: String,
 }
 
+/// A configuration with the kiosk's liveness challenge off: for tests of recognition
+/// alone (an office never runs like this).
+pub const RECOGNITION_ONLY: &str = "[liveness]\nmode = \"off\"\n";
+
 impl Office {
+    /// An office with the default configuration.
     pub fn start() -> Office {
+        Self::start_with("")
+    }
+
+    /// An office whose server reads `config` (TOML).
+    pub fn start_with(config: &str) -> Office {
         let data = tempfile::tempdir().expect("temp dir");
+        let conf = data.path().join("config.toml");
+        std::fs::write(&conf, config).unwrap();
         add_user(data.path(), "admin", "admin1");
         add_user(data.path(), "clerk", "clerk1");
         let kiosk_token = cli(
@@ -391,7 +403,7 @@ impl Office {
         )
         .trim()
         .to_string();
-        let server = Server::start_in(data, &[]);
+        let server = Server::start_in(data, &["--config", conf.to_str().unwrap()]);
         let admin = Client::login(&server.base, "admin1", PASSWORD);
         let clerk = Client::login(&server.base, "clerk1", PASSWORD);
         Office {

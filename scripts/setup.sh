@@ -2,7 +2,8 @@
 # Installs everything the demo and the tests need, idempotently:
 #   - Debian packages: libclang-dev (build of the V4L2 camera bindings), python3 + pip (to
 #     fetch the ONNX Runtime wheel); with --tests also
-#     chromium, ffmpeg, nodejs and npm for the browser tests,
+#     chromium, ffmpeg, nodejs and npm for the browser tests, lintian and dpkg-dev for the
+#     package test,
 #   - libonnxruntime.so.1.31.1 from the PyPI onnxruntime==1.31.1 wheel into .local/onnxruntime/,
 #   - with --tests: playwright-core (npm, pinned by tests/browser/package-lock.json; it never
 #     downloads a browser: the tests use Debian's chromium).
@@ -66,7 +67,7 @@ fi
 
 # 4. Browser-test tooling.
 if $with_tests; then
-  apt_install chromium ffmpeg
+  apt_install chromium ffmpeg lintian dpkg-dev
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: installs what is missing (scripts/setup.sh), then formatting,
-# clippy, and the whole test suite (unit, integration against a live server, real models
-# on the real photos in ../shared/faces or $HOSO_TEST_FACES).
+# clippy, the Debian package, and the whole test suite (unit, integration against a live
+# server, real models on the real photos in ../shared/faces or $HOSO_TEST_FACES, browser,
+# and — as root — installing and purging the package; see tests/deb.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
@@ -10,6 +11,11 @@ echo "[test] cargo fmt --check"
 cargo fmt --check
 echo "[test] cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+echo "[test] Debian package (dev profile; scripts/build-deb.sh builds the release one)"
+rm -f target/debian/hoso_*.deb
+scripts/build-deb.sh --profile dev --fast
+HOSO_DEB=$(ls target/debian/hoso_*.deb)
+export HOSO_DEB
 echo "[test] cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

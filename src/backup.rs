@@ -240,6 +240,16 @@ pub fn list(dir: &Path) -> Vec<(PathBuf, i64, u64)> {
     out
 }
 
+/// Deletes all but the newest `n` backups in `dir` (default names only); returns them.
+pub fn keep_newest(dir: &Path, n: usize) -> Vec<PathBuf> {
+    let all = list(dir);
+    let excess = all.len().saturating_sub(n);
+    all.into_iter()
+        .take(excess)
+        .filter_map(|(p, _, _)| std::fs::remove_file(&p).ok().map(|_| p))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

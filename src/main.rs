@@ -110,7 +110,13 @@ enum Cmd {
     Backup {
         #[arg(long)]
         to: Option<PathBuf>,
+        /// After a backup into the backup folder, keep only the newest N there.
+        #[arg(long)]
+        keep: Option<usize>,
     },
+    /// Prepare the data directory: the deployment key, the database, and the self-signed
+    /// certificate when tls.listen is set. Idempotent (the package runs it on install).
+    Init,
     /// Restore a backup into the data directory (stop the service first). Needs the same
     /// deployment key (<data_dir>/keys/deployment.key).
     Restore {
@@ -375,7 +381,24 @@ fn run(cli: Cli) -> Result<()> {
                 Some(b) => bail!("audit log broken at entry {}: {}", b.entry, b.reason),
             }
         }
-        Cmd::Backup { to } => {
+        Cmd::Init => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| format!("securing {}", config.data_dir.display()))?;
+            }
+            let keys = hoso::crypto::Keys::open_or_create(&config.data_dir)?;
+            hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+            println!("data directory ready: {}", config.data_dir.display());
+            if config.tls.listen.is_some() {
+                let (cert, _) = hoso::tls::cert_and_key(&config)?;
+                println!("TLS certificate: {}", cert.display());
+            }
+        }
+        Cmd::Backup { to, keep } => {
             let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
             let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
             let dest = match to {
@@ -388,6 +411,11 @@ fn run(cli: Cli) -> Result<()> {
                 }
             };
             let size = hoso::backup::create(&store, &keys.backup_key(), &config.data_dir, &dest)?;
+            if let Some(n) = keep {
+                for old in hoso::backup::keep_newest(&config.backup_dir(), n.max(1)) {
+                    println!("pruned {}", old.display());
+                }
+            }
             let at = hoso::store::now();
             store.tx(|tx| {
                 hoso::store::audit::append(

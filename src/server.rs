@@ -23,6 +23,15 @@ pub enum ServeError {
 }
 
 /// Serves until shutdown.
+/// Prints a line on standard output, ignoring a closed pipe (a supervisor that stopped
+/// reading must not take the service down).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     let addr = app.config.listen;
     if !addr.ip().is_loopback() {
@@ -34,7 +43,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
     spawn_retention(app.clone());
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
-    println!("Hồ Sơ listening on http://{local}/");
+    say!("Hồ Sơ listening on http://{local}/");
     let https = match app.config.tls.listen {
         None => None,
         Some(tls_addr) => {
@@ -53,7 +62,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
                 })?;
             std_listener.set_nonblocking(true)?;
             let local_tls = std_listener.local_addr()?;
-            println!("Hồ Sơ listening on https://{local_tls}/");
+            say!("Hồ Sơ listening on https://{local_tls}/");
             let handle = axum_server::Handle::new();
             let server = axum_server::from_tcp_rustls(std_listener, rustls)?
                 .handle(handle.clone())

@@ -7,46 +7,13 @@
 
 mod common;
 
-use std::path::Path;
-
 use chrono::{Duration, Utc};
-use common::{cli, cli_result, decide, Client, Office};
+use common::{
+    all_files, cli, cli_result, contains, copy_dir, decide, decrypts, sealed_templates, Client,
+    Office,
+};
 use hoso::crypto::Keys;
 use serde_json::{json, Value};
-
-fn sealed_templates(db: &Path, applicant: i64) -> Vec<Vec<u8>> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c
-        .prepare("SELECT sealed FROM templates WHERE applicant_id = ?1")
-        .unwrap();
-    st.query_map([applicant], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn decrypts(keys: &Keys, applicant: i64, sealed: &[u8]) -> bool {
-    keys.existing_applicant_key(applicant)
-        .and_then(|k| hoso::crypto::open(&k, sealed, format!("template:{applicant}").as_bytes()))
-        .is_ok()
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(all_files(&p));
-        } else {
-            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-        }
-    }
-    out
-}
 
 fn rfc(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339()
@@ -77,17 +44,6 @@ fn close(c: &Client, code: &str, at: chrono::DateTime<Utc>) {
     }
 }
 
-fn enrol(c: &Client, id: i64, photos: &[&Path]) {
-    for p in photos {
-        let (s, v) = c.post_raw(
-            &format!("/api/v1/applicants/{id}/faces"),
-            "image/jpeg",
-            &std::fs::read(p).unwrap(),
-        );
-        assert_eq!(s, 201, "{}: {v}", p.display());
-    }
-}
-
 fn admin_user_id(o: &Office) -> i64 {
     let (_, users) = o.admin.get("/api/v1/admin/users");
     users
@@ -109,14 +65,10 @@ fn admin_purge_is_proven_end_to_end() {
     let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
     let id = common::consented_applicant(c, "Vũ Thị Mai", "001099012345");
     let p = faces.join("deepface_p01");
-    enrol(
+    common::enrol_faces(
         c,
         id,
-        &[
-            &p.join("img1.jpg"),
-            &p.join("img2.jpg"),
-            &p.join("img4.jpg"),
-        ],
+        &[p.join("img1.jpg"), p.join("img2.jpg"), p.join("img4.jpg")],
     );
     dossier(c, 1, id, Utc::now() - Duration::days(1));
     let probe = std::fs::read(p.join("img5.jpg")).unwrap();
@@ -208,7 +160,7 @@ fn retention_purges_exactly_the_right_people_when_the_clock_moves() {
     let person = |n: &str, cccd: &str| common::consented_applicant(c, n, cccd);
     // A: the only dossier closed 10 days ago → due 3 days ago.
     let a = person("Nguyễn Văn An", "001099000001");
-    enrol(c, a, &[&faces.join("deepface_p01/img1.jpg")]);
+    common::enrol_faces(c, a, &[faces.join("deepface_p01/img1.jpg")]);
     let code = dossier(c, 1, a, now - Duration::days(30));
     close(c, &code, now - Duration::days(10));
     // B: closed 3 days ago → due in 4 days.
@@ -301,20 +253,6 @@ fn retention_purges_exactly_the_right_people_when_the_clock_moves() {
     );
     // Nobody is left to purge at that time.
     assert!(listed(now + Duration::days(5)).is_empty());
-}
-
-/// Copies the data directory (database, WAL, keys) of a stopped server.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 #[test]

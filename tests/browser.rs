@@ -108,14 +108,7 @@ fn seed(
 ) -> (i64, String) {
     use serde_json::json;
     let id = common::consented_applicant(c, name, idn);
-    for p in photos {
-        let (s, v) = c.post_raw(
-            &format!("/api/v1/applicants/{id}/faces"),
-            "image/jpeg",
-            &std::fs::read(p).unwrap(),
-        );
-        assert_eq!(s, 201, "{}: {v}", p.display());
-    }
+    common::enrol_faces(c, id, photos);
     let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký hộ kinh doanh", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
     assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
     (id, hoso::applicant::masked_name(name))

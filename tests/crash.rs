@@ -176,7 +176,7 @@ fn kill_during_csv_import() {
         for f in ["hoso.sqlite3", "hoso.sqlite3-wal"] {
             let _ = std::fs::copy(dir.join(f), d.path().join(f));
         }
-        copy_dir(&dir.join("keys"), &d.path().join("keys"));
+        common::copy_dir(&dir.join("keys"), &d.path().join("keys"));
         d
     };
     let import = |d: &Path| {
@@ -224,17 +224,4 @@ fn kill_during_csv_import() {
     }
     eprintln!("CSV import: {interrupted} rounds killed before the commit, {finished} after");
     assert!(interrupted > 0, "no kill landed inside an import");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }

@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::Client;
+use common::{kiosk_frame as frame, Client};
 use serde_json::{json, Value};
 
 fn ci() -> bool {
@@ -45,34 +45,17 @@ fn run(cmd: &str, args: &[&str]) -> (bool, String) {
 
 /// `hoso` as the service user with the installed configuration.
 fn installed(args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new("runuser")
-        .args([
-            "-u",
-            "hoso",
-            "--",
-            "/usr/bin/hoso",
-            "--config",
-            "/etc/hoso/config.toml",
-        ])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "hoso {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut cmd = Command::new("runuser");
+    cmd.args([
+        "-u",
+        "hoso",
+        "--",
+        "/usr/bin/hoso",
+        "--config",
+        "/etc/hoso/config.toml",
+    ])
+    .args(args);
+    common::run_with_stdin(cmd, stdin)
 }
 
 struct Purge;
@@ -86,17 +69,6 @@ impl Drop for Purge {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .output();
     }
-}
-
-fn frame(k: &Client, session: &str, photo: &Path) -> Value {
-    let (s, v) = k.post_raw_with(
-        "/api/v1/kiosk/frames",
-        "image/jpeg",
-        &std::fs::read(photo).unwrap(),
-        &[("X-Kiosk-Session", session)],
-    );
-    assert_eq!(s, 200, "{v}");
-    v
 }
 
 #[test]
@@ -224,14 +196,7 @@ fn debian_package_installs_serves_identifies_and_purges() {
     let clerk = Client::login(base, "canbo1", common::PASSWORD);
     let ob = |f: &str| faces.join("Barack_Obama").join(f);
     let id = common::consented_applicant(&clerk, "Nguyễn Văn Ba", "001099040001");
-    for p in [ob("obama.jpg"), ob("obama3.jpg")] {
-        let (s, v) = clerk.post_raw(
-            &format!("/api/v1/applicants/{id}/faces"),
-            "image/jpeg",
-            &std::fs::read(p).unwrap(),
-        );
-        assert_eq!(s, 201, "{v}");
-    }
+    common::enrol_faces(&clerk, id, &[ob("obama.jpg"), ob("obama3.jpg")]);
     let code = "000.00.17.H29-261120-0401";
     let (s, v) = clerk.post(
         "/api/v1/dossiers",

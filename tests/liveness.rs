@@ -9,20 +9,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Client, Office};
+use common::{kiosk_frame as frame, Client, Office};
 use hoso::kiosk::challenge::{Dice, Turn};
 use serde_json::{json, Value};
-
-fn frame(k: &Client, session: &str, photo: &Path) -> Value {
-    let (s, v) = k.post_raw_with(
-        "/api/v1/kiosk/frames",
-        "image/jpeg",
-        &std::fs::read(photo).unwrap(),
-        &[("X-Kiosk-Session", session)],
-    );
-    assert_eq!(s, 200, "{}: {v}", photo.display());
-    v
-}
 
 fn images(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -36,14 +25,7 @@ fn images(dir: &Path) -> Vec<PathBuf> {
 /// Registers, consents, enrols `photos` and opens a dossier; returns the applicant id.
 fn enrolled(c: &Client, name: &str, idn: &str, photos: &[PathBuf], seq: usize) -> i64 {
     let id = common::consented_applicant(c, name, idn);
-    for p in photos {
-        let (s, v) = c.post_raw(
-            &format!("/api/v1/applicants/{id}/faces"),
-            "image/jpeg",
-            &std::fs::read(p).unwrap(),
-        );
-        assert_eq!(s, 201, "{}: {v}", p.display());
-    }
+    common::enrol_faces(c, id, photos);
     let code = format!("000.00.17.H29-261120-{seq:04}");
     let (s, v) = c.post(
         "/api/v1/dossiers",

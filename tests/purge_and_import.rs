@@ -6,45 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{cli, Client, Office};
+use common::{all_files, cli, contains, decrypts, sealed_templates, Client, Office};
 use hoso::crypto::Keys;
 use serde_json::json;
 
 const CODE: &str = "000.00.17.H29-261120-0007";
-
-fn sealed_templates(db: &Path, applicant: i64) -> Vec<Vec<u8>> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut st = c
-        .prepare("SELECT sealed FROM templates WHERE applicant_id = ?1")
-        .unwrap();
-    st.query_map([applicant], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn decrypts(keys: &Keys, applicant: i64, sealed: &[u8]) -> bool {
-    keys.existing_applicant_key(applicant)
-        .and_then(|k| hoso::crypto::open(&k, sealed, format!("template:{applicant}").as_bytes()))
-        .is_ok()
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(all_bytes(&p));
-        } else {
-            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-        }
-    }
-    out
-}
 
 #[test]
 fn withdrawal_makes_every_copy_undecryptable() {
@@ -109,7 +75,7 @@ fn withdrawal_makes_every_copy_undecryptable() {
     assert!(sealed_templates(&data.join("hoso.sqlite3"), id).is_empty());
     // No byte of the templates or of the wrapped key is left in the database, its WAL or
     // anywhere in the data directory (the backup there is encrypted).
-    for (path, bytes) in all_bytes(&data) {
+    for (path, bytes) in all_files(&data) {
         assert!(!contains(&bytes, &wrapped), "wrapped key left in {path}");
         for s in &before {
             assert!(

@@ -273,16 +273,7 @@ impl App {
                 match self.config.vision.quality.check(&q) {
                     Some(issue) => Observation::Poor(issue),
                     None => {
-                        let template = self
-                            .engine
-                            .embed(img, std::slice::from_ref(face))?
-                            .pop()
-                            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
-                        let eligible = self.eligible()?;
-                        let top = self.gallery.search_filtered(
-                            &Query::new(self.gallery.segments(), &self.scorer, &template),
-                            |id| eligible.contains(&(id as i64)),
-                        );
+                        let top = self.identify(img, face)?;
                         Observation::Face {
                             best: top.best.map(|h| (h.identity, h.score)),
                             second: top.second.map(|h| h.score),
@@ -320,6 +311,24 @@ impl App {
             }
             _ => Ok(self.reply(decision, None, None)),
         }
+    }
+
+    /// The best two identities for one face among the people the kiosk may identify.
+    pub(crate) fn identify(
+        &self,
+        img: &image::RgbImage,
+        face: &crate::vision::Face,
+    ) -> Result<crate::gallery::TopTwo, AppError> {
+        let template = self
+            .engine
+            .embed(img, std::slice::from_ref(face))?
+            .pop()
+            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
+        let eligible = self.eligible()?;
+        Ok(self.gallery.search_filtered(
+            &Query::new(self.gallery.segments(), &self.scorer, &template),
+            |id| eligible.contains(&(id as i64)),
+        ))
     }
 
     /// Shows the face result for `who`: audited (score, kiosk, how liveness was checked),

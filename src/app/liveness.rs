@@ -13,7 +13,6 @@ use super::kiosk::FrameReply;
 use super::{App, AppError};
 use crate::auth::Principal;
 use crate::config::LivenessMode;
-use crate::gallery::Query;
 use crate::kiosk::challenge::{Challenge, ChallengeFrame, ChallengeRule, Outcome, Turn};
 use crate::kiosk::{Decision, KioskState};
 use crate::vision::{primary_face, quality, Face};
@@ -139,16 +138,7 @@ impl App {
             None => ChallengeFrame::NoFace,
             Some(face) => {
                 let (yaw, _, _) = quality::pose(&face.landmarks);
-                let template = self
-                    .engine
-                    .embed(img, std::slice::from_ref(face))?
-                    .pop()
-                    .ok_or_else(|| AppError::Internal("no embedding".into()))?;
-                let eligible = self.eligible()?;
-                let top = self.gallery.search_filtered(
-                    &Query::new(self.gallery.segments(), &self.scorer, &template),
-                    |id| eligible.contains(&(id as i64)),
-                );
+                let top = self.identify(img, face)?;
                 // The verification threshold (FAR 1e-3): turned faces score lower than the
                 // frontal ones the kiosk threshold was set for.
                 let thr = self.scorer.threshold_far_1e3.unwrap_or(f32::INFINITY);

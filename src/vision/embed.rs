@@ -3,7 +3,6 @@
 
 use fast_image_resize::Resizer;
 use image::RgbImage;
-use ort::value::TensorRef;
 
 use super::align::{chip_into, ChipFormat};
 use super::manifest::{Embedder as EmbedderSpec, Layout};
@@ -83,36 +82,29 @@ impl Embedder {
             Layout::Nchw => [batch, 3, n, n],
             Layout::Nhwc => [batch, n, n, 3],
         };
-        let mut sess = self.pool.get();
-        let t = TensorRef::from_array_view((shape, input)).map_err(|e| self.pool.run_error(e))?;
-        let res = sess
-            .run(ort::inputs![self.input.as_str() => t])
-            .map_err(|e| self.pool.run_error(e))?;
-        let value = res.get(self.output.as_str()).ok_or_else(|| {
-            VisionError::Internal(format!("{}: no output {}", self.name, self.output))
-        })?;
-        let (_, data) = value
-            .try_extract_tensor::<f32>()
-            .map_err(|e| self.pool.run_error(e))?;
-        if data.len() != batch * self.dims {
-            return Err(VisionError::Internal(format!(
-                "{}: output has {} values, expected {}",
-                self.name,
-                data.len(),
-                batch * self.dims
-            )));
-        }
-        for v in data.chunks_exact(self.dims * views) {
-            let start = out.len();
-            out.extend_from_slice(&v[..self.dims]);
-            for view in v[self.dims..].chunks_exact(self.dims) {
-                normalise(&mut out[start..]);
-                let mut m = view.to_vec();
-                normalise(&mut m);
-                out[start..].iter_mut().zip(&m).for_each(|(a, b)| *a += b);
-            }
-            normalise(&mut out[start..]);
-        }
+        let (name, dims) = (&self.name, self.dims);
+        self.pool
+            .run_f32(&self.input, shape, input, &self.output, |data| {
+                if data.len() != batch * dims {
+                    return Err(VisionError::Internal(format!(
+                        "{name}: output has {} values, expected {}",
+                        data.len(),
+                        batch * dims
+                    )));
+                }
+                for v in data.chunks_exact(dims * views) {
+                    let start = out.len();
+                    out.extend_from_slice(&v[..dims]);
+                    for view in v[dims..].chunks_exact(dims) {
+                        normalise(&mut out[start..]);
+                        let mut m = view.to_vec();
+                        normalise(&mut m);
+                        out[start..].iter_mut().zip(&m).for_each(|(a, b)| *a += b);
+                    }
+                    normalise(&mut out[start..]);
+                }
+                Ok(())
+            })??;
         Ok(())
     }
 }

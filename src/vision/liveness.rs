@@ -5,7 +5,6 @@
 
 use fast_image_resize::Resizer;
 use image::RgbImage;
-use ort::value::TensorRef;
 
 use super::align::{chip_into, ChipFormat};
 use super::manifest::{Layout, PadModel as PadSpec};
@@ -60,27 +59,15 @@ impl PadModel {
             Layout::Nchw => [1, 3, n, n],
             Layout::Nhwc => [1, n, n, 3],
         };
-        let mut sess = self.pool.get();
-        let t = TensorRef::from_array_view((shape, chip.as_slice()))
-            .map_err(|e| self.pool.run_error(e))?;
-        let res = sess
-            .run(ort::inputs![self.input.as_str() => t])
-            .map_err(|e| self.pool.run_error(e))?;
-        let value = res.get(self.output.as_str()).ok_or_else(|| {
-            VisionError::Internal(format!("{}: no output {}", self.name, self.output))
-        })?;
-        let (_, data) = value
-            .try_extract_tensor::<f32>()
-            .map_err(|e| self.pool.run_error(e))?;
-        if data.len() != self.outputs {
-            return Err(VisionError::Internal(format!(
-                "{}: {} outputs, expected {}",
-                self.name,
-                data.len(),
-                self.outputs
-            )));
-        }
-        let v = data[self.live_index];
+        let (outputs, live) = (self.outputs, self.live_index);
+        let v = self
+            .pool
+            .run_f32(&self.input, shape, &chip, &self.output, |d| {
+                (d.len() == outputs).then(|| d[live])
+            })?
+            .ok_or_else(|| {
+                VisionError::Internal(format!("{}: expected {outputs} outputs", self.name))
+            })?;
         Ok(if self.invert { 1.0 - v } else { v })
     }
 }

@@ -166,6 +166,31 @@ impl SessionPool {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// Runs the model on one f32 tensor and hands the named f32 output to `f`.
+    pub fn run_f32<T>(
+        &self,
+        input: &str,
+        shape: [usize; 4],
+        data: &[f32],
+        output: &str,
+        f: impl FnOnce(&[f32]) -> T,
+    ) -> Result<T, RuntimeError> {
+        let mut sess = self.get();
+        let t =
+            ort::value::TensorRef::from_array_view((shape, data)).map_err(|e| self.run_error(e))?;
+        let res = sess
+            .run(ort::inputs![input => t])
+            .map_err(|e| self.run_error(e))?;
+        let value = res.get(output).ok_or_else(|| RuntimeError::Run {
+            model: self.name.clone(),
+            reason: format!("no output {output}"),
+        })?;
+        let (_, out) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| self.run_error(e))?;
+        Ok(f(out))
+    }
+
     /// Maps an ort error of a run into ours.
     pub fn run_error(&self, e: ort::Error) -> RuntimeError {
         RuntimeError::Run {

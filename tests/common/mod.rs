@@ -306,29 +306,9 @@ pub fn consented_applicant(c: &Client, full_name: &str, id_number: &str) -> i64 
 
 /// Runs `hoso` with `--data-dir` and standard input; returns stdout, panicking on failure.
 pub fn cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = bin()
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "hoso {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut cmd = bin();
+    cmd.args(args).arg("--data-dir").arg(data);
+    run_with_stdin(cmd, stdin)
 }
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -461,4 +441,103 @@ pub fn cli_result(data: &std::path::Path, args: &[&str]) -> (bool, String, Strin
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The sealed template blobs of one applicant in a SQLite file.
+pub fn sealed_templates(db: &std::path::Path, applicant: i64) -> Vec<Vec<u8>> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare("SELECT sealed FROM templates WHERE applicant_id = ?1")
+        .unwrap();
+    st.query_map([applicant], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Whether a sealed template can still be opened with the applicant's key.
+pub fn decrypts(keys: &hoso::crypto::Keys, applicant: i64, sealed: &[u8]) -> bool {
+    keys.existing_applicant_key(applicant)
+        .and_then(|k| hoso::crypto::open(&k, sealed, format!("template:{applicant}").as_bytes()))
+        .is_ok()
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file below `dir` with its bytes.
+pub fn all_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+/// Copies a directory tree (a stopped server's data directory).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// Enrols each photo as a face of the applicant (each must be accepted).
+pub fn enrol_faces(c: &Client, applicant: i64, photos: &[PathBuf]) {
+    for p in photos {
+        let (s, v) = c.post_raw(
+            &format!("/api/v1/applicants/{applicant}/faces"),
+            "image/jpeg",
+            &std::fs::read(p).unwrap(),
+        );
+        assert_eq!(s, 201, "{}: {v}", p.display());
+    }
+}
+
+/// One kiosk frame from a photo file.
+pub fn kiosk_frame(k: &Client, session: &str, photo: &std::path::Path) -> serde_json::Value {
+    let (s, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        &std::fs::read(photo).unwrap(),
+        &[("X-Kiosk-Session", session)],
+    );
+    assert_eq!(s, 200, "{}: {v}", photo.display());
+    v
+}
+
+/// Runs a prepared command with standard input; returns stdout, panicking on failure.
+pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -67,7 +67,7 @@ fi
 
 # 4. Browser-test tooling.
 if $with_tests; then
-  apt_install chromium ffmpeg lintian dpkg-dev
+  apt_install chromium ffmpeg lintian dpkg-dev procps
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi

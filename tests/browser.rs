@@ -99,7 +99,7 @@ fn clerk_desk_enrols_and_prints_a_receipt() {
 }
 
 /// Applicant with consent, two enrolment photos and one dossier; returns (id, display name).
-fn seed(
+fn seed_person(
     c: &common::Client,
     name: &str,
     idn: &str,
@@ -129,7 +129,7 @@ fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
         "000.00.17.H29-261120-0012",
         "000.00.17.H29-261120-0013",
     );
-    let (_, name_a) = seed(
+    let (_, name_a) = seed_person(
         c,
         "Nguyễn Văn Thành",
         "001099012345",
@@ -145,7 +145,7 @@ fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
         .0,
         201
     );
-    let (b, _) = seed(
+    let (b, _) = seed_person(
         c,
         "Trần Thị Bích",
         "079203000123",
@@ -156,7 +156,7 @@ fn lobby_kiosk_face_fallbacks_qr_and_keypad() {
         code_b,
     );
     assert_eq!(c.delete(&format!("/api/v1/applicants/{b}/consent")).0, 200);
-    seed(
+    seed_person(
         c,
         "Lê Văn Cường",
         "001099054321",
@@ -224,7 +224,7 @@ fn admin_withdraws_consent_and_the_kiosk_forgets_the_face() {
     let o = common::Office::start_with(common::RECOGNITION_ONLY);
     let p = |f: &str| faces.join("deepface_p01").join(f);
     let code = "000.00.17.H29-261120-0021";
-    let (id, name) = seed(
+    let (id, name) = seed_person(
         &o.clerk,
         "Phan Thị Hồng",
         "001099077777",
@@ -276,7 +276,7 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
         .map(|e| e.unwrap().path())
         .collect();
     photos.sort();
-    seed(
+    seed_person(
         &o.clerk,
         "Đoàn Văn Hải",
         "001099066666",
@@ -298,4 +298,57 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
         ],
     );
     assert!(ok && out.contains("OK attack"), "{out}");
+}
+
+#[test]
+fn a_live_person_passes_the_head_turn_challenge_in_the_browser() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let seed = 99;
+    let o = common::Office::start_with(&format!("[liveness]\nseed = {seed}\n"));
+    let ob = |f: &str| faces.join("Barack_Obama").join(f);
+    let code = "000.00.17.H29-261120-0041";
+    let (_, name) = seed_person(
+        &o.clerk,
+        "Ngô Văn Bảo",
+        "001099088888",
+        &[ob("obama.jpg"), ob("obama3.jpg")],
+        code,
+    );
+    // The camera shows him looking straight, then turning the ways the seeded challenge
+    // will ask (left: obama1, yaw +15°; right: obama2, yaw −17°), a second each.
+    let steps = hoso::kiosk::challenge::Dice::new(Some(seed)).turns(2);
+    let turn = |t: hoso::kiosk::challenge::Turn| match t {
+        hoso::kiosk::challenge::Turn::Left => ob("obama1.jpg"),
+        hoso::kiosk::challenge::Turn::Right => ob("obama2.jpg"),
+    };
+    let (front, t1, t2) = (ob("obama.jpg"), turn(steps[0]), turn(steps[1]));
+    let video = o.server.dir.join("challenge.y4m");
+    y4m(
+        &[
+            &front, &front, &front, &t1, &front, &t2, &t2, &front, &front,
+        ],
+        &video,
+    );
+    let art = artifacts();
+    let (ok, out) = node(
+        "kiosk.mjs",
+        &[
+            &o.server.base,
+            &o.kiosk_token,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "face",
+            &name,
+            code,
+        ],
+    );
+    assert!(ok, "{out}");
+    let (_, log) = o.admin.get("/api/v1/admin/audit?action=kiosk.match");
+    assert!(
+        log[0]["detail"].as_str().unwrap().contains("challenge"),
+        "{log}"
+    );
 }

@@ -255,9 +255,13 @@ fn admin_withdraws_consent_and_the_kiosk_forgets_the_face() {
             "admin1",
             PASSWORD,
             &id.to_string(),
+            "mat-khau-moi-2026",
         ],
     );
     assert!(ok && out.contains("OK admin withdrawal"), "{out}");
+    // The clerk's new password works (the old session ended).
+    assert_eq!(o.clerk.get("/api/v1/consent/text").0, 401);
+    common::Client::login(&o.server.base, "clerk1", "mat-khau-moi-2026");
     // After: the same face in front of the kiosk gets the fallbacks, not her dossier.
     kiosk(&["fallback", "after-admin-withdrawal"]);
 }

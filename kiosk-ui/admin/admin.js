@@ -251,9 +251,27 @@
         { h: 'admin.col.last_login', v: (r) => fmtTime(r.last_login_at) },
         {
           h: 'admin.col.actions',
-          v: (r) => button(r.active ? 'admin.users.deactivate' : 'admin.users.activate', 'small secondary', async () => {
-            try { await api('POST', `/api/v1/admin/users/${r.id}`, { active: !r.active }); await loaders.users(); } catch (err) { show(err.message); }
-          }),
+          v: (r) => {
+            const g = group();
+            const lock = button(r.active ? 'admin.users.deactivate' : 'admin.users.activate', 'small secondary', async () => {
+              try { await api('POST', `/api/v1/admin/users/${r.id}`, { active: !r.active }); await loaders.users(); } catch (err) { show(err.message); }
+            });
+            // A new password, typed in place; the account's sessions end.
+            const reset = button('admin.users.reset', 'small secondary', () => {
+              const pw = document.createElement('input');
+              pw.type = 'password'; pw.minLength = 10; pw.autocomplete = 'new-password'; pw.className = 'new-password';
+              pw.placeholder = t('admin.users.new_password');
+              const save = button('admin.save', 'small', async () => {
+                clearMsg();
+                try { await api('POST', `/api/v1/admin/users/${r.id}`, { password: pw.value }); show(t('admin.users.reset_done'), true); await loaders.users(); }
+                catch (err) { show(err.message); }
+              });
+              g.replaceChildren(pw, save);
+              pw.focus();
+            });
+            g.append(lock, reset);
+            return g;
+          },
         },
       ], rows);
     },

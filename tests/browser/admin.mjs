@@ -1,10 +1,11 @@
 // The admin page in a real browser: sign in, withdraw one applicant's consent from the
 // consent register (two clicks, no dialog), see the purge there and in the audit log, and
-// look at every tab. Usage: node admin.mjs BASE ARTIFACTS USER PASSWORD APPLICANT_ID
+// set a clerk's new password, look at every tab.
+// Usage: node admin.mjs BASE ARTIFACTS USER PASSWORD APPLICANT_ID NEW_CLERK_PASSWORD
 import { join } from 'node:path';
 import { launch, fail } from './lib.mjs';
 
-const [base, artifacts, user, password, applicant] = process.argv.slice(2);
+const [base, artifacts, user, password, applicant, newClerkPassword] = process.argv.slice(2);
 const ctx = await launch();
 const page = await ctx.newPage();
 page.setDefaultTimeout(20000);
@@ -43,6 +44,14 @@ try {
   const log = await page.textContent('#audit-table');
   if (!log.includes('consent.withdraw') || !log.includes(`applicant:${applicant}`)) await fail(page, artifacts, 'withdrawal not in the audit log');
   await shot('audit');
+  // A clerk's new password, set from the accounts tab.
+  await page.click('#tabs button[data-tab=users]');
+  const clerkRow = '#users-table tr:has-text("clerk1")';
+  await page.click(`${clerkRow} button:has-text("Đặt mật khẩu mới")`);
+  await page.fill(`${clerkRow} input.new-password`, newClerkPassword);
+  await page.click(`${clerkRow} button:has-text("Lưu")`);
+  await page.waitForSelector('#message.info:not([hidden])');
+  if (!(await page.textContent('#message')).includes('Đã đặt mật khẩu mới')) await fail(page, artifacts, 'password not reset');
   for (const tab of ['requests', 'users', 'devices', 'settings']) {
     await page.click(`#tabs button[data-tab=${tab}]`);
     await page.waitForSelector(`#tab-${tab}:not([hidden]) table, #tab-${tab}:not([hidden]) .empty`);

@@ -52,33 +52,16 @@ pub struct SettingsView {
 /// One row of the consent register (the name masked).
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsentEntry {
-    pub applicant_id: i64,
     pub display_name: String,
-    pub consent_id: Option<i64>,
-    pub text_version: Option<String>,
-    pub method: Option<String>,
-    pub granted_at: Option<i64>,
-    pub withdrawn_at: Option<i64>,
-    pub withdrawn_note: Option<String>,
-    pub templates: i64,
-    pub biometrics_purged_at: Option<i64>,
-    pub open_dossiers: i64,
+    #[serde(flatten)]
+    pub record: admin::ConsentRecord,
 }
 
 impl From<admin::ConsentRecord> for ConsentEntry {
     fn from(r: admin::ConsentRecord) -> Self {
         Self {
-            applicant_id: r.applicant_id,
             display_name: masked_name(&r.full_name),
-            consent_id: r.consent_id,
-            text_version: r.text_version,
-            method: r.method,
-            granted_at: r.granted_at,
-            withdrawn_at: r.withdrawn_at,
-            withdrawn_note: r.withdrawn_note,
-            templates: r.templates,
-            biometrics_purged_at: r.biometrics_purged_at,
-            open_dossiers: r.open_dossiers,
+            record: r,
         }
     }
 }
@@ -87,7 +70,7 @@ impl From<admin::ConsentRecord> for ConsentEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceView {
     #[serde(flatten)]
-    pub device: admin::DeviceInfo,
+    pub device: crate::store::DeviceRow,
     pub last_frame_at: Option<i64>,
     pub unreadable_frames: u64,
 }

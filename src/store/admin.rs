@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::users::{device, DeviceRow, DEVICE_COLS};
 use super::StoreError;
 
 pub fn setting(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
@@ -90,31 +91,12 @@ pub fn other_active_admins(c: &Connection, except: i64) -> Result<i64, StoreErro
     )?)
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DeviceInfo {
-    pub id: i64,
-    pub name: String,
-    pub role: String,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
-    pub last_seen_at: Option<i64>,
-}
-
-pub fn devices(c: &Connection) -> Result<Vec<DeviceInfo>, StoreError> {
-    let mut st = c.prepare(
-        "SELECT id, name, role, created_at, revoked_at, last_seen_at FROM device_tokens
-         ORDER BY revoked_at IS NOT NULL, name",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(DeviceInfo {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            role: r.get(2)?,
-            created_at: r.get(3)?,
-            revoked_at: r.get(4)?,
-            last_seen_at: r.get(5)?,
-        })
-    })?;
+/// Every device token, active ones first.
+pub fn devices(c: &Connection) -> Result<Vec<DeviceRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {DEVICE_COLS} FROM device_tokens ORDER BY revoked_at IS NOT NULL, name"
+    ))?;
+    let rows = st.query_map([], device)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -136,10 +118,12 @@ pub fn revoke_device(tx: &Transaction, id: i64, now: i64) -> Result<Option<Strin
     Ok(name)
 }
 
-/// One applicant's consent and biometric state, for the admin's consent register.
-#[derive(Debug, Clone)]
+/// One applicant's consent and biometric state, for the admin's consent register (the full
+/// name is never serialised: views carry a masked one).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ConsentRecord {
     pub applicant_id: i64,
+    #[serde(skip)]
     pub full_name: String,
     pub consent_id: Option<i64>,
     pub text_version: Option<String>,

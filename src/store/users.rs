@@ -20,7 +20,7 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DeviceRow {
     pub id: i64,
     pub name: String,
@@ -37,6 +37,19 @@ fn user(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         password_hash: r.get(2)?,
         role: r.get(3)?,
         active: r.get(4)?,
+    })
+}
+
+pub(crate) const DEVICE_COLS: &str = "id, name, role, created_at, revoked_at, last_seen_at";
+
+pub(crate) fn device(r: &rusqlite::Row) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        created_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+        last_seen_at: r.get(5)?,
     })
 }
 
@@ -127,19 +140,9 @@ pub fn device_by_token(
 ) -> Result<Option<DeviceRow>, StoreError> {
     let row = c
         .query_row(
-            "SELECT id, name, role, created_at, revoked_at, last_seen_at FROM device_tokens
-             WHERE token_hash = ?1 AND revoked_at IS NULL",
+            &format!("SELECT {DEVICE_COLS} FROM device_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"),
             [token_hash],
-            |r| {
-                Ok(DeviceRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    role: r.get(2)?,
-                    created_at: r.get(3)?,
-                    revoked_at: r.get(4)?,
-                    last_seen_at: r.get(5)?,
-                })
-            },
+            device,
         )
         .optional()?;
     if let Some(d) = &row {

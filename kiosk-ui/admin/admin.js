@@ -3,52 +3,9 @@
 // /locales/*.json; names are shown masked; nothing here shows a face.
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
-  const state = { csrf: null, lang: 'vi', strings: {}, tab: 'stats', settings: null };
-
-  async function loadLang(lang) {
-    const r = await fetch(`/locales/${lang}.json`);
-    state.strings = await r.json();
-    state.lang = lang;
-    document.documentElement.lang = lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => {
-      const s = state.strings[el.dataset.i18n];
-      if (s) el.textContent = s;
-    });
-    document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
-      const s = state.strings[el.dataset.i18nPlaceholder];
-      if (s) el.placeholder = s;
-    });
-  }
-  const t = (k, vars) => {
-    let s = state.strings[k] || k;
-    for (const [n, v] of Object.entries(vars || {})) s = s.replace(`{${n}}`, v);
-    return s;
-  };
-
-  function show(msg, info) {
-    const m = $('message');
-    m.textContent = msg;
-    m.className = info ? 'info' : '';
-    m.hidden = false;
-  }
-  function clearMsg() { $('message').hidden = true; }
-
-  async function api(method, path, body) {
-    const headers = {};
-    if (state.csrf && method !== 'GET') headers['X-CSRF-Token'] = state.csrf;
-    let payload;
-    if (body !== undefined) { payload = JSON.stringify(body); headers['Content-Type'] = 'application/json'; }
-    let r;
-    try { r = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' }); }
-    catch (e) { throw new Error(t('error.network')); }
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) {
-      if (r.status === 401 && path !== '/api/v1/auth/login') loggedOut();
-      throw new Error(`${t('error.' + (data.error || 'internal'))}: ${data.message || r.status}`);
-    }
-    return data;
-  }
+  const ui = HosoStaff.create({ onUnauthorized: () => loggedOut() });
+  const { $, loadLang, t, show, clearMsg, api } = ui;
+  const state = Object.assign(ui.state, { tab: 'stats', settings: null });
 
   const fmtTime = (s) => {
     if (s === null || s === undefined) return '—';

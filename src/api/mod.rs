@@ -184,6 +184,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/api/v1/kiosk/rating", post(kiosk::rate))
         .route("/api/v1/kiosk/events", get(kiosk::events))
         .route("/locales/{name}", get(ui::locale))
+        .route("/ui/{name}", get(ui::shared_asset))
         .route(
             "/api/v1/faces/check",
             post(intake::check_face).layer(DefaultBodyLimit::max(face_limit)),

@@ -53,6 +53,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../kiosk-ui/admin/admin.css"),
     ),
     (
+        "ui/staff.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/staff.js"),
+    ),
+    (
         "locales/vi.json",
         "application/json; charset=utf-8",
         include_str!("../../kiosk-ui/locales/vi.json"),
@@ -105,4 +110,8 @@ pub async fn admin_index() -> Response {
 
 pub async fn admin_asset(Path(name): Path<String>) -> Response {
     file(&format!("admin/{name}"))
+}
+
+pub async fn shared_asset(Path(name): Path<String>) -> Response {
+    file(&format!("ui/{name}"))
 }

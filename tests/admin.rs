@@ -323,16 +323,7 @@ fn audit_verify_names_the_first_tampered_entry() {
                     .query_row(
                         "SELECT id, at, actor, action, subject, detail FROM audit WHERE id = ?1",
                         [id],
-                        |r| {
-                            Ok(hoso::store::AuditRecord {
-                                id: r.get(0)?,
-                                at: r.get(1)?,
-                                actor: r.get(2)?,
-                                action: r.get(3)?,
-                                subject: r.get(4)?,
-                                detail: r.get(5)?,
-                            })
-                        },
+                        hoso::store::audit::record,
                     )
                     .unwrap();
                 let h = hoso::store::audit::row_hash(&foreign_key, &prev, &rec);

@@ -97,7 +97,8 @@ pub struct Filter {
     pub limit: Option<i64>,
 }
 
-fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
+/// Maps a row of `SELECT id, at, actor, action, subject, detail …`.
+pub fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
         id: r.get(0)?,
         at: r.get(1)?,

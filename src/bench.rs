@@ -50,6 +50,14 @@ impl Latency {
     }
 }
 
+/// Frames of several kiosks at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Concurrent {
+    pub kiosks: usize,
+    pub frames_per_s: f64,
+    pub latency: Latency,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub frame: String,
@@ -62,6 +70,8 @@ pub struct BenchReport {
     pub template_dims: usize,
     /// Kiosk latency, frame received → decision, by enrolled templates.
     pub kiosk: BTreeMap<String, Latency>,
+    /// Several kiosks sending frames at once (largest gallery): by number of kiosks.
+    pub concurrent: BTreeMap<String, Concurrent>,
     pub peak_rss_mb: f64,
 }
 
@@ -186,6 +196,7 @@ pub fn run(
             threads: 1,
             parallel_embedders: false,
             onnxruntime_library: cfg.models.onnxruntime_library.clone(),
+            profile: cfg.vision.profile.clone(),
         },
     )?;
     pipeline(&par_engine, &jpeg, cfg)?;
@@ -249,7 +260,7 @@ pub fn run(
     }
 
     drop(gallery);
-    let kiosk = kiosk_latency(cfg, &jpeg, iterations.max(20), max_gallery)?;
+    let (kiosk, concurrent) = kiosk_latency(cfg, &jpeg, iterations.max(20), max_gallery)?;
 
     Ok(BenchReport {
         frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
@@ -261,19 +272,23 @@ pub fn run(
         search,
         template_dims: dims,
         kiosk,
+        concurrent,
         peak_rss_mb: peak_rss_mb(),
     })
 }
 
+type KioskTimes = (BTreeMap<String, Latency>, BTreeMap<String, Concurrent>);
+
 /// Frame received → kiosk decision, through the real use case (QR scan, detection,
-/// quality, both embedders, eligibility, gallery search, voting) on a temporary data
-/// directory seeded with synthetic applicants, each with an open dossier and a template.
+/// quality, passive liveness, embedding, eligibility, gallery search, the visit) on a
+/// temporary data directory seeded with synthetic applicants, each with an open dossier and
+/// a template; then 1, 2 and 4 kiosks sending frames at once.
 fn kiosk_latency(
     cfg: &Config,
     jpeg: &[u8],
     iterations: usize,
     max_gallery: usize,
-) -> Result<BTreeMap<String, Latency>, BenchError> {
+) -> Result<KioskTimes, BenchError> {
     let tmp = std::env::temp_dir().join(format!("hoso-bench-{}", std::process::id()));
     let mut config = cfg.clone();
     config.data_dir = tmp.clone();
@@ -326,9 +341,50 @@ fn kiosk_latency(
         }
         out.insert(size.to_string(), Latency::of(times));
     }
+    let mut concurrent = BTreeMap::new();
+    for kiosks in [1usize, 2, 4] {
+        let frames = iterations;
+        let ((res, lat), t) = time(|| {
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..kiosks)
+                    .map(|k| {
+                        let (app, kiosk) = (&app, &kiosk);
+                        s.spawn(move || {
+                            (0..frames)
+                                .map(|i| {
+                                    // Each frame starts a visit: every frame is identified.
+                                    let session = format!("conc-{kiosks}-{k}-{i}");
+                                    let (r, t) = time(|| app.kiosk_frame(kiosk, &session, jpeg));
+                                    r.map(|_| t).map_err(|e| BenchError::Image(e.to_string()))
+                                })
+                                .collect::<Result<Vec<f64>, _>>()
+                        })
+                    })
+                    .collect();
+                let mut all = Vec::new();
+                for h in hs {
+                    match h.join() {
+                        Ok(Ok(v)) => all.extend(v),
+                        Ok(Err(e)) => return (Err(e), all),
+                        Err(_) => return (Err(BenchError::Image("kiosk panicked".into())), all),
+                    }
+                }
+                (Ok(()), all)
+            })
+        });
+        res?;
+        concurrent.insert(
+            kiosks.to_string(),
+            Concurrent {
+                kiosks,
+                frames_per_s: (frames * kiosks) as f64 / (t / 1e3),
+                latency: Latency::of(lat),
+            },
+        );
+    }
     drop(app);
     let _ = std::fs::remove_dir_all(&tmp);
-    Ok(out)
+    Ok((out, concurrent))
 }
 
 /// Peak resident memory of this process (VmHWM), MiB.
@@ -382,6 +438,13 @@ pub fn text(r: &BenchReport) -> String {
             s,
             "kiosk frame → decision with {k:>7} enrolled: p50 {:.2} ms, p95 {:.2} ms",
             l.p50_ms, l.p95_ms
+        );
+    }
+    for c in r.concurrent.values() {
+        let _ = writeln!(
+            s,
+            "{} concurrent kiosk(s): {:.1} frames/s, p50 {:.2} ms, p95 {:.2} ms per frame",
+            c.kiosks, c.frames_per_s, c.latency.p50_ms, c.latency.p95_ms
         );
     }
     let _ = writeln!(s, "peak RSS: {:.0} MiB", r.peak_rss_mb);

@@ -46,9 +46,14 @@ pub struct Config {
 pub enum LivenessMode {
     /// A head-turn challenge before every face result.
     Active,
-    /// The passive model decides; a challenge only when its score is in doubt (needs a
-    /// passive model in the manifest, else it works as "active").
+    /// The passive check alone, judged over the visit: confidently live → result, attack
+    /// → refused, in doubt → the fallbacks (needs a passive model in the manifest, else it
+    /// works as "active").
     Passive,
+    /// The default: the passive check over the visit, and the head-turn challenge whenever
+    /// it is not confident (every good frame, at least 3, confidently live).
+    #[serde(rename = "passive+active")]
+    PassiveActive,
     /// No defence (for tests of recognition alone; never in an office).
     Off,
 }
@@ -71,7 +76,7 @@ pub struct LivenessConfig {
 impl Default for LivenessConfig {
     fn default() -> Self {
         Self {
-            mode: LivenessMode::Active,
+            mode: LivenessMode::PassiveActive,
             steps: 2,
             turn_deg: 12.0,
             centre_deg: 8.0,
@@ -171,6 +176,9 @@ pub struct VisionConfig {
     pub threads: usize,
     /// Run the embedders of a face concurrently (one thread each).
     pub parallel_embedders: bool,
+    /// Recognition profile (manifest `[[profiles]]`): "fr_feature" (default) or
+    /// "open-weights" (dlib + faceres). Templates of another profile are not used.
+    pub profile: Option<String>,
     pub max_image_bytes: usize,
     pub max_image_side: u32,
     pub max_image_pixels: u64,
@@ -202,6 +210,7 @@ impl Default for VisionConfig {
             sessions: e.sessions,
             threads: e.threads,
             parallel_embedders: e.parallel_embedders,
+            profile: None,
             max_image_bytes: l.max_bytes,
             max_image_side: l.max_side,
             max_image_pixels: l.max_pixels,
@@ -280,6 +289,7 @@ impl Config {
             threads: self.vision.threads,
             parallel_embedders: self.vision.parallel_embedders,
             onnxruntime_library: self.models.onnxruntime_library.clone(),
+            profile: self.vision.profile.clone(),
         }
     }
 

@@ -25,6 +25,10 @@ struct Cli {
     /// Data directory (overrides the config).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Recognition profile from models/manifest.toml: fr_feature (default) or open-weights
+    /// (overrides vision.profile).
+    #[arg(long, global = true)]
+    profile: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -60,6 +64,17 @@ enum Cmd {
         /// Write the measured operating points into the model manifest.
         #[arg(long)]
         calibrate: bool,
+        /// Replay the photos as kiosk visits through the frames use case (visit-level
+        /// FNIR/FPIR, frames and time to a decision); with --calibrate, set the visit
+        /// threshold.
+        #[arg(long)]
+        kiosk: bool,
+        /// Frames per visit (--kiosk).
+        #[arg(long, default_value_t = 12)]
+        frames: usize,
+        /// Seed of the visits' jitter (--kiosk).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
     },
     /// Measure presentation-attack detection: bona fide = identity folders, attacks =
     /// `_spoof/<identity>/` (APCER per species, BPCER, EER; ISO/IEC 30107-3 terms).
@@ -190,6 +205,9 @@ fn load_config(cli: &Cli) -> Result<Config> {
     if let Some(d) = &cli.data_dir {
         c.data_dir = d.clone();
     }
+    if let Some(p) = &cli.profile {
+        c.vision.profile = Some(p.clone());
+    }
     Ok(c)
 }
 
@@ -240,6 +258,30 @@ fn run(cli: Cli) -> Result<()> {
             enrol,
             json,
             calibrate,
+            kiosk: true,
+            frames,
+            seed,
+        } => {
+            let engine = load_engine(&config)?;
+            let opts = hoso::eval::kiosk::KioskEvalOptions {
+                enrol: enrol.max(1),
+                frames: frames.clamp(2, 100),
+                seed,
+                calibrate,
+            };
+            let r = hoso::eval::kiosk::evaluate_kiosk(&config, engine, &faces, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", hoso::eval::kiosk::text(&r));
+            }
+        }
+        Cmd::Eval {
+            faces,
+            enrol,
+            json,
+            calibrate,
+            ..
         } => {
             let engine = load_engine(&config)?;
             let opts = hoso::eval::EvalOptions {

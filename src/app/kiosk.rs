@@ -1,5 +1,5 @@
-//! The lobby kiosk's use cases: a camera frame (receipt QR first, then the face rules of
-//! `kiosk`), the keypad fallback (dossier code + last 4 ID digits, rate-limited and locked
+//! The lobby kiosk's use cases: a camera frame (decoded here, decided in `visit`), the
+//! presence check while a result is shown, the keypad fallback (dossier code + last 4 ID digits, rate-limited and locked
 //! out after repeated misses), and the result a citizen sees: masked name, dossiers,
 //! timeline, appointment, next action. Matches are audited; frames are never stored.
 
@@ -13,12 +13,10 @@ use super::dossiers::DossierView;
 use super::{App, AppError};
 use crate::applicant::masked_name;
 use crate::auth::Principal;
-use crate::crypto::sha256_hex;
 use crate::dossier::Status;
-use crate::gallery::Query;
-use crate::kiosk::{qr, Decision, KioskState, Observation, Rule};
+use crate::kiosk::KioskState;
 use crate::store::{dossiers as sql, now, people, DossierRow};
-use crate::vision::{decode, primary_face};
+use crate::vision::decode;
 
 /// UI strings the server fills in (from the same locale files the pages use).
 pub struct Strings {
@@ -66,7 +64,10 @@ pub struct FrameReply {
     pub result: Option<KioskResult>,
     /// The head-turn challenge in progress (state "challenge").
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub challenge: Option<super::liveness::ChallengeView>,
+    pub challenge: Option<crate::kiosk::ChallengeView>,
+    /// The visit's identity evidence after this frame (for `hoso eval --kiosk`; never sent).
+    #[serde(skip)]
+    pub evidence: Option<crate::kiosk::Evidence>,
 }
 
 /// Keypad attempts of one kiosk.
@@ -83,21 +84,6 @@ const PER_MINUTE: usize = 10;
 const RECENTLY_RETURNED_S: i64 = 7 * 24 * 3600;
 
 impl App {
-    fn rule(&self) -> Rule {
-        let s = self.settings();
-        Rule {
-            // The admin's operating point, else the calibrated one; uncalibrated scorers
-            // never match.
-            threshold: s
-                .kiosk_threshold
-                .or(self.scorer.threshold)
-                .unwrap_or(f32::INFINITY),
-            margin: s.kiosk_margin.or(self.scorer.margin).unwrap_or(0.0),
-            window: 3,
-            votes: 2,
-        }
-    }
-
     fn next_action(&self, d: &DossierView, en: bool) -> String {
         let note = d
             .timeline
@@ -128,7 +114,7 @@ impl App {
     }
 
     /// The face result: open dossiers and those returned in the last 7 days, newest first.
-    fn face_result(&self, applicant: i64) -> Result<KioskResult, AppError> {
+    pub(crate) fn face_result(&self, applicant: i64) -> Result<KioskResult, AppError> {
         let (a, ds) = self.store.read(|c| {
             Ok((
                 people::applicant(c, applicant)?,
@@ -151,7 +137,7 @@ impl App {
         })
     }
 
-    fn one_dossier_result(&self, d: &DossierRow) -> Result<KioskResult, AppError> {
+    pub(crate) fn one_dossier_result(&self, d: &DossierRow) -> Result<KioskResult, AppError> {
         let a = self
             .store
             .read(|c| people::applicant(c, d.applicant_id))?
@@ -160,22 +146,6 @@ impl App {
             display_name: masked_name(&a.full_name),
             dossiers: vec![self.kiosk_dossier(d)?],
         })
-    }
-
-    pub(crate) fn reply(
-        &self,
-        d: Decision,
-        via: Option<&'static str>,
-        result: Option<KioskResult>,
-    ) -> FrameReply {
-        FrameReply {
-            state: d.state,
-            prompt: d.prompt.map(|k| self.strings.get(false, k)),
-            prompt_key: d.prompt,
-            via,
-            result,
-            challenge: None,
-        }
     }
 
     /// One camera frame from kiosk `device` in session `session`.
@@ -217,150 +187,7 @@ impl App {
         } else {
             KioskState::Searching
         };
-        Ok(self.reply(
-            Decision {
-                state,
-                prompt: None,
-                matched: None,
-            },
-            None,
-            None,
-        ))
-    }
-
-    /// One decoded frame (browser upload or the server-side camera).
-    pub fn kiosk_image(
-        &self,
-        device: &Principal,
-        session: &str,
-        img: &image::RgbImage,
-    ) -> Result<FrameReply, AppError> {
-        let key = format!("{}:{session}", device.id);
-        let t = Instant::now();
-        // A receipt QR code answers at once, for that dossier only.
-        if let Some((code, token)) = qr::find_lookup(img) {
-            let d = self
-                .store
-                .read(|c| sql::dossier_by_token_hash(c, &sha256_hex(token.as_bytes())))?;
-            if let Some(d) = d.filter(|d| d.code == code) {
-                self.audit(&device.actor, "kiosk.lookup_qr", &d.code, json!({}))?;
-                let age = self.sessions().age(&key, t);
-                self.record_lookup(device.id, "qr", Some(age.unwrap_or_default()))?;
-                self.sessions().end(&key);
-                let r = self.one_dossier_result(&d)?;
-                return Ok(self.reply(
-                    Decision {
-                        state: KioskState::Matched,
-                        prompt: None,
-                        matched: None,
-                    },
-                    Some("qr"),
-                    Some(r),
-                ));
-            }
-        }
-        // A head-turn challenge in progress takes the frame.
-        let running = self.sessions().take_challenge(&key, t);
-        if let Some(ch) = running {
-            return self.challenge_frame(device, &key, img, ch);
-        }
-        let faces = self.engine.detect(img, self.config.vision.min_face_px)?;
-        let primary = primary_face(&faces, img.width(), img.height());
-        let obs = match primary {
-            None => Observation::NoFace,
-            Some(face) => {
-                let q = self.engine.quality(img, face);
-                match self.config.vision.quality.check(&q) {
-                    Some(issue) => Observation::Poor(issue),
-                    None => {
-                        let top = self.identify(img, face)?;
-                        Observation::Face {
-                            best: top.best.map(|h| (h.identity, h.score)),
-                            second: top.second.map(|h| h.score),
-                        }
-                    }
-                }
-            }
-        };
-        let decision = self.sessions().observe(&key, obs, &self.rule(), t);
-        if decision.state != KioskState::Matched {
-            self.count(decision.state);
-        }
-        match decision.state {
-            KioskState::Matched => {
-                let who = decision.matched.unwrap_or_default() as i64;
-                let score = match obs {
-                    Observation::Face {
-                        best: Some((_, s)), ..
-                    } => s,
-                    _ => f32::NAN,
-                };
-                // Presentation-attack defence before anything is shown.
-                if let Some(face) = primary {
-                    if let Some(reply) = self.liveness_gate(device, &key, img, face, who, score)? {
-                        return Ok(reply);
-                    }
-                }
-                self.face_match_reply(device, &key, who, score, None)
-            }
-            KioskState::NoMatch => {
-                let age = self.sessions().age(&key, Instant::now());
-                self.record_lookup(device.id, "none", age)?;
-                self.sessions().end(&key);
-                Ok(self.reply(decision, None, None))
-            }
-            _ => Ok(self.reply(decision, None, None)),
-        }
-    }
-
-    /// The best two identities for one face among the people the kiosk may identify.
-    pub(crate) fn identify(
-        &self,
-        img: &image::RgbImage,
-        face: &crate::vision::Face,
-    ) -> Result<crate::gallery::TopTwo, AppError> {
-        let template = self
-            .engine
-            .embed(img, std::slice::from_ref(face))?
-            .pop()
-            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
-        let eligible = self.eligible()?;
-        Ok(self.gallery.search_filtered(
-            &Query::new(self.gallery.segments(), &self.scorer, &template),
-            |id| eligible.contains(&(id as i64)),
-        ))
-    }
-
-    /// Shows the face result for `who`: audited (score, kiosk, how liveness was checked),
-    /// counted in the statistics, session ended.
-    pub(crate) fn face_match_reply(
-        &self,
-        device: &Principal,
-        key: &str,
-        who: i64,
-        score: f32,
-        challenge: Option<&[crate::kiosk::challenge::Turn]>,
-    ) -> Result<FrameReply, AppError> {
-        self.audit(
-            &device.actor,
-            "kiosk.match",
-            &format!("applicant:{who}"),
-            json!({"score": score, "kiosk": device.name, "challenge": challenge}),
-        )?;
-        self.count(KioskState::Matched);
-        let age = self.sessions().age(key, Instant::now());
-        self.record_lookup(device.id, "face", age)?;
-        self.sessions().end(key);
-        let r = self.face_result(who)?;
-        Ok(self.reply(
-            Decision {
-                state: KioskState::Matched,
-                prompt: None,
-                matched: Some(who as u64),
-            },
-            Some("face"),
-            Some(r),
-        ))
+        Ok(self.reply(state, None, None, None))
     }
 
     /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID.

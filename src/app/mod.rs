@@ -7,11 +7,11 @@ pub mod dossiers;
 pub mod error;
 pub mod intake;
 pub mod kiosk;
-pub mod liveness;
 pub mod requests;
 pub mod retention;
 pub mod stats;
 pub mod users;
+pub mod visit;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -62,6 +62,8 @@ pub struct App {
     pending_visits: Mutex<HashMap<i64, (i64, Instant)>>,
     /// Where challenge orders come from (seeded in tests).
     dice: Mutex<crate::kiosk::challenge::Dice>,
+    /// An operating point replacing the calibrated one (evaluation only).
+    visit_override: Mutex<Option<crate::kiosk::VisitRule>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -124,6 +126,7 @@ impl App {
             settings: std::sync::RwLock::new(settings),
             pending_visits: Mutex::new(HashMap::new()),
             dice: Mutex::new(dice),
+            visit_override: Mutex::new(None),
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
         };

@@ -11,6 +11,7 @@ pub struct Sample {
 
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
+    pub root: PathBuf,
     pub identities: Vec<String>,
     pub samples: Vec<Sample>,
 }
@@ -34,7 +35,10 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 impl Dataset {
     pub fn load(dir: &Path) -> std::io::Result<Self> {
-        let mut d = Dataset::default();
+        let mut d = Dataset {
+            root: dir.to_path_buf(),
+            ..Dataset::default()
+        };
         for sub in sorted_entries(dir)? {
             let Some(name) = sub.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
                 continue;

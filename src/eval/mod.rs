@@ -4,9 +4,11 @@
 //! optionally writes the chosen operating points into the model manifest.
 
 pub mod dataset;
+pub mod kiosk;
 pub mod metrics;
 pub mod pad;
 pub mod report;
+pub mod visits;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +35,8 @@ pub enum EvalError {
     Vision(#[from] VisionError),
     #[error("cannot calibrate: {0}")]
     Calibrate(String),
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
 }
 
 #[derive(Debug, Clone)]
@@ -441,14 +445,36 @@ pub fn calibrate(
     let best = report
         .scores
         .iter()
+        .filter(|(k, _)| k.as_str() != FUSED)
         .max_by(|a, b| tar(a.1).total_cmp(&tar(b.1)))
         .map(|(k, _)| k.clone())
         .unwrap_or_else(|| FUSED.to_string());
-    m.scorer.kiosk = if tar(fused) >= tar(&report.scores[&best]) {
+    // One embedder: its own cosine (the fused score is the same ranking).
+    m.scorer.kiosk = if m.embedders.len() > 1 && tar(fused) >= tar(&report.scores[&best]) {
         FUSED.to_string()
     } else {
         best
     };
-    m.save().map_err(VisionError::from)?;
+    save_profile(&m)?;
     Ok(m)
+}
+
+/// Writes a profile's calibration (its scorer, visit point and its embedders' statistics)
+/// into the whole manifest on disk, leaving the other profiles as they are.
+pub fn save_profile(m: &crate::vision::Manifest) -> Result<(), EvalError> {
+    let mut full = crate::vision::Manifest::load(&m.dir).map_err(VisionError::from)?;
+    for e in &m.embedders {
+        if let Some(x) = full.embedders.iter_mut().find(|x| x.name == e.name) {
+            x.calibration = e.calibration.clone();
+        }
+    }
+    let active = m.active().cloned();
+    if let Some(p) = full.profiles.iter_mut().find(|p| p.name == m.profile) {
+        p.scorer = m.scorer.clone();
+        if let Some(a) = active {
+            p.visit = a.visit;
+        }
+    }
+    full.save().map_err(VisionError::from)?;
+    Ok(())
 }

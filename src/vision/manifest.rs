@@ -126,6 +126,18 @@ pub struct Embedder {
     pub calibration: Option<Calibration>,
 }
 
+/// How a passive model's input is cut from the frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Crop {
+    /// A similarity warp of the landmarks onto `template` (black outside the image).
+    #[default]
+    Template,
+    /// The detector box × `box_scale` about its centre, shifted (not padded) to stay inside
+    /// the image and clamped to it, then resized: what MiniFASNet-style models expect.
+    Box,
+}
+
 /// A passive presentation-attack model: one face chip in, the probability it is live out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PadModel {
@@ -139,9 +151,16 @@ pub struct PadModel {
     pub size: u32,
     pub colour: Colour,
     pub normalisation: Normalisation,
-    /// Where the 5 landmarks go in the chip: how much of the face and its surroundings the
-    /// model sees.
+    /// How the model's input is cut from the frame.
+    #[serde(default)]
+    pub crop: Crop,
+    /// `crop = "template"`: where the 5 landmarks go in the chip (how much of the face and
+    /// its surroundings the model sees).
+    #[serde(default)]
     pub template: [[f32; 2]; 5],
+    /// `crop = "box"`: the detector's box is scaled by this about its centre.
+    #[serde(default)]
+    pub box_scale: f32,
     /// Values the model outputs per face, and which of them is "live".
     pub outputs: usize,
     pub live_index: usize,
@@ -151,19 +170,53 @@ pub struct PadModel {
 }
 
 /// The kiosk's passive liveness operating point, measured by `hoso eval-pad --calibrate`.
+/// It is applied to a visit's good frames, never to one frame alone (DESIGN §6).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LivenessPoint {
     /// The passive model the kiosk uses (a `[[pad]]` name), or "none".
     pub passive: String,
-    /// A passive score below this is an attack (no identification, no challenge).
+    /// Attack evidence: a visit whose median frame score is below this is refused.
     pub reject: f32,
-    /// At or above this the face is taken as live without a challenge (in "passive" mode);
-    /// between `reject` and `accept` the kiosk asks for a head-turn challenge.
+    /// Every good frame of the visit at or above this (and at least `min_frames` of them):
+    /// live without a challenge. Anything between: the head-turn challenge.
     pub accept: f32,
+    /// Good frames a visit needs before the passive check may decide.
+    #[serde(default = "default_min_frames")]
+    pub min_frames: usize,
     pub measured_on: String,
 }
 
+fn default_min_frames() -> usize {
+    3
+}
+
+/// A recognition profile: which embedders make the templates and how the kiosk scores them.
+/// A deployment chooses one (`vision.profile`); templates of other profiles are not used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    /// Embedder names, in template order.
+    pub embedders: Vec<String>,
+    pub scorer: Scorer,
+    /// The kiosk's per-visit operating point, written by `hoso eval --kiosk --calibrate`.
+    #[serde(default)]
+    pub visit: Option<VisitPoint>,
+}
+
+/// The kiosk's visit-level decision (DESIGN §6): the running mean of a visit's probe
+/// embeddings is searched; `matched` as soon as it clears `threshold` and leads the runner-up
+/// by `margin` after at least `min_frames` good frames; `no_match` after `no_match_frames`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VisitPoint {
+    pub threshold: f32,
+    pub margin: f32,
+    pub min_frames: usize,
+    pub no_match_frames: usize,
+    pub measured_on: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Scorer {
     /// The scorer the kiosk decides with: an embedder name or "fused".
     pub kiosk: String,
@@ -185,7 +238,9 @@ pub struct Manifest {
     pub runtime: Runtime,
     pub detector: Detector,
     pub embedders: Vec<Embedder>,
-    pub scorer: Scorer,
+    /// The profile used when the configuration names none.
+    pub default_profile: String,
+    pub profiles: Vec<Profile>,
     #[serde(default)]
     pub pad: Vec<PadModel>,
     #[serde(default)]
@@ -194,6 +249,12 @@ pub struct Manifest {
     pub notes: BTreeMap<String, String>,
     #[serde(skip)]
     pub dir: PathBuf,
+    /// After `select`: the active profile's name and scorer (and `embedders` holds only its
+    /// embedders).
+    #[serde(skip)]
+    pub profile: String,
+    #[serde(skip)]
+    pub scorer: Scorer,
 }
 
 impl Manifest {
@@ -215,9 +276,81 @@ impl Manifest {
         Ok(m)
     }
 
+    /// The manifest as one profile sees it: only its embedders, its scorer. `None` = the
+    /// manifest's default profile.
+    pub fn select(&self, profile: Option<&str>) -> Result<Manifest, ManifestError> {
+        let name = profile.unwrap_or(&self.default_profile);
+        let invalid = |reason: String| ManifestError::Invalid {
+            path: self.dir.join(Self::FILE),
+            reason,
+        };
+        let p = self.profile(name).ok_or_else(|| {
+            invalid(format!(
+                "no recognition profile {name:?} (known: {})",
+                self.profiles
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        let mut m = self.clone();
+        m.embedders = p
+            .embedders
+            .iter()
+            .map(|e| {
+                self.embedders
+                    .iter()
+                    .find(|x| &x.name == e)
+                    .cloned()
+                    .ok_or_else(|| invalid(format!("profile {name}: unknown embedder {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        m.profile = p.name.clone();
+        m.scorer = p.scorer.clone();
+        Ok(m)
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// The active profile (after `select`).
+    pub fn active(&self) -> Option<&Profile> {
+        self.profile(&self.profile)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.embedders.is_empty() {
             return Err("no embedder".into());
+        }
+        if self.profile(&self.default_profile).is_none() {
+            return Err(format!(
+                "default_profile {} is not a profile",
+                self.default_profile
+            ));
+        }
+        for p in &self.profiles {
+            if p.embedders.is_empty() {
+                return Err(format!("profile {}: no embedder", p.name));
+            }
+            for e in &p.embedders {
+                if !self.embedders.iter().any(|x| &x.name == e) {
+                    return Err(format!("profile {}: unknown embedder {e}", p.name));
+                }
+            }
+            if p.scorer.kiosk != "fused" && !p.embedders.contains(&p.scorer.kiosk) {
+                return Err(format!(
+                    "profile {}: scorer.kiosk names unknown scorer {}",
+                    p.name, p.scorer.kiosk
+                ));
+            }
+            if !matches!(p.scorer.combine.as_str(), "max" | "mean") {
+                return Err(format!(
+                    "profile {}: scorer.combine must be \"max\" or \"mean\"",
+                    p.name
+                ));
+            }
         }
         for e in &self.embedders {
             if e.name == "fused" {
@@ -233,20 +366,15 @@ impl Manifest {
                 return Err(format!("embedder {}: bad size or dims", e.name));
             }
         }
-        if self.scorer.kiosk != "fused"
-            && !self.embedders.iter().any(|e| e.name == self.scorer.kiosk)
-        {
-            return Err(format!(
-                "scorer.kiosk names unknown scorer {}",
-                self.scorer.kiosk
-            ));
-        }
         for p in &self.pad {
             if p.live_index >= p.outputs || p.size < 8 {
                 return Err(format!(
                     "pad model {}: bad size, outputs or live_index",
                     p.name
                 ));
+            }
+            if p.crop == Crop::Box && !(1.0..=5.0).contains(&p.box_scale) {
+                return Err(format!("pad model {}: box_scale must be 1–5", p.name));
             }
         }
         if let Some(l) = &self.liveness {
@@ -259,9 +387,6 @@ impl Manifest {
             if l.reject.is_nan() || l.accept.is_nan() || l.reject > l.accept {
                 return Err("liveness.reject must not exceed liveness.accept".into());
             }
-        }
-        if !matches!(self.scorer.combine.as_str(), "max" | "mean") {
-            return Err("scorer.combine must be \"max\" or \"mean\"".into());
         }
         Ok(())
     }
@@ -293,7 +418,7 @@ impl Manifest {
         v
     }
 
-    /// Writes the manifest back (used by `eval --calibrate`), keeping a `.bak` of the old one.
+    /// Writes the whole manifest back (used by `eval --calibrate`; git keeps the history).
     pub fn save(&self) -> Result<(), ManifestError> {
         let path = self.dir.join(Self::FILE);
         let werr = |source| ManifestError::Write {
@@ -304,11 +429,8 @@ impl Manifest {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let header = "# Hồ Sơ model manifest. See models/README.md. The [*.calibration] and\n\
-                      # [scorer.fused] tables are written by `hoso eval --calibrate`.\n\n";
-        if path.exists() {
-            std::fs::copy(&path, path.with_extension("toml.bak")).map_err(werr)?;
-        }
+        let header = "# Hồ Sơ model manifest. See models/README.md. The calibration tables are\n\
+                      # written by `hoso eval --calibrate` and `hoso eval --kiosk --calibrate`.\n\n";
         let tmp = path.with_extension("toml.tmp");
         std::fs::write(&tmp, format!("{header}{text}")).map_err(werr)?;
         std::fs::rename(&tmp, &path).map_err(werr)

@@ -47,16 +47,20 @@ pub struct EngineOptions {
     pub parallel_embedders: bool,
     /// Explicit ONNX Runtime library path (else ORT_DYLIB_PATH, else the usual places).
     pub onnxruntime_library: Option<PathBuf>,
+    /// The recognition profile (manifest `[[profiles]]`); None = the manifest's default.
+    pub profile: Option<String>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
-            sessions: 1,
+            // One session per core: frames of several kiosks run side by side.
+            sessions: cores.clamp(1, 4),
             threads: 1,
             parallel_embedders: cores > 1,
             onnxruntime_library: None,
+            profile: None,
         }
     }
 }
@@ -69,13 +73,6 @@ pub struct Segment {
     pub dims: usize,
 }
 
-/// Everything that is known about one face in one image.
-#[derive(Debug, Clone)]
-pub struct Analysed {
-    pub face: Face,
-    pub quality: Quality,
-}
-
 pub struct FaceEngine {
     pub manifest: Manifest,
     detector: detect::Detector,
@@ -86,9 +83,10 @@ pub struct FaceEngine {
 }
 
 impl FaceEngine {
-    /// Loads ONNX Runtime and every model named by `models_dir/manifest.toml`, checking hashes.
+    /// Loads ONNX Runtime, the detector, the chosen profile's embedders and the passive
+    /// models named by `models_dir/manifest.toml`, checking hashes.
     pub fn load(models_dir: &Path, opts: &EngineOptions) -> Result<Self, VisionError> {
-        let manifest = Manifest::load(models_dir)?;
+        let manifest = Manifest::load(models_dir)?.select(opts.profile.as_deref())?;
         let env = runtime::environment(opts.onnxruntime_library.as_deref())?;
         let pool =
             |name: &str, f: &manifest::ModelFile| -> Result<runtime::SessionPool, VisionError> {
@@ -181,19 +179,6 @@ impl FaceEngine {
             .collect())
     }
 
-    /// Faces with their quality measured.
-    pub fn analyse(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Analysed>, VisionError> {
-        let mut r = Resizer::new();
-        Ok(self
-            .detect(img, min_face)?
-            .into_iter()
-            .map(|face| Analysed {
-                quality: quality::measure(img, &face, &mut r),
-                face,
-            })
-            .collect())
-    }
-
     pub fn quality(&self, img: &RgbImage, face: &Face) -> Quality {
         quality::measure(img, face, &mut Resizer::new())
     }
@@ -242,7 +227,7 @@ impl FaceEngine {
         let mut r = Resizer::new();
         self.pad
             .iter()
-            .map(|m| Ok((m.name.as_str(), m.score(img, &face.landmarks, &mut r)?)))
+            .map(|m| Ok((m.name.as_str(), m.score(img, face, &mut r)?)))
             .collect()
     }
 
@@ -252,7 +237,7 @@ impl FaceEngine {
             return Ok(None);
         };
         match self.pad.iter().find(|m| m.name == l.passive) {
-            Some(m) => Ok(Some(m.score(img, &face.landmarks, &mut Resizer::new())?)),
+            Some(m) => Ok(Some(m.score(img, face, &mut Resizer::new())?)),
             None => Ok(None),
         }
     }

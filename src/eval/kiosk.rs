@@ -1,0 +1,437 @@
+//! `hoso eval --kiosk`: replays labelled photos as kiosk visits through exactly the code
+//! path of the frames endpoint (`App::kiosk_frame` on a temporary data directory: decode,
+//! detection, quality gate, embedding, eligibility, gallery search, the visit machine).
+//! Every other identity is enrolled through the intake use case (consent, K photos, an open
+//! dossier); each remaining photo of an enrolled person is a mated visit, every photo of the
+//! others a non-mated visit. Recognition alone is measured (liveness off). Visit-level FNIR,
+//! FPIR, wrong-person matches, frames and milliseconds to a decision; `--calibrate` sets the
+//! profile's visit threshold from the evidence of every visit.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::dataset::Dataset;
+use super::visits::Visit;
+use super::EvalError;
+use crate::app::App;
+use crate::auth::{Principal, Role};
+use crate::config::{Config, LivenessMode};
+use crate::kiosk::{Evidence, KioskState, VisitRule};
+use crate::vision::manifest::VisitPoint;
+use crate::vision::{decode, FaceEngine};
+
+#[derive(Debug, Clone)]
+pub struct KioskEvalOptions {
+    /// Enrolment photos per enrolled identity.
+    pub enrol: usize,
+    /// Frames sent per visit at most.
+    pub frames: usize,
+    pub seed: u64,
+    pub calibrate: bool,
+}
+
+/// Percentiles of a list of values.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Spread {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub n: usize,
+}
+
+impl Spread {
+    fn of(mut v: Vec<f64>) -> Self {
+        if v.is_empty() {
+            return Self::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
+        Self {
+            mean: v.iter().sum::<f64>() / v.len() as f64,
+            p50: q(0.5),
+            p95: q(0.95),
+            n: v.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KioskReport {
+    pub profile: String,
+    pub faces_dir: String,
+    pub enrolled_identities: usize,
+    pub enrolment_photos: usize,
+    /// Photos the intake refused (no face, low quality), tried in order until K took.
+    pub enrolment_refused: usize,
+    pub mated_visits: usize,
+    pub non_mated_visits: usize,
+    pub threshold: f32,
+    pub margin: f32,
+    pub min_frames: usize,
+    pub no_match_frames: usize,
+    /// Mated visits not matched to their person (no match, or no decision in time).
+    pub fnir: f64,
+    /// Non-mated visits matched to anyone.
+    pub fpir: f64,
+    /// Visits matched to the wrong enrolled person (mated or not).
+    pub wrong_person: usize,
+    /// Mated visits that never had enough good frames to decide.
+    pub undecided: usize,
+    /// What the kiosk last asked of those visits (prompt key → visits), and their photos.
+    pub undecided_prompts: std::collections::BTreeMap<String, usize>,
+    pub undecided_photos: Vec<String>,
+    /// Frames sent until the match (mated visits matched).
+    pub frames_to_match: Spread,
+    /// Server time until the match (sum of the frames' processing), ms.
+    pub ms_to_match: Spread,
+    /// Frames until "not recognised" (non-mated visits).
+    pub frames_to_no_match: Spread,
+    /// Server time per frame, ms.
+    pub ms_per_frame: Spread,
+    /// With --calibrate: the highest score a wrong candidate reached over all visits.
+    pub wrong_candidate_max: Option<f32>,
+}
+
+struct Trace {
+    photo: String,
+    prompt: Option<&'static str>,
+    truth: Option<u64>,
+    evidence: Vec<Evidence>,
+    matched: Option<u64>,
+    no_match: bool,
+    frames: usize,
+    ms: Vec<f64>,
+}
+
+/// Runs the evaluation for the engine's profile.
+pub fn evaluate_kiosk(
+    config: &Config,
+    engine: FaceEngine,
+    dir: &Path,
+    opts: &KioskEvalOptions,
+) -> Result<KioskReport, EvalError> {
+    let folder = |source| EvalError::Folder {
+        path: dir.display().to_string(),
+        source,
+    };
+    let ds = Dataset::load(dir).map_err(folder)?;
+    if ds.identities.is_empty() {
+        return Err(EvalError::Empty(dir.display().to_string()));
+    }
+    let tmp = std::env::temp_dir().join(format!("hoso-eval-kiosk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut cfg = config.clone();
+    cfg.data_dir = tmp.clone();
+    cfg.liveness.mode = LivenessMode::Off;
+    let app = App::open(cfg, engine, false)?;
+    let result = run(&app, &ds, dir, opts);
+    drop(app);
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+fn run(
+    app: &App,
+    ds: &Dataset,
+    dir: &Path,
+    opts: &KioskEvalOptions,
+) -> Result<KioskReport, EvalError> {
+    let clerk = app.create_user(
+        "system:eval",
+        "eval-clerk",
+        "eval-password-2026",
+        Role::Clerk,
+    )?;
+    let kiosk = Principal {
+        role: Role::Kiosk,
+        actor: "device:0".into(),
+        id: 0,
+        name: "eval".into(),
+    };
+    let limits = app.config.decode_limits();
+    let read = |p: &Path| std::fs::read(p).ok();
+    // Enrol every other identity: consent, the first K photos the intake accepts, a dossier.
+    let mut applicant = vec![None; ds.identities.len()];
+    let mut used = vec![false; ds.samples.len()];
+    let (mut photos, mut refused) = (0, 0);
+    for (i, _) in ds.identities.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let a = app.create_applicant(
+            clerk,
+            &format!("Người Thử {}", letters(i)),
+            &format!("001{i:09}"),
+            None,
+        )?;
+        app.record_consent(clerk, a, &app.consent.version.clone(), "tick")?;
+        let mut n = 0;
+        for (k, s) in ds
+            .samples
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.identity == i)
+        {
+            if n == opts.enrol {
+                break;
+            }
+            match read(&s.path).map(|b| app.enrol_face(clerk, a, &b)) {
+                Some(Ok(_)) => {
+                    n += 1;
+                    photos += 1;
+                    used[k] = true;
+                }
+                _ => refused += 1,
+            }
+        }
+        app.create_dossier(
+            clerk,
+            &format!("000.00.00.H01-261130-{:04}", i + 1),
+            a,
+            "Thử nghiệm",
+            "2026-11-30 08:00",
+            "2026-12-30 17:00",
+        )?;
+        applicant[i] = Some(a as u64);
+    }
+    let base = app.visit_rule();
+    let mut rule = base;
+    let mut wrong_candidate_max = None;
+    if opts.calibrate {
+        // Evidence of every visit with a threshold nothing reaches.
+        app.set_visit_override(Some(VisitRule {
+            threshold: f32::INFINITY,
+            min_frames: 1,
+            no_match_frames: usize::MAX,
+            ..base
+        }));
+        let traces = visits(app, &kiosk, ds, &used, &applicant, opts, "cal", &limits)?;
+        let margin = base.margin;
+        let min_frames = 2;
+        let wrong = traces
+            .iter()
+            .flat_map(|t| {
+                t.evidence.iter().filter(move |e| {
+                    e.frames >= min_frames
+                        && e.best.is_some_and(|(who, s)| {
+                            Some(who) != t.truth && s - e.second.unwrap_or(f32::MIN) >= margin
+                        })
+                })
+            })
+            .filter_map(|e| e.best.map(|b| b.1))
+            .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))));
+        wrong_candidate_max = wrong;
+        // Never below the per-frame 1:N threshold; above every wrong candidate by half the
+        // margin.
+        let per_frame = app.scorer.threshold.unwrap_or(f32::INFINITY);
+        rule.threshold = wrong.map_or(per_frame, |w| per_frame.max(w + margin / 2.0));
+        rule.min_frames = min_frames;
+        rule.no_match_frames = opts.frames.min(10);
+        let mut m = app.engine.manifest.clone();
+        if let Some(p) = m.profiles.iter_mut().find(|p| p.name == m.profile) {
+            p.visit = Some(VisitPoint {
+                threshold: rule.threshold,
+                margin,
+                min_frames,
+                no_match_frames: rule.no_match_frames,
+                measured_on: format!(
+                    "{} (hoso eval --kiosk: {} mated / {} non-mated visits of up to {} jittered frames, enrol {})",
+                    dir.display(),
+                    traces.iter().filter(|t| t.truth.is_some()).count(),
+                    traces.iter().filter(|t| t.truth.is_none()).count(),
+                    opts.frames,
+                    opts.enrol
+                ),
+            });
+        }
+        super::save_profile(&m)?;
+    }
+    app.set_visit_override(Some(rule));
+    let traces = visits(app, &kiosk, ds, &used, &applicant, opts, "run", &limits)?;
+    app.set_visit_override(None);
+    let mated: Vec<&Trace> = traces.iter().filter(|t| t.truth.is_some()).collect();
+    let non: Vec<&Trace> = traces.iter().filter(|t| t.truth.is_none()).collect();
+    fn right(t: &&&Trace) -> bool {
+        t.matched.is_some() && t.matched == t.truth
+    }
+    let undecided: Vec<&&Trace> = mated
+        .iter()
+        .filter(|t| t.matched.is_none() && !t.no_match)
+        .collect();
+    let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    Ok(KioskReport {
+        profile: app.engine.manifest.profile.clone(),
+        faces_dir: dir.display().to_string(),
+        enrolled_identities: applicant.iter().flatten().count(),
+        enrolment_photos: photos,
+        enrolment_refused: refused,
+        mated_visits: mated.len(),
+        non_mated_visits: non.len(),
+        threshold: rule.threshold,
+        margin: rule.margin,
+        min_frames: rule.min_frames,
+        no_match_frames: rule.no_match_frames,
+        fnir: ratio(mated.iter().filter(|t| !right(t)).count(), mated.len()),
+        fpir: ratio(
+            non.iter().filter(|t| t.matched.is_some()).count(),
+            non.len(),
+        ),
+        wrong_person: traces
+            .iter()
+            .filter(|t| t.matched.is_some() && t.matched != t.truth)
+            .count(),
+        undecided: undecided.len(),
+        undecided_prompts: undecided.iter().fold(Default::default(), |mut m, t| {
+            *m.entry(t.prompt.unwrap_or("none").to_string()).or_default() += 1;
+            m
+        }),
+        undecided_photos: undecided.iter().map(|t| t.photo.clone()).collect(),
+        frames_to_match: Spread::of(
+            mated
+                .iter()
+                .filter(right)
+                .map(|t| t.frames as f64)
+                .collect(),
+        ),
+        ms_to_match: Spread::of(
+            mated
+                .iter()
+                .filter(right)
+                .map(|t| t.ms.iter().sum())
+                .collect(),
+        ),
+        frames_to_no_match: Spread::of(
+            non.iter()
+                .filter(|t| t.no_match)
+                .map(|t| t.frames as f64)
+                .collect(),
+        ),
+        ms_per_frame: Spread::of(traces.iter().flat_map(|t| t.ms.iter().copied()).collect()),
+        wrong_candidate_max,
+    })
+}
+
+/// A name-safe label for a number (0 → "A", 26 → "BA").
+fn letters(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        i /= 26;
+        if i == 0 {
+            break;
+        }
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Plays every visit (photos not used for enrolment) through the frames use case.
+#[allow(clippy::too_many_arguments)]
+fn visits(
+    app: &App,
+    kiosk: &Principal,
+    ds: &Dataset,
+    used: &[bool],
+    applicant: &[Option<u64>],
+    opts: &KioskEvalOptions,
+    pass: &str,
+    limits: &crate::vision::DecodeLimits,
+) -> Result<Vec<Trace>, crate::app::AppError> {
+    let mut out = Vec::new();
+    for (k, s) in ds.samples.iter().enumerate() {
+        if used[k] {
+            continue;
+        }
+        let Some(photo) = std::fs::read(&s.path)
+            .ok()
+            .and_then(|b| decode(&b, limits).ok())
+        else {
+            continue;
+        };
+        let mut v = Visit::new(&photo, opts.seed ^ (k as u64).wrapping_mul(0x9E37_79B9));
+        // Where a person asked to come closer would step: towards the main face.
+        let main_face = app
+            .engine
+            .detect_framed(&photo, app.config.vision.enrol_min_face_px)
+            .ok()
+            .and_then(|f| {
+                crate::vision::primary_face(&f, photo.width(), photo.height())
+                    .map(|f| (f.centre(), f.height()))
+            });
+        let mut t = Trace {
+            photo: s
+                .path
+                .strip_prefix(&ds.root)
+                .unwrap_or(&s.path)
+                .display()
+                .to_string(),
+            prompt: None,
+            truth: applicant[s.identity],
+            evidence: Vec::new(),
+            matched: None,
+            no_match: false,
+            frames: 0,
+            ms: Vec::new(),
+        };
+        let session = format!("eval-{pass}-{k}");
+        for f in 0..opts.frames {
+            let jpeg = v.next_frame(f == 0);
+            let start = Instant::now();
+            let r = app.kiosk_frame(kiosk, &session, &jpeg)?;
+            t.ms.push(start.elapsed().as_secs_f64() * 1e3);
+            t.frames = f + 1;
+            t.prompt = r.prompt_key;
+            let who = r.evidence.and_then(|e| e.best.map(|b| b.0));
+            t.evidence.extend(r.evidence);
+            if let (Some("prompt.closer"), Some((c, h))) = (r.prompt_key, main_face) {
+                v.approach(c, h);
+            }
+            match r.state {
+                KioskState::Matched => {
+                    t.matched = who;
+                    break;
+                }
+                KioskState::NoMatch => {
+                    t.no_match = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+pub fn text(r: &KioskReport) -> String {
+    format!(
+        "kiosk visits on {dir} — profile {p}\n  enrolled {ei} identities from {ep} photos ({er} refused by the intake); {mv} mated / {nv} non-mated visits\n  rule: threshold {th:.4}, margin {mg:.4}, ≥ {mf} good frames to match, not recognised after {nm}\n  visit FNIR {fnir:.4} ({und} undecided: {undp})   visit FPIR {fpir:.4}   wrong person {wp}\n  frames to a match: mean {fm:.2}, p95 {fp:.0}; server time to a match: p50 {mm:.1} ms, p95 {mp:.1} ms\n  frames to \"not recognised\": mean {nf:.1}; server time per frame p50 {pf:.1} ms, p95 {pp:.1} ms\n{cal}",
+        dir = r.faces_dir,
+        p = r.profile,
+        ei = r.enrolled_identities,
+        ep = r.enrolment_photos,
+        er = r.enrolment_refused,
+        mv = r.mated_visits,
+        nv = r.non_mated_visits,
+        th = r.threshold,
+        mg = r.margin,
+        mf = r.min_frames,
+        nm = r.no_match_frames,
+        fnir = r.fnir,
+        und = r.undecided,
+        undp = r
+            .undecided_photos
+            .join(", "),
+        fpir = r.fpir,
+        wp = r.wrong_person,
+        fm = r.frames_to_match.mean,
+        fp = r.frames_to_match.p95,
+        mm = r.ms_to_match.p50,
+        mp = r.ms_to_match.p95,
+        nf = r.frames_to_no_match.mean,
+        pf = r.ms_per_frame.p50,
+        pp = r.ms_per_frame.p95,
+        cal = r.wrong_candidate_max.map_or(String::new(), |w| format!(
+            "  calibrated: the highest wrong candidate scored {w:.4}; threshold written to the manifest\n"
+        )),
+    )
+}

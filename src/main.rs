@@ -86,6 +86,9 @@ enum Cmd {
         /// Also list every presentation's scores.
         #[arg(long)]
         verbose: bool,
+        /// Write the passive check's operating point (reject, accept) into the manifest.
+        #[arg(long)]
+        calibrate: bool,
     },
     /// Benchmark the pipeline stages and the gallery search.
     Bench {
@@ -217,6 +220,89 @@ fn load_engine(c: &Config) -> Result<FaceEngine> {
         .with_context(|| format!("loading the face engine from {}", dir.display()))
 }
 
+/// `hoso eval-pad`: per frame and per visit, the kiosk's policy, optional calibration.
+fn eval_pad(config: &Config, faces: &Path, json: bool, verbose: bool, calibrate: bool) -> Result<()> {
+    use hoso::config::LivenessMode;
+    let engine = load_engine(config)?;
+    let limits = config.decode_limits();
+    let r = hoso::eval::pad::evaluate_pad(&engine, faces, config.vision.min_face_px, &limits)?;
+    let visits = hoso::eval::pad_visits::evaluate(
+        &engine,
+        &r,
+        faces,
+        config.vision.enrol_min_face_px,
+        &limits,
+        engine.manifest.liveness.as_ref(),
+        calibrate,
+    )?;
+    if calibrate {
+        let v = visits
+            .as_ref()
+            .context("no passive model in the manifest to calibrate")?;
+        let mut m = hoso::vision::Manifest::load(&engine.manifest.dir)?;
+        m.liveness = Some(hoso::vision::manifest::LivenessPoint {
+            passive: v.model.clone(),
+            reject: v.reject,
+            accept: v.accept,
+            min_frames: v.min_frames,
+            measured_on: format!(
+                "{} (hoso eval-pad --calibrate: {} bona fide / {} attack visits of {} jittered frames)",
+                faces.display(),
+                r.bona_fide,
+                r.attacks.values().sum::<usize>(),
+                v.frames_per_visit
+            ),
+        });
+        m.save()?;
+        eprintln!("calibrated: reject {:.4}, accept {:.3}, written to the manifest", v.reject, v.accept);
+    }
+    let l = &config.liveness;
+    let passive = engine
+        .manifest
+        .liveness
+        .as_ref()
+        .map_or("none", |p| p.passive.as_str());
+    let challenge = format!(
+        "every recognised face must pass a challenge of {} random head turns (>= {} deg) within {} s before any dossier is shown",
+        l.steps, l.turn_deg, l.seconds
+    );
+    let policy = format!(
+        "kiosk policy: liveness.mode = {:?}, passive model = {passive}; {}",
+        l.mode,
+        match l.mode {
+            LivenessMode::Off => "NO presentation-attack defence".to_string(),
+            LivenessMode::Active => challenge,
+            _ if passive == "none" => challenge,
+            LivenessMode::Passive => "the passive check over the visit accepts or refuses; in doubt, the fallbacks".to_string(),
+            LivenessMode::PassiveActive => format!(
+                "the passive check over the visit accepts (every good frame confidently live) or refuses (clear attack); anything else gets the challenge of {} head turns",
+                l.steps
+            ),
+        }
+    );
+    if json {
+        let mut v = serde_json::to_value(&r)?;
+        v["policy"] = serde_json::Value::String(policy);
+        v["visits"] = serde_json::to_value(&visits)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    print!("{}", hoso::eval::pad::text(&r));
+    if let Some(v) = &visits {
+        print!("{}", hoso::eval::pad_visits::text(v));
+    }
+    println!("\n{policy}");
+    if verbose {
+        for p in &r.presentations {
+            println!(
+                "  {:<60} {:<9} yaw {:+6.1} pitch {:+6.1} {:?}",
+                p.file, p.kind, p.yaw, p.pitch, p.scores
+            );
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     let mut config = load_config(&cli)?;
     match cli.cmd {
@@ -309,49 +395,8 @@ fn run(cli: Cli) -> Result<()> {
             faces,
             json,
             verbose,
-        } => {
-            let engine = load_engine(&config)?;
-            let r = hoso::eval::pad::evaluate_pad(
-                &engine,
-                &faces,
-                config.vision.min_face_px,
-                &config.decode_limits(),
-            )?;
-            let l = &config.liveness;
-            let passive = engine
-                .manifest
-                .liveness
-                .as_ref()
-                .map_or("none", |p| p.passive.as_str());
-            let policy = format!(
-                "kiosk policy: liveness.mode = {:?}, passive model = {passive}; {}",
-                l.mode,
-                match l.mode {
-                    hoso::config::LivenessMode::Off => "NO presentation-attack defence".to_string(),
-                    _ if passive == "none" || l.mode == hoso::config::LivenessMode::Active => format!(
-                        "every recognised face must pass a challenge of {} random head turns (>= {} deg) within {} s before any dossier is shown",
-                        l.steps, l.turn_deg, l.seconds
-                    ),
-                    _ => "the passive score accepts, refuses, or asks for the challenge".to_string(),
-                }
-            );
-            if json {
-                let mut v = serde_json::to_value(&r)?;
-                v["policy"] = serde_json::Value::String(policy);
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                print!("{}", hoso::eval::pad::text(&r));
-                println!("\n{policy}");
-                if verbose {
-                    for p in &r.presentations {
-                        println!(
-                            "  {:<60} {:<9} yaw {:+6.1} pitch {:+6.1} {:?}",
-                            p.file, p.kind, p.yaw, p.pitch, p.scores
-                        );
-                    }
-                }
-            }
-        }
+            calibrate,
+        } => eval_pad(&config, &faces, json, verbose, calibrate)?,
         Cmd::Bench {
             json,
             image,

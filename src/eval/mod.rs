@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod kiosk;
 pub mod metrics;
 pub mod pad;
+pub mod pad_visits;
 pub mod report;
 pub mod visits;
 

@@ -221,7 +221,13 @@ fn load_engine(c: &Config) -> Result<FaceEngine> {
 }
 
 /// `hoso eval-pad`: per frame and per visit, the kiosk's policy, optional calibration.
-fn eval_pad(config: &Config, faces: &Path, json: bool, verbose: bool, calibrate: bool) -> Result<()> {
+fn eval_pad(
+    config: &Config,
+    faces: &Path,
+    json: bool,
+    verbose: bool,
+    calibrate: bool,
+) -> Result<()> {
     use hoso::config::LivenessMode;
     let engine = load_engine(config)?;
     let limits = config.decode_limits();
@@ -254,7 +260,10 @@ fn eval_pad(config: &Config, faces: &Path, json: bool, verbose: bool, calibrate:
             ),
         });
         m.save()?;
-        eprintln!("calibrated: reject {:.4}, accept {:.3}, written to the manifest", v.reject, v.accept);
+        eprintln!(
+            "calibrated: reject {:.4}, accept {:.3}, written to the manifest",
+            v.reject, v.accept
+        );
     }
     let l = &config.liveness;
     let passive = engine

@@ -272,7 +272,8 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
     if !tooling() {
         return;
     }
-    // The shipped liveness defence, with a short challenge so the test is quick.
+    // The shipped liveness defence (passive check over the visit, then the challenge), with a
+    // short challenge so the test is quick.
     let o = common::Office::start_with("[liveness]\nseconds = 5\n");
     let live = faces.join("nuaa_0001");
     let mut photos: Vec<PathBuf> = std::fs::read_dir(&live)
@@ -302,4 +303,40 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
         ],
     );
     assert!(ok && out.contains("OK attack"), "{out}");
+}
+
+#[test]
+fn live_person_reaches_the_result_without_a_challenge() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    // The shipped default: passive + active.
+    let o = common::Office::start();
+    let live = faces.join("nuaa_0002");
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(&live)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    photos.sort();
+    let code = "000.00.17.H29-261120-0032";
+    let (_, name) = seed_person(&o.clerk, "Lê Thị Mai", "001099077777", &photos[..2], code);
+    // The person's other live webcam frames, as a short video.
+    let rest: Vec<&Path> = photos[2..6].iter().map(PathBuf::as_path).collect();
+    let video = o.server.dir.join("live.y4m");
+    y4m(&rest, &video);
+    let art = artifacts();
+    let (ok, out) = node(
+        "kiosk.mjs",
+        &[
+            &o.server.base,
+            &o.kiosk_token,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "live",
+            &name,
+            code,
+        ],
+    );
+    assert!(ok && out.contains("OK live"), "{out}");
 }

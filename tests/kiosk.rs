@@ -92,7 +92,7 @@ fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
                      wrong: &mut i32,
                      no_face: &mut i32| {
         session += 1;
-        let v = decide(&k, &format!("s{session}"), &std::fs::read(p).unwrap());
+        let (v, _) = common::visit(&k, &format!("s{session}"), p, session, 12);
         match v["state"].as_str().unwrap() {
             "matched" => {
                 let name = v["result"]["display_name"].as_str().unwrap();
@@ -143,9 +143,12 @@ fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
     );
     assert_eq!(mated.2, 0, "a mated probe was matched to someone else");
     assert_eq!(sc + sw, 0, "a stranger was matched");
+    // Every other identity enrolled; at least 97 % of their other photos recognised as
+    // visits (fr_feature profile).
+    let probes = mated.0 + mated.1 + mated.2 + mated.3;
     assert!(
-        mated.0 * 2 > mated.0 + mated.1,
-        "fewer than half of the enrolled people recognised: {mated:?}"
+        f64::from(mated.0) >= 0.97 * f64::from(probes),
+        "fewer than 97 % of the enrolled people's visits recognised: {mated:?}"
     );
 }
 
@@ -274,7 +277,7 @@ fn qr_fallback_keypad_and_lockout() {
     // Withdrawn consent: the same person's face is no longer recognised (before: it is, and
     // the kiosk asks for the liveness challenge).
     let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
-    assert_eq!(decide(&k, "before", &probe)["state"], "challenge");
+    assert!(common::recognised(&decide(&k, "before", &probe)));
     assert_eq!(
         c.delete(&format!("/api/v1/applicants/{}/consent", e.applicant))
             .0,
@@ -296,7 +299,7 @@ fn people_whose_dossiers_are_all_closed_are_not_matched() {
     enrol(c, 3, &photos, 9).unwrap();
     let code = "000.00.17.H29-261120-0009";
     let probe = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
-    assert_eq!(decide(&k, "open", &probe)["state"], "challenge");
+    assert!(common::recognised(&decide(&k, "open", &probe)));
     for (st, at) in [
         (4, "2026-11-21 08:00"),
         (9, "2026-11-22 08:00"),

@@ -67,48 +67,71 @@ fn no_attack_image_is_ever_matched_and_live_faces_are_not_refused() {
     for sub in images(&faces.join("_spoof")) {
         attacks.extend(images(&sub));
     }
-    let (mut recognised, mut total) = (0, 0);
+    // Default configuration (passive + active): no attack image ever opens a dossier.
+    let (mut refused, mut challenged, mut total) = (0, 0, 0);
     for (n, a) in attacks.iter().enumerate() {
         if a.to_string_lossy().contains("image_T1") {
             continue; // the Silent-Face sample's live frame
         }
         total += 1;
         let session = format!("attack{n}");
-        for _ in 0..8 {
+        for _ in 0..12 {
             let v = frame(&k, &session, a);
             let state = v["state"].as_str().unwrap();
             assert_ne!(state, "matched", "{} opened a dossier: {v}", a.display());
             assert!(v["result"].is_null());
             if state == "challenge" {
-                recognised += 1;
+                challenged += 1;
                 break;
             }
-            if state == "no_match" || state == "spoof_suspected" {
+            if state == "spoof_suspected" {
+                refused += 1;
+                break;
+            }
+            if state == "no_match" {
                 break;
             }
         }
     }
     assert!(total >= 30, "{total} attack images");
-    // Many printed photos are recognised as their subject — exactly why the challenge is
-    // there. Report it so the number is visible in the test output.
-    eprintln!("attacks: {total}, recognised and challenged: {recognised}, matched: 0");
-    // Live NUAA frames: none is refused as an attack (BPCER of the shipped check = 0).
-    let mut refused = 0;
+    eprintln!("attacks: {total}, refused by the passive check: {refused}, challenged: {challenged}, matched: 0");
+    // Live NUAA frames of the enrolled subjects: the passive check lets (nearly) all of them
+    // through without a challenge, straight to their dossier.
+    let (mut passed, mut challenged_live, mut refused_live) = (0, 0, 0);
     for (n, p) in held_back.iter().enumerate() {
-        for _ in 0..3 {
+        for _ in 0..12 {
             let v = frame(&k, &format!("live{n}"), p);
             match v["state"].as_str().unwrap() {
-                "spoof_suspected" => {
-                    refused += 1;
+                "matched" => {
+                    passed += 1;
                     break;
                 }
-                "challenge" | "no_match" => break,
+                "challenge" => {
+                    challenged_live += 1;
+                    break;
+                }
+                "spoof_suspected" => {
+                    refused_live += 1;
+                    break;
+                }
+                "no_match" => break,
                 _ => {}
             }
         }
     }
-    let bpcer = refused as f64 / held_back.len() as f64;
-    assert!(bpcer <= 0.10, "BPCER {bpcer}");
+    eprintln!(
+        "live NUAA visits: {}, passed without a challenge: {passed}, challenged: {challenged_live}, refused: {refused_live}",
+        held_back.len()
+    );
+    assert!(
+        passed as f64 >= 0.95 * held_back.len() as f64,
+        "{passed} of {} live visits passed the passive check",
+        held_back.len()
+    );
+    assert_eq!(refused_live, 0, "a live person was refused as an attack");
+    let (_, log) = o.admin.get("/api/v1/admin/audit?action=kiosk.match");
+    let first: Value = serde_json::from_str(log[0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(first["liveness"], "passive", "{first}");
 }
 
 const OBAMA: &str = "Barack_Obama";

@@ -117,7 +117,7 @@
         { h: 'admin.col.applicant', v: (r) => `#${r.applicant_id} ${r.display_name}` },
         { h: 'admin.col.consent', v: (r) => r.granted_at ? `${fmtTime(r.granted_at)} (${r.method}, ${r.text_version})` : '—' },
         { h: 'admin.col.withdrawn', v: (r) => r.withdrawn_at ? `${fmtTime(r.withdrawn_at)} — ${r.withdrawn_note || ''}` : '—' },
-        { h: 'admin.col.face', v: (r) => r.templates > 0 ? t('admin.face.held', { n: r.templates }) : (r.biometrics_purged_at ? t('admin.face.purged', { at: fmtTime(r.biometrics_purged_at) }) : '—') },
+        { h: 'admin.col.face', v: (r) => r.needs_reenrolment ? t('admin.face.reenrol', { n: r.templates }) : r.templates > 0 ? t('admin.face.held', { n: r.templates }) : (r.biometrics_purged_at ? t('admin.face.purged', { at: fmtTime(r.biometrics_purged_at) }) : '—') },
         { h: 'admin.col.open', v: (r) => r.open_dossiers },
         {
           h: 'admin.col.actions',

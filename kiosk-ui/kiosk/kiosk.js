@@ -86,7 +86,8 @@
       if (S.mode === 'result') return;
       renderResult(d.result); show('result'); armClear();
     } else if (d.state === 'no_match' || d.state === 'spoof_suspected') {
-      newSession();
+      // The visit is decided once: the same session keeps it until the face leaves, so a
+      // person left standing is not asked again (and not counted again).
       if (S.mode === 'idle') {
         $('fallback-reason').textContent = d.state === 'spoof_suspected' ? t('prompt.challenge_failed') : '';
         show('fallback');

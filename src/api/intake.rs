@@ -38,11 +38,12 @@ pub async fn get_applicant(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(STAFF)?;
-    let (a, consents, templates, dossiers) = app.store.read(|c| {
+    let (a, consents, templates, active, dossiers) = app.store.read(|c| {
         Ok((
             people::applicant(c, id)?,
             people::consents(c, id)?,
             people::template_count(c, id)?,
+            people::template_count_for_model(c, id, &app.model_id)?,
             dsql::dossiers_of(c, id)?,
         ))
     })?;
@@ -63,6 +64,11 @@ pub async fn get_applicant(
             "granted_at": c.granted_at, "granted_by": c.granted_by, "withdrawn_at": c.withdrawn_at,
         })).collect::<Vec<_>>(),
         "templates": templates,
+        "templates_active": active,
+        // Enrolled with another recognition profile only: the kiosk cannot recognise the
+        // person until the face is enrolled again.
+        "needs_reenrolment": templates > 0 && active == 0
+            && consents.iter().any(|c| c.withdrawn_at.is_none() && c.purpose == PURPOSE),
         "biometrics_purged_at": a.biometrics_purged_at,
         "dossiers": views,
     })))

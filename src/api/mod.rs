@@ -276,8 +276,11 @@ async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> i
         "uptime_s": app.started.elapsed().as_secs(),
         "detector": m.detector.name,
         "embedders": m.embedders.iter().map(|e| &e.name).collect::<Vec<_>>(),
+        "profile": m.profile,
         "kiosk_scorer": m.scorer.kiosk,
-        "calibrated": m.scorer.fused.is_some(),
+        "calibrated": app.visit_rule().threshold.is_finite(),
+        "passive_liveness": m.liveness.as_ref().map(|l| &l.passive),
+        "liveness_mode": app.config.liveness.mode,
         "gallery_templates": app.gallery.len(),
         "kiosks_seen": app.kiosk_health().len(),
     }))

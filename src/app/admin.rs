@@ -53,6 +53,9 @@ pub struct SettingsView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ConsentEntry {
     pub display_name: String,
+    /// Consented, enrolled with another recognition profile only: the kiosk cannot
+    /// recognise the person until a clerk enrols the face again.
+    pub needs_reenrolment: bool,
     #[serde(flatten)]
     pub record: admin::ConsentRecord,
 }
@@ -61,6 +64,10 @@ impl From<admin::ConsentRecord> for ConsentEntry {
     fn from(r: admin::ConsentRecord) -> Self {
         Self {
             display_name: masked_name(&r.full_name),
+            needs_reenrolment: r.withdrawn_at.is_none()
+                && r.consent_id.is_some()
+                && r.templates > 0
+                && r.templates_active == 0,
             record: r,
         }
     }
@@ -78,7 +85,13 @@ pub struct DeviceView {
 impl App {
     pub fn settings_view(&self) -> SettingsView {
         let s = self.settings();
-        let (ct, cm) = (self.scorer.threshold, self.scorer.margin);
+        // The calibrated operating point: the profile's visit point, else its per-frame one.
+        let visit = self.engine.manifest.active().and_then(|p| p.visit.clone());
+        let ct = visit
+            .as_ref()
+            .map(|v| v.threshold)
+            .or(self.scorer.threshold);
+        let cm = visit.as_ref().map(|v| v.margin).or(self.scorer.margin);
         let off = |v: Option<f32>, c: Option<f32>| v.is_some_and(|v| Some(v) != c);
         SettingsView {
             off_calibration: off(s.kiosk_threshold, ct) || off(s.kiosk_margin, cm),
@@ -230,7 +243,7 @@ impl App {
         let Some(q) = query.map(str::trim).filter(|q| !q.is_empty()) else {
             return Ok(self
                 .store
-                .read(|c| admin::consent_records(c, limit.clamp(1, 1000)))?
+                .read(|c| admin::consent_records(c, limit.clamp(1, 1000), &self.model_id))?
                 .into_iter()
                 .map(Into::into)
                 .collect());
@@ -248,7 +261,7 @@ impl App {
         Ok(match id {
             Some(id) => self
                 .store
-                .read(|c| admin::consent_record_of(c, id))?
+                .read(|c| admin::consent_record_of(c, id, &self.model_id))?
                 .into_iter()
                 .map(Into::into)
                 .collect(),

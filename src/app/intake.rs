@@ -295,7 +295,10 @@ impl App {
                 },
                 t,
             )?;
-            Ok((tid, people::template_count(tx, applicant_id)?))
+            Ok((
+                tid,
+                people::template_count_for_model(tx, applicant_id, &self.model_id)?,
+            ))
         })?;
         self.gallery.add(applicant_id as u64, tid as u64, &template);
         Ok(Enrolled {

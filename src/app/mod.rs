@@ -70,8 +70,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A fingerprint of everything that makes templates comparable.
+/// Which embedders made a template: their names and a fingerprint of their model files'
+/// sha256 and pre-processing (`fr_feature@1a2b…`, `dlib+faceres@…`). Templates made by
+/// other models (another profile) are not comparable and are never loaded.
 pub fn model_id(engine: &FaceEngine) -> String {
+    let names: Vec<&str> = engine
+        .manifest
+        .embedders
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    format!("{}@{}", names.join("+"), model_hash(engine))
+}
+
+/// The fingerprint alone (how templates were labelled before profiles).
+fn model_hash(engine: &FaceEngine) -> String {
     let mut h = Sha256::new();
     for e in &engine.manifest.embedders {
         h.update(e.model.sha256.as_bytes());
@@ -135,6 +148,10 @@ impl App {
     }
 
     fn load_gallery(&self) -> Result<(), AppError> {
+        // Templates labelled with the bare fingerprint (before profiles) get the full label.
+        let legacy = model_hash(&self.engine);
+        self.store
+            .tx(|tx| people::relabel_templates(tx, &legacy, &self.model_id))?;
         let rows = self
             .store
             .read(|c| people::consented_templates(c, PURPOSE))?;
@@ -149,7 +166,7 @@ impl App {
                 _ => unreadable += 1,
             }
         }
-        tracing::info!(loaded, stale, unreadable, "gallery loaded");
+        tracing::info!(loaded, stale, unreadable, model = %self.model_id, "gallery loaded");
         Ok(())
     }
 

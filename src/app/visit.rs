@@ -16,8 +16,8 @@ use crate::crypto::sha256_hex;
 use crate::gallery::{Query, TopTwo};
 use crate::kiosk::challenge::ChallengeRule;
 use crate::kiosk::{
-    qr, Decision, Event, KioskState, LivenessRule, Observation, PassivePoint, Session, VisitRule,
-    Want,
+    qr, Decision, Event, KioskState, LivenessRule, Observation, PassivePoint, Ports, Session,
+    VisitRule, Want,
 };
 use crate::store::dossiers as sql;
 use crate::vision::embed::normalise;
@@ -198,8 +198,20 @@ impl App {
                     eligible.contains(&(id as i64))
                 })
         };
+        let mut similar = |sum: &[f32], one: &[f32]| -> f32 {
+            let mut mean = sum.to_vec();
+            for seg in segments {
+                normalise(&mut mean[seg.offset..seg.offset + seg.dims]);
+            }
+            self.scorer.score(segments, &mean, one)
+        };
         let mut turns = |n: usize| self.dice().turns(n);
-        Ok(s.observe(obs, t, rule, &mut search, &mut turns))
+        let mut ports = Ports {
+            search: &mut search,
+            similar: &mut similar,
+            turns: &mut turns,
+        };
+        Ok(s.observe(obs, t, rule, &mut ports))
     }
 
     /// Acts once on what the visit decided: audit, statistics, the result.

@@ -97,7 +97,8 @@ pub fn evaluate(
         let mut v = Visit::new(&photo, 0x5EED ^ i as u64);
         let mut frames = Vec::new();
         for f in 0..FRAMES {
-            let img = decode(&v.next_frame(f == 0), limits).map_err(crate::vision::VisionError::from)?;
+            let img =
+                decode(&v.next_frame(f == 0), limits).map_err(crate::vision::VisionError::from)?;
             let faces = engine.detect_framed(&img, min_face)?;
             if let Some(face) = primary_face(&faces, img.width(), img.height()) {
                 if let Some((_, s)) = engine

@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::vision::quality::Issue;
 pub use visit::{
-    ChallengeView, Decision, Event, Evidence, LivenessRule, Observation, PassivePoint, Session,
-    VisitRule, Want,
+    ChallengeView, Decision, Event, Evidence, LivenessRule, Observation, PassivePoint, Ports,
+    Session, VisitRule, Want,
 };
 
 /// What the kiosk page shows (DESIGN §8).

@@ -70,6 +70,16 @@ pub struct VisitRule {
     pub leave: Duration,
 }
 
+/// The caller's side of a frame: gallery search, template similarity, random turns.
+pub struct Ports<'a> {
+    /// The best two identities for a (not necessarily normalised) template.
+    pub search: &'a mut dyn FnMut(&[f32]) -> TopTwo,
+    /// The scorer's similarity of the visit's (not normalised) evidence and one template.
+    pub similar: &'a mut dyn FnMut(&[f32], &[f32]) -> f32,
+    /// A challenge's head turns.
+    pub turns: &'a mut dyn FnMut(usize) -> Vec<Turn>,
+}
+
 /// What one frame showed.
 #[derive(Debug, Clone, Copy)]
 pub enum Observation<'a> {
@@ -204,15 +214,13 @@ impl Session {
         self.visit = None;
     }
 
-    /// Feeds one frame. `search` finds the best two identities for a (not necessarily
-    /// normalised) template; `turns` draws a challenge's head turns.
+    /// Feeds one frame.
     pub fn observe(
         &mut self,
         obs: Observation,
         now: Instant,
         rule: &VisitRule,
-        search: &mut dyn FnMut(&[f32]) -> TopTwo,
-        turns: &mut dyn FnMut(usize) -> Vec<Turn>,
+        ports: &mut Ports,
     ) -> Decision {
         let mut d = Decision {
             state: KioskState::Searching,
@@ -250,7 +258,7 @@ impl Session {
             Phase::Challenge(ch) => {
                 let frame = match obs {
                     Observation::Face { template, yaw, .. } => {
-                        let same_person = search(template)
+                        let same_person = (ports.search)(template)
                             .best
                             .filter(|b| b.score >= rule.verify_threshold)
                             .map(|b| b.identity == ch.identity);
@@ -287,7 +295,7 @@ impl Session {
                 }
                 Observation::Face {
                     template, passive, ..
-                } => self.looking(&mut d, template, passive, now, rule, search, turns),
+                } => self.looking(&mut d, template, passive, now, rule, ports),
             },
         }
         match ended {
@@ -300,7 +308,6 @@ impl Session {
         d
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn looking(
         &mut self,
         d: &mut Decision,
@@ -308,17 +315,31 @@ impl Session {
         passive: Option<f32>,
         now: Instant,
         rule: &VisitRule,
-        search: &mut dyn FnMut(&[f32]) -> TopTwo,
-        turns: &mut dyn FnMut(usize) -> Vec<Turn>,
+        ports: &mut Ports,
     ) {
         let Some(v) = self.visit.as_mut() else { return };
+        // Somebody else stepped in without the face ever leaving the picture: the evidence
+        // so far is another person's, so the visit starts again.
+        if v.frames > 0
+            && (v.sum.len() != template.len()
+                || (ports.similar)(&v.sum, template) < rule.verify_threshold)
+        {
+            *v = Visit {
+                started: now,
+                sum: Vec::new(),
+                frames: 0,
+                passive: Vec::new(),
+                phase: Phase::Looking,
+            };
+            d.age = Duration::ZERO;
+        }
         if v.sum.len() != template.len() {
             v.sum = vec![0.0; template.len()];
         }
         v.sum.iter_mut().zip(template).for_each(|(s, t)| *s += t);
         v.frames += 1;
         v.passive.extend(passive);
-        let top = search(&v.sum);
+        let top = (ports.search)(&v.sum);
         let ev = Evidence {
             best: top.best.map(|h| (h.identity, h.score)),
             second: top.second.map(|h| h.score),
@@ -361,7 +382,7 @@ impl Session {
                 self.decide_attack(d, "not_confidently_live", score, Some(m))
             }
             _ => {
-                let ch = Challenge::new(who, turns(rule.challenge.steps), score, now);
+                let ch = Challenge::new(who, (ports.turns)(rule.challenge.steps), score, now);
                 d.state = KioskState::Challenge;
                 d.prompt = Some(ch.prompt());
                 d.challenge = Some(view(&ch, rule, now));

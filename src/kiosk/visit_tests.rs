@@ -27,6 +27,11 @@ fn rule(liveness: LivenessRule) -> VisitRule {
     }
 }
 
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (n(a) * n(b))
+}
+
 /// Cosine of the (normalised) probe with identities 1, 2, 3 = the unit axes.
 fn search(t: &[f32]) -> TopTwo {
     let n = t.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
@@ -65,8 +70,13 @@ impl Run {
     fn frame(&mut self, o: Observation) -> Decision {
         self.t += Duration::from_millis(200);
         let mut turns = |n: usize| vec![Turn::Left, Turn::Right][..n].to_vec();
-        self.s
-            .observe(o, self.t, &self.rule, &mut search, &mut turns)
+        let mut similar = |a: &[f32], b: &[f32]| cosine(a, b);
+        let mut ports = Ports {
+            search: &mut search,
+            similar: &mut similar,
+            turns: &mut turns,
+        };
+        self.s.observe(o, self.t, &self.rule, &mut ports)
     }
 
     fn face(&mut self, t: &[f32], yaw: f32, passive: Option<f32>) -> Decision {
@@ -118,6 +128,16 @@ fn a_stranger_is_not_recognised_once_per_visit_until_the_face_leaves() {
     }
     assert_eq!(r.face(&P1, 0.0, None).state, KioskState::HoldStill);
     assert_eq!(matched(&r.face(&P1, 0.0, None)), Some((1, "off")));
+}
+
+#[test]
+fn another_person_stepping_in_starts_a_new_visit() {
+    let mut r = Run::new(LivenessRule::Off);
+    // A weak look at person 1 (below the threshold), then person 2 steps in.
+    r.face(&[0.7, 0.1, 0.7], 0.0, None);
+    let d = r.face(&P2, 0.0, None);
+    assert_eq!(d.evidence.unwrap().frames, 1, "the evidence started again");
+    assert_eq!(matched(&r.face(&P2, 0.0, None)), Some((2, "off")));
 }
 
 #[test]

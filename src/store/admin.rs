@@ -134,13 +134,16 @@ pub struct ConsentRecord {
     pub templates: i64,
     pub biometrics_purged_at: Option<i64>,
     pub open_dossiers: i64,
+    /// Templates made by the running recognition profile (the others are never used).
+    pub templates_active: i64,
 }
 
 const RECORD_SELECT: &str = "SELECT a.id, a.full_name, c.id, c.text_version, c.method, c.granted_at,
         c.withdrawn_at, c.withdrawn_note,
         (SELECT COUNT(*) FROM templates t WHERE t.applicant_id = a.id),
         a.biometrics_purged_at,
-        (SELECT COUNT(*) FROM dossiers d WHERE d.applicant_id = a.id AND d.status NOT IN (3, 7, 8, 10))
+        (SELECT COUNT(*) FROM dossiers d WHERE d.applicant_id = a.id AND d.status NOT IN (3, 7, 8, 10)),
+        (SELECT COUNT(*) FROM templates t WHERE t.applicant_id = a.id AND t.model = ?2)
     FROM applicants a
     LEFT JOIN consents c ON c.id = (SELECT MAX(id) FROM consents WHERE applicant_id = a.id)";
 
@@ -157,23 +160,32 @@ fn consent_record(r: &rusqlite::Row) -> rusqlite::Result<ConsentRecord> {
         templates: r.get(8)?,
         biometrics_purged_at: r.get(9)?,
         open_dossiers: r.get(10)?,
+        templates_active: r.get(11)?,
     })
 }
 
 /// The latest consent of the most recently changed applicants (newest first).
-pub fn consent_records(c: &Connection, limit: i64) -> Result<Vec<ConsentRecord>, StoreError> {
+pub fn consent_records(
+    c: &Connection,
+    limit: i64,
+    model: &str,
+) -> Result<Vec<ConsentRecord>, StoreError> {
     let mut st = c.prepare(&format!(
         "{RECORD_SELECT} ORDER BY MAX(COALESCE(c.withdrawn_at, 0), COALESCE(c.granted_at, 0), a.created_at) DESC, a.id DESC LIMIT ?1"
     ))?;
-    let rows = st.query_map([limit], consent_record)?;
+    let rows = st.query_map(rusqlite::params![limit, model], consent_record)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The consent record of one applicant.
-pub fn consent_record_of(c: &Connection, id: i64) -> Result<Option<ConsentRecord>, StoreError> {
+pub fn consent_record_of(
+    c: &Connection,
+    id: i64,
+    model: &str,
+) -> Result<Option<ConsentRecord>, StoreError> {
     Ok(c.query_row(
         &format!("{RECORD_SELECT} WHERE a.id = ?1"),
-        [id],
+        rusqlite::params![id, model],
         consent_record,
     )
     .optional()?)

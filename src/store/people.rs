@@ -206,6 +206,27 @@ pub fn template_count(c: &Connection, applicant_id: i64) -> Result<i64, StoreErr
     )?)
 }
 
+/// Templates of one applicant made by `model` (the running recognition profile).
+pub fn template_count_for_model(
+    c: &Connection,
+    applicant_id: i64,
+    model: &str,
+) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*) FROM templates WHERE applicant_id = ?1 AND model = ?2",
+        rusqlite::params![applicant_id, model],
+        |r| r.get(0),
+    )?)
+}
+
+/// Gives templates labelled `from` the label `to` (returns how many).
+pub fn relabel_templates(c: &Connection, from: &str, to: &str) -> Result<usize, StoreError> {
+    Ok(c.execute(
+        "UPDATE templates SET model = ?2 WHERE model = ?1",
+        rusqlite::params![from, to],
+    )?)
+}
+
 /// Templates of applicants with a valid consent for `purpose` (the gallery at start-up).
 pub fn consented_templates(c: &Connection, purpose: &str) -> Result<Vec<TemplateRow>, StoreError> {
     let mut st = c.prepare(

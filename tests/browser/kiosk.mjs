@@ -2,6 +2,8 @@
 // Usage: node kiosk.mjs BASE TOKEN VIDEO.y4m ARTIFACTS SCENARIO [ARGS…]
 //   face NAME CODE      → the result shows NAME and dossier CODE
 //   fallback            → "không nhận diện được" and the fallbacks, no dossier
+//   live NAME CODE      → a live person's visit reaches the result with no challenge
+//   attack              → a printed photo gets the fallbacks, never a dossier
 //   qr CODE             → the receipt QR shown to the camera opens dossier CODE
 //   keypad CODE DIGITS  → right digits open the dossier; wrong ones fail; then lockout
 import { join } from 'node:path';
@@ -17,6 +19,13 @@ const shot = (name) => page.screenshot({ path: join(artifacts, `kiosk-${name}.pn
 try {
   await page.goto(`${base}/kiosk/#token=${encodeURIComponent(token)}`);
   await page.waitForSelector('#idle:not([hidden])');
+  // Remember whether the head-turn challenge was ever shown.
+  await page.evaluate(() => {
+    window.sawChallenge = false;
+    const el = document.querySelector('#challenge');
+    new MutationObserver(() => { if (!el.hidden) window.sawChallenge = true; })
+      .observe(el, { attributes: true, attributeFilter: ['hidden'] });
+  });
   if (page.url().includes('token=')) await fail(page, artifacts, 'token left in the address bar');
   if (scenario === 'face' || scenario === 'qr') {
     const code = scenario === 'face' ? args[1] : args[0];
@@ -39,19 +48,29 @@ try {
     await page.click('#done');
     await page.waitForSelector('#idle:not([hidden])');
     console.log(`OK ${scenario}: ${name} — ${codes.join(', ')} — ${status}`);
+  } else if (scenario === 'live') {
+    // A live person of an enrolled subject: the passive check is confident over the visit,
+    // so the result comes without a challenge.
+    const [name, code] = args;
+    await page.waitForSelector('#result:not([hidden])');
+    const shown = await page.textContent('#name');
+    if (shown !== name) await fail(page, artifacts, `shown name ${shown}, expected ${name}`);
+    if (!(await page.$(`.dossier[data-code="${code}"]`))) await fail(page, artifacts, `dossier ${code} not shown`);
+    if (await page.evaluate(() => window.sawChallenge)) await fail(page, artifacts, 'a challenge was asked of a confidently live visit');
+    await shot('live-no-challenge');
+    console.log(`OK live: ${shown} without a challenge`);
   } else if (scenario === 'attack') {
-    // A printed photo of an enrolled person: recognised, so the challenge is asked for;
-    // the photo cannot turn, and the kiosk falls back without showing a dossier.
-    await page.waitForSelector('#challenge:not([hidden])');
-    const asked = await page.textContent('#challenge-prompt');
-    if (!asked.includes('quay mặt')) await fail(page, artifacts, `challenge prompt: ${asked}`);
-    await shot('challenge');
+    // A printed photo of an enrolled person: the passive check refuses it (or, in doubt, the
+    // challenge a photo cannot pass); the kiosk offers the fallbacks, never a dossier.
     await page.waitForSelector('#fallback:not([hidden])');
     const reason = await page.textContent('#fallback-reason');
     if (!reason.includes('Chưa xác nhận')) await fail(page, artifacts, `fallback reason: ${reason}`);
     if ((await page.$$('.dossier')).length || !(await page.isHidden('#result'))) await fail(page, artifacts, 'a dossier was shown');
     await shot('attack-fallback');
-    console.log('OK attack: challenge then fallback');
+    // The photo stays in front of the camera: still no dossier, and no challenge loop.
+    await page.waitForTimeout(3000);
+    if ((await page.$$('.dossier')).length || !(await page.isHidden('#result'))) await fail(page, artifacts, 'a dossier was shown later');
+    console.log(`OK attack: fallback, challenge shown: ${await page.evaluate(() => window.sawChallenge)}`);
   } else if (scenario === 'fallback') {
     await page.waitForSelector('#fallback:not([hidden])');
     const text = await page.textContent('#fallback');

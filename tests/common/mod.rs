@@ -407,10 +407,64 @@ pub fn jpeg(img: &image::RgbImage) -> Vec<u8> {
     out
 }
 
-/// Sends the same frame to the kiosk until the session decides (at most 3 good frames).
+/// The states that end a kiosk visit's identification (or start its challenge).
+pub fn decided(v: &serde_json::Value) -> bool {
+    matches!(
+        v["state"].as_str(),
+        Some("matched" | "no_match" | "spoof_suspected" | "challenge")
+    )
+}
+
+/// Whether the kiosk recognised the person (the result, or the challenge before it).
+pub fn recognised(v: &serde_json::Value) -> bool {
+    matches!(v["state"].as_str(), Some("matched" | "challenge"))
+}
+
+/// Plays a photo as a kiosk visit: 640×480 frames with small seeded jitter (like a person
+/// standing still), stepping closer when the kiosk asks, until the visit decides (or
+/// `max` frames). Returns the last reply and the frames sent.
+pub fn visit(
+    k: &Client,
+    session: &str,
+    photo: &std::path::Path,
+    seed: u64,
+    max: usize,
+) -> (serde_json::Value, usize) {
+    let img = hoso::vision::decode(
+        &std::fs::read(photo).unwrap(),
+        &hoso::vision::DecodeLimits::default(),
+    )
+    .unwrap();
+    let focus = engine().detect_framed(&img, 40.0).ok().and_then(|f| {
+        hoso::vision::primary_face(&f, img.width(), img.height()).map(|f| (f.centre(), f.height()))
+    });
+    let mut v = hoso::eval::visits::Visit::new(&img, seed);
+    let mut last = serde_json::Value::Null;
+    for i in 0..max {
+        let frame = v.next_frame(i == 0);
+        let (s, r) = k.post_raw_with(
+            "/api/v1/kiosk/frames",
+            "image/jpeg",
+            &frame,
+            &[("X-Kiosk-Session", session)],
+        );
+        assert_eq!(s, 200, "{}: {r}", photo.display());
+        if let (Some("prompt.closer"), Some((c, h))) = (r["prompt_key"].as_str(), focus) {
+            v.approach(c, h);
+        }
+        last = r;
+        if decided(&last) {
+            return (last, i + 1);
+        }
+    }
+    (last, max)
+}
+
+/// Sends the same frame to the kiosk until the visit decides (at most 12 frames: a
+/// stranger is "not recognised" after 10 good frames).
 pub fn decide(k: &Client, session: &str, frame: &[u8]) -> serde_json::Value {
     let mut last = serde_json::Value::Null;
-    for _ in 0..3 {
+    for _ in 0..12 {
         let (s, v) = k.post_raw_with(
             "/api/v1/kiosk/frames",
             "image/jpeg",
@@ -420,7 +474,7 @@ pub fn decide(k: &Client, session: &str, frame: &[u8]) -> serde_json::Value {
         assert_eq!(s, 200, "{v}");
         let state = v["state"].as_str().unwrap_or_default().to_string();
         last = v;
-        if state == "matched" || state == "no_match" || state == "searching" {
+        if decided(&last) || state == "searching" {
             break;
         }
     }

@@ -113,13 +113,16 @@ fn frame_jpeg(path: &Path, cfg: &Config) -> Result<Vec<u8>, BenchError> {
     Ok(out)
 }
 
-/// The whole per-frame pipeline; returns the number of faces embedded.
+/// The whole per-frame pipeline (decode, detect, quality, embed, and the passive liveness
+/// score the kiosk takes of every good frame); returns the number of faces embedded.
 fn pipeline(engine: &FaceEngine, jpeg: &[u8], cfg: &Config) -> Result<usize, BenchError> {
     let img = decode(jpeg, &cfg.decode_limits()).map_err(|e| BenchError::Image(e.to_string()))?;
     let faces = engine.detect(&img, cfg.vision.min_face_px)?;
     let Some(face) = primary_face(&faces, img.width(), img.height()) else {
         return Ok(0);
     };
+    engine.quality(&img, face);
+    engine.passive_score(&img, face)?;
     Ok(engine.embed(&img, std::slice::from_ref(face))?.len())
 }
 
@@ -177,6 +180,11 @@ pub fn run(
             let (res, t) = time(|| e.run(&input, 1, &mut out));
             res?;
             st.entry(format!("embed_{}", e.name)).or_default().push(t);
+        }
+        let (res, t) = time(|| engine.passive_score(&img, &face));
+        if res?.is_some() {
+            let name = engine.manifest.liveness.as_ref().map_or("", |l| &l.passive);
+            st.entry(format!("passive_{name}")).or_default().push(t);
         }
         let (res, t) = time(|| pipeline(&engine, &jpeg, cfg));
         res?;

@@ -37,35 +37,98 @@ fn eval_json_reports_every_scorer() {
         "deepface_p01",
     ];
     let dir = subset(&faces, &ids);
-    let (ok, out, err) = run(&[
-        "eval",
-        "--faces",
-        dir.path().to_str().unwrap(),
-        "--enrol",
-        "2",
-        "--json",
-    ]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let images: usize = ids
         .iter()
         .map(|i| std::fs::read_dir(faces.join(i)).unwrap().count())
         .sum();
-    assert_eq!(v["images"], images);
-    assert_eq!(v["identities"], ids.len());
-    assert_eq!(v["failed_to_detect"], 0);
-    assert_eq!(v["kiosk_scorer"], "fused");
-    for s in ["dlib", "faceres", "fused"] {
-        let x = &v["scores"][s];
-        for k in ["0.01", "0.001", "0.0001"] {
-            let t = x["tar_at_far"][k].as_f64().unwrap();
-            assert!((0.0..=1.0).contains(&t), "{s} {k} {t}");
+    // Both recognition profiles: fr_feature alone (default), dlib + faceres fused.
+    for (profile, kiosk, scorers) in [
+        ("fr_feature", "fr_feature", &["fr_feature", "fused"][..]),
+        ("open-weights", "fused", &["dlib", "faceres", "fused"][..]),
+    ] {
+        let (ok, out, err) = run(&[
+            "--profile",
+            profile,
+            "eval",
+            "--faces",
+            dir.path().to_str().unwrap(),
+            "--enrol",
+            "2",
+            "--json",
+        ]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["images"], images);
+        assert_eq!(v["identities"], ids.len());
+        assert_eq!(v["failed_to_detect"], 0);
+        assert_eq!(v["kiosk_scorer"], kiosk);
+        for s in scorers {
+            let x = &v["scores"][s];
+            for k in ["0.01", "0.001", "0.0001"] {
+                let t = x["tar_at_far"][k].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&t), "{s} {k} {t}");
+            }
+            assert!(x["eer"].as_f64().unwrap() < 0.2, "{s}: {x}");
+            assert!(x["threshold_at_far_0.001"].is_number());
+            assert!(
+                x["fnir_at_fpir"]["0.01"].is_number() && x["fnir_at_fpir"]["0.001"].is_number()
+            );
+            assert!(x["rank1"].as_f64().unwrap() > 0.8, "{s}: {x}");
         }
-        assert!(x["eer"].as_f64().unwrap() < 0.2, "{s}: {x}");
-        assert!(x["threshold_at_far_0.001"].is_number());
-        assert!(x["fnir_at_fpir"]["0.01"].is_number() && x["fnir_at_fpir"]["0.001"].is_number());
-        assert!(x["rank1"].as_f64().unwrap() > 0.8, "{s}: {x}");
+        if profile == "fr_feature" {
+            let tar = v["scores"]["fr_feature"]["tar_at_far"]["0.001"]
+                .as_f64()
+                .unwrap();
+            assert!(tar >= 0.99, "fr_feature TAR@1e-3 {tar}");
+        }
     }
+    let (ok, _, err) = run(&[
+        "--profile",
+        "nope",
+        "eval",
+        "--faces",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("no recognition profile \"nope\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_kiosk_replays_visits_through_the_frames_use_case() {
+    let faces = faces_or_skip!();
+    let ids = [
+        "Barack_Obama",
+        "John_Salley",
+        "nuaa_0001",
+        "bbt_amy",
+        "deepface_p01",
+        "Joe_Biden",
+    ];
+    let dir = subset(&faces, &ids);
+    let (ok, out, err) = run(&[
+        "eval",
+        "--kiosk",
+        "--faces",
+        dir.path().to_str().unwrap(),
+        "--frames",
+        "10",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["profile"], "fr_feature");
+    assert_eq!(v["enrolled_identities"], 3, "{v}");
+    assert!(v["mated_visits"].as_u64().unwrap() >= 5, "{v}");
+    assert!(v["non_mated_visits"].as_u64().unwrap() >= 10, "{v}");
+    assert_eq!(v["fpir"], 0.0, "{v}");
+    assert_eq!(v["wrong_person"], 0, "{v}");
+    assert!(v["fnir"].as_f64().unwrap() <= 0.2, "{v}");
+    // A match needs two good frames of evidence; strangers are told once, after ten.
+    assert!(v["frames_to_match"]["mean"].as_f64().unwrap() >= 2.0, "{v}");
+    assert_eq!(v["frames_to_no_match"]["p50"], 10.0, "{v}");
+    assert!(v["ms_per_frame"]["p50"].as_f64().unwrap() > 0.0);
 }
 
 #[test]
@@ -94,7 +157,7 @@ fn faces_compare_prints_quality_and_decisions() {
         biden.to_str().unwrap(),
     ]);
     assert!(ok);
-    for s in ["dlib:", "faceres:", "fused:"] {
+    for s in ["fr_feature:", "fused:"] {
         let l = out.lines().find(|l| l.trim_start().starts_with(s)).unwrap();
         assert!(l.contains("different people"), "{out}");
     }
@@ -168,10 +231,9 @@ fn bench_reports_stages_and_search() {
         "decode",
         "detect",
         "quality",
-        "align_dlib",
-        "embed_dlib",
-        "align_faceres",
-        "embed_faceres",
+        "align_fr_feature",
+        "embed_fr_feature",
+        "passive_fr_liveness",
     ] {
         assert!(v["stages"][s]["p95_ms"].as_f64().unwrap() > 0.0, "{s}: {v}");
     }
@@ -179,6 +241,11 @@ fn bench_reports_stages_and_search() {
     assert!(v["search"]["10000"]["p50_ms"].as_f64().unwrap() > 0.0);
     assert!(v["throughput_fps"]["sequential"].as_f64().unwrap() > 0.0);
     assert!(v["peak_rss_mb"].as_f64().unwrap() > 10.0);
+    for k in ["1", "2", "4"] {
+        let c = &v["concurrent"][k];
+        assert!(c["frames_per_s"].as_f64().unwrap() > 0.0, "{k}: {v}");
+        assert!(c["latency"]["p95_ms"].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
 }
 
 #[test]
@@ -190,8 +257,11 @@ fn server_answers_health_on_loopback() {
     assert_eq!(res.status(), 200);
     let v: serde_json::Value = res.body_mut().read_json().unwrap();
     assert_eq!(v["status"], "ok");
-    assert_eq!(v["embedders"], serde_json::json!(["dlib", "faceres"]));
+    assert_eq!(v["embedders"], serde_json::json!(["fr_feature"]));
+    assert_eq!(v["profile"], "fr_feature");
     assert_eq!(v["calibrated"], true);
+    assert_eq!(v["liveness_mode"], "passive+active");
+    assert_eq!(v["passive_liveness"], "fr_liveness");
     let mut page = ureq::get(format!("{}/", s.base)).call().unwrap();
     assert!(page.body_mut().read_to_string().unwrap().contains("Hồ Sơ"));
     let missing = ureq::get(format!("{}/nope", s.base)).call();

@@ -10,7 +10,15 @@ import sys
 import numpy as np
 import onnxruntime as ort
 
-FILES = ["mtcnn/pnet.onnx", "mtcnn/rnet.onnx", "mtcnn/onet.onnx", "dlib_resnet_v1.onnx", "faceres.onnx"]
+FILES = [
+    "mtcnn/pnet.onnx",
+    "mtcnn/rnet.onnx",
+    "mtcnn/onet.onnx",
+    "dlib_resnet_v1.onnx",
+    "faceres.onnx",
+    "fr_feature.onnx",
+    "fr_liveness.onnx",
+]
 
 
 def sha(p):

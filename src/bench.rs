@@ -113,8 +113,8 @@ fn frame_jpeg(path: &Path, cfg: &Config) -> Result<Vec<u8>, BenchError> {
     Ok(out)
 }
 
-/// The whole per-frame pipeline (decode, detect, quality, embed, and the passive liveness
-/// score the kiosk takes of every good frame); returns the number of faces embedded.
+/// The whole per-frame pipeline as the kiosk runs it (decode, detect, quality, then the
+/// embedding beside the passive liveness score); returns the number of faces embedded.
 fn pipeline(engine: &FaceEngine, jpeg: &[u8], cfg: &Config) -> Result<usize, BenchError> {
     let img = decode(jpeg, &cfg.decode_limits()).map_err(|e| BenchError::Image(e.to_string()))?;
     let faces = engine.detect(&img, cfg.vision.min_face_px)?;
@@ -122,8 +122,13 @@ fn pipeline(engine: &FaceEngine, jpeg: &[u8], cfg: &Config) -> Result<usize, Ben
         return Ok(0);
     };
     engine.quality(&img, face);
-    engine.passive_score(&img, face)?;
-    Ok(engine.embed(&img, std::slice::from_ref(face))?.len())
+    let (passive, embedded) = std::thread::scope(|s| {
+        let p = s.spawn(|| engine.passive_score(&img, face));
+        let e = engine.embed(&img, std::slice::from_ref(face));
+        (p.join(), e)
+    });
+    passive.map_err(|_| BenchError::Image("passive thread panicked".into()))??;
+    Ok(embedded?.len())
 }
 
 /// A xorshift generator of values in [-0.5, 0.5).
@@ -252,6 +257,7 @@ pub fn run(
         if size > max_gallery {
             break;
         }
+        gallery.reserve(size - n);
         while n < size {
             let t = make(&mut rnd);
             gallery.add((n / 3) as u64, n as u64, &t);
@@ -301,8 +307,11 @@ fn kiosk_latency(
     let mut config = cfg.clone();
     config.data_dir = tmp.clone();
     let engine = FaceEngine::load(&cfg.models_dir(), &cfg.engine_options())?;
-    let app = crate::app::App::open(config, engine, false)
-        .map_err(|e| BenchError::Image(e.to_string()))?;
+    let app = std::sync::Arc::new(
+        crate::app::App::open(config, engine, false)
+            .map_err(|e| BenchError::Image(e.to_string()))?,
+    );
+    crate::app::App::keep_eligible(&app);
     let segs = app.gallery.segments().to_vec();
     let dims: usize = segs.iter().map(|s| s.dims).sum();
     let kiosk = crate::auth::Principal {
@@ -330,6 +339,7 @@ fn kiosk_latency(
                 )
             })
             .map_err(|e| BenchError::Image(e.to_string()))?;
+        app.gallery.reserve((size - n) as usize);
         for id in n + 1..=size {
             let mut t: Vec<f32> = (0..dims).map(|_| rnd()).collect();
             for s in &segs {
@@ -356,7 +366,7 @@ fn kiosk_latency(
             std::thread::scope(|s| {
                 let hs: Vec<_> = (0..kiosks)
                     .map(|k| {
-                        let (app, kiosk) = (&app, &kiosk);
+                        let (app, kiosk) = (&*app, &kiosk);
                         s.spawn(move || {
                             (0..frames)
                                 .map(|i| {

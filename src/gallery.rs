@@ -143,6 +143,16 @@ impl Gallery {
         self.rows.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Makes room for `more` templates at once (a bulk load grows the rows once, not by
+    /// repeated doubling).
+    pub fn reserve(&self, more: usize) {
+        let mut r = self.write();
+        r.data.reserve_exact(more * self.dims);
+        r.scales.reserve_exact(more * self.segments.len());
+        r.identities.reserve_exact(more);
+        r.templates.reserve_exact(more);
+    }
+
     /// Adds one template of `identity`. Returns false if the template has the wrong length.
     pub fn add(&self, identity: u64, template_id: u64, template: &[f32]) -> bool {
         if template.len() != self.dims {

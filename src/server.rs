@@ -42,6 +42,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     spawn_retention(app.clone());
+    App::keep_eligible(&app);
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
     say!("Hồ Sơ listening on http://{local}/");
     let https = match app.config.tls.listen {

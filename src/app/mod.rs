@@ -62,6 +62,8 @@ pub struct App {
     pending_visits: Mutex<HashMap<i64, (i64, Instant)>>,
     /// Where challenge orders come from (seeded in tests).
     dice: Mutex<crate::kiosk::challenge::Dice>,
+    /// Whether a background keeper refreshes the eligible set.
+    keeper: std::sync::atomic::AtomicBool,
     /// An operating point replacing the calibrated one (evaluation only).
     visit_override: Mutex<Option<crate::kiosk::VisitRule>>,
 }
@@ -140,6 +142,7 @@ impl App {
             pending_visits: Mutex::new(HashMap::new()),
             dice: Mutex::new(dice),
             visit_override: Mutex::new(None),
+            keeper: std::sync::atomic::AtomicBool::new(false),
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
         };
@@ -156,6 +159,7 @@ impl App {
             .store
             .read(|c| people::consented_templates(c, PURPOSE))?;
         let (mut loaded, mut stale, mut unreadable) = (0, 0, 0);
+        self.gallery.reserve(rows.len());
         for t in rows {
             if t.model != self.model_id {
                 stale += 1;
@@ -211,16 +215,25 @@ impl App {
         *lock(&self.decisions).entry(s).or_default() += 1;
     }
 
-    /// Applicants the kiosk may identify (consent is implied by the gallery). Cached for two
-    /// seconds, and dropped at once when this process changes a dossier; changes by another
-    /// process (the CSV import) are seen within the two seconds.
+    /// Applicants the kiosk may identify (consent is implied by the gallery). Cached: a
+    /// background keeper (`keep_eligible`) refreshes it every second, off the kiosk's hot
+    /// path; without a keeper a request refreshes it when it is two seconds old. Dropped at
+    /// once when this process changes a dossier; changes by another process (the CSV import,
+    /// a purge from the CLI) are seen within the two seconds.
     pub fn eligible(&self) -> Result<std::sync::Arc<std::collections::HashSet<i64>>, AppError> {
-        let mut e = lock(&self.eligible);
-        if let Some((at, set)) = e.as_ref() {
-            if at.elapsed() < Duration::from_secs(2) {
+        let kept = self.keeper.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((at, set)) = lock(&self.eligible).as_ref() {
+            if at.elapsed() < Duration::from_secs(if kept { 10 } else { 2 }) {
                 return Ok(set.clone());
             }
         }
+        self.refresh_eligible()
+    }
+
+    /// Re-reads the eligible set and applies other processes' purges to the gallery.
+    pub fn refresh_eligible(
+        &self,
+    ) -> Result<std::sync::Arc<std::collections::HashSet<i64>>, AppError> {
         {
             let mut mark = lock(&self.purge_watermark);
             let t = crate::store::now();
@@ -231,8 +244,22 @@ impl App {
             self.store
                 .read(|c| crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE))?,
         );
-        *e = Some((Instant::now(), set.clone()));
+        *lock(&self.eligible) = Some((Instant::now(), set.clone()));
         Ok(set)
+    }
+
+    /// Starts the background keeper of the eligible set (the server and the benchmark): a
+    /// thread refreshing it every second while the application lives.
+    pub fn keep_eligible(app: &std::sync::Arc<App>) {
+        app.keeper.store(true, std::sync::atomic::Ordering::Relaxed);
+        let weak = std::sync::Arc::downgrade(app);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let Some(app) = weak.upgrade() else { return };
+            if let Err(e) = app.refresh_eligible() {
+                tracing::warn!(error = %e, "refreshing the kiosk's eligible set");
+            }
+        });
     }
 
     /// Forgets the cached eligible set (after a dossier changed).

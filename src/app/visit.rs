@@ -23,6 +23,24 @@ use crate::store::dossiers as sql;
 use crate::vision::embed::normalise;
 use crate::vision::{primary_face, quality};
 
+/// What one frame showed, computed before the visit decides.
+enum Facts {
+    NoFace,
+    Present,
+    Poor(crate::vision::quality::Issue),
+    Face {
+        template: Vec<f32>,
+        yaw: f32,
+        passive: Option<f32>,
+    },
+}
+
+/// A frame answered by a receipt QR, or by the visit.
+enum Either {
+    Qr(FrameReply),
+    Visit(Result<Decision, AppError>),
+}
+
 /// Defaults when the manifest has no visit calibration for the profile.
 const MIN_FRAMES: usize = 2;
 /// About 2 s of good frames at the page's ~5 frames/s.
@@ -91,7 +109,8 @@ impl App {
         *super::lock(&self.visit_override) = rule;
     }
 
-    /// One decoded frame (browser upload or the server-side camera).
+    /// One decoded frame (browser upload or the server-side camera). The receipt-QR scan
+    /// and the face analysis run side by side; a receipt QR answers first.
     pub fn kiosk_image(
         &self,
         device: &Principal,
@@ -100,27 +119,35 @@ impl App {
     ) -> Result<FrameReply, AppError> {
         let key = format!("{}:{session}", device.id);
         let t = Instant::now();
-        // A receipt QR code answers at once, for that dossier only.
-        if let Some(r) = self.qr_result(device, &key, img, t)? {
-            return Ok(r);
-        }
         let rule = self.visit_rule();
         let mut s = self.sessions().take(&key, t);
-        let d = self.visit_frame(&mut s, img, &rule, t);
+        let want = s.want();
+        let (qr, facts) = std::thread::scope(|sc| {
+            let qr = sc.spawn(|| qr::find_lookup(img));
+            let facts = self.frame_facts(img, want, &rule);
+            (qr.join().ok().flatten(), facts)
+        });
+        let result = match qr.map(|(code, token)| self.qr_result(device, &mut s, &code, &token, t)) {
+            Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
+            Some(Err(e)) => Err(e),
+            _ => facts.map(|f| Either::Visit(self.observe(&mut s, &f, &rule, t))),
+        };
         self.sessions().put(&key, s, Instant::now());
-        self.act(device, d?)
+        match result? {
+            Either::Qr(reply) => Ok(reply),
+            Either::Visit(d) => self.act(device, d?),
+        }
     }
 
+    /// The dossier of a receipt QR code read in the frame (None: not one of ours).
     fn qr_result(
         &self,
         device: &Principal,
-        key: &str,
-        img: &image::RgbImage,
+        s: &mut Session,
+        code: &str,
+        token: &str,
         t: Instant,
     ) -> Result<Option<FrameReply>, AppError> {
-        let Some((code, token)) = qr::find_lookup(img) else {
-            return Ok(None);
-        };
         let d = self
             .store
             .read(|c| sql::dossier_by_token_hash(c, &sha256_hex(token.as_bytes())))?;
@@ -128,8 +155,9 @@ impl App {
             return Ok(None);
         };
         self.audit(&device.actor, "kiosk.lookup_qr", &d.code, json!({}))?;
-        let age = self.sessions().end_visit(key, t);
-        self.record_lookup(device.id, "qr", Some(age.unwrap_or_default()))?;
+        let age = s.age(t);
+        s.end_visit();
+        self.record_lookup(device.id, "qr", Some(age))?;
         let r = self.one_dossier_result(&d)?;
         Ok(Some(self.reply(
             KioskState::Matched,
@@ -139,50 +167,72 @@ impl App {
         )))
     }
 
-    /// Turns the frame into what the visit wants and lets it decide.
-    fn visit_frame(
+    /// What the visit wants to know of this frame: the main face, its quality, template,
+    /// yaw and passive score (the passive model runs beside the embedder).
+    fn frame_facts(
+        &self,
+        img: &image::RgbImage,
+        want: Want,
+        rule: &VisitRule,
+    ) -> Result<Facts, AppError> {
+        let faces = self.engine.detect(img, self.config.vision.min_face_px)?;
+        let Some(face) = primary_face(&faces, img.width(), img.height()) else {
+            return Ok(Facts::NoFace);
+        };
+        if want == Want::Presence {
+            return Ok(Facts::Present);
+        }
+        if want == Want::Identify {
+            let q = self.engine.quality(img, face);
+            if let Some(issue) = self.config.vision.quality.check(&q) {
+                return Ok(Facts::Poor(issue));
+            }
+        }
+        let passive_wanted = want == Want::Identify && rule.liveness.passive().is_some();
+        let (passive, template) = std::thread::scope(|sc| {
+            let passive = passive_wanted.then(|| sc.spawn(|| self.engine.passive_score(img, face)));
+            let template = self.engine.embed(img, std::slice::from_ref(face));
+            let passive = match passive.map(|h| h.join()) {
+                None => Ok(None),
+                Some(Ok(r)) => r,
+                Some(Err(_)) => Err(crate::vision::VisionError::Internal(
+                    "passive liveness thread panicked".into(),
+                )),
+            };
+            (passive, template)
+        });
+        let template = template?
+            .pop()
+            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
+        Ok(Facts::Face {
+            template,
+            yaw: quality::pose(&face.landmarks).0,
+            passive: passive?,
+        })
+    }
+
+    /// Feeds the frame's facts to the visit, with the gallery among the people the kiosk may
+    /// identify.
+    fn observe(
         &self,
         s: &mut Session,
-        img: &image::RgbImage,
+        facts: &Facts,
         rule: &VisitRule,
         t: Instant,
     ) -> Result<Decision, AppError> {
-        let faces = self.engine.detect(img, self.config.vision.min_face_px)?;
-        let primary = primary_face(&faces, img.width(), img.height());
-        let want = s.want();
-        let template: Vec<f32>;
-        let obs = match (primary, want) {
-            (None, _) => Observation::NoFace,
-            (Some(_), Want::Presence) => Observation::Present,
-            (Some(face), _) => {
-                let issue = (want == Want::Identify)
-                    .then(|| {
-                        let q = self.engine.quality(img, face);
-                        self.config.vision.quality.check(&q)
-                    })
-                    .flatten();
-                match issue {
-                    Some(issue) => Observation::Poor(issue),
-                    None => {
-                        let passive = if want == Want::Identify && rule.liveness.passive().is_some()
-                        {
-                            self.engine.passive_score(img, face)?
-                        } else {
-                            None
-                        };
-                        template = self
-                            .engine
-                            .embed(img, std::slice::from_ref(face))?
-                            .pop()
-                            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
-                        Observation::Face {
-                            template: &template,
-                            yaw: quality::pose(&face.landmarks).0,
-                            passive,
-                        }
-                    }
-                }
-            }
+        let obs = match facts {
+            Facts::NoFace => Observation::NoFace,
+            Facts::Present => Observation::Present,
+            Facts::Poor(i) => Observation::Poor(*i),
+            Facts::Face {
+                template,
+                yaw,
+                passive,
+            } => Observation::Face {
+                template,
+                yaw: *yaw,
+                passive: *passive,
+            },
         };
         let eligible = self.eligible()?;
         let segments = self.gallery.segments();

@@ -124,11 +124,12 @@ fn pipeline(engine: &FaceEngine, jpeg: &[u8], cfg: &Config) -> Result<usize, Ben
     engine.quality(&img, face);
     let (passive, embedded) = std::thread::scope(|s| {
         let p = s.spawn(|| engine.passive_score(&img, face));
-        let e = engine.embed(&img, std::slice::from_ref(face));
+        let e = engine.embed_probe(&img, face);
         (p.join(), e)
     });
     passive.map_err(|_| BenchError::Image("passive thread panicked".into()))??;
-    Ok(embedded?.len())
+    embedded?;
+    Ok(1)
 }
 
 /// A xorshift generator of values in [-0.5, 0.5).
@@ -179,10 +180,11 @@ pub fn run(
         st.entry("quality".into()).or_default().push(t);
         for k in 0.. {
             let Some(e) = engine.embedder(k) else { break };
-            let (_, t) = time(|| e.prepare(&img, &[face.landmarks], &mut r, &mut input));
+            // A kiosk probe: one chip, no mirror image.
+            let (_, t) = time(|| e.prepare(&img, &[face.landmarks], true, &mut r, &mut input));
             st.entry(format!("align_{}", e.name)).or_default().push(t);
             let mut out = Vec::new();
-            let (res, t) = time(|| e.run(&input, 1, &mut out));
+            let (res, t) = time(|| e.run(&input, 1, true, &mut out));
             res?;
             st.entry(format!("embed_{}", e.name)).or_default().push(t);
         }

@@ -189,7 +189,19 @@ enum FacesCmd {
     Compare { a: PathBuf, b: PathBuf },
 }
 
+/// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and
+/// keeps what each arena once held; frames run on short-lived threads, so cap the arenas
+/// at one per core: peak RSS stays lower at no measurable cost.
+fn limit_malloc_arenas() {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 8) as libc::c_int);
+    }
+}
+
 fn main() {
+    limit_malloc_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

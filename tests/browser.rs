@@ -289,20 +289,29 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
         "000.00.17.H29-261120-0031",
     );
     let attack = faces.join("_spoof/nuaa_0001/0001_00_00_01_251.jpg");
-    let video = o.server.dir.join("attack.y4m");
-    y4m(&[&attack], &video);
-    let art = artifacts();
-    let (ok, out) = node(
-        "kiosk.mjs",
-        &[
-            &o.server.base,
-            &o.kiosk_token,
-            video.to_str().unwrap(),
-            art.to_str().unwrap(),
-            "attack",
-        ],
-    );
+    let (ok, out) = kiosk_sees(&o, &[&attack], "attack", &[]);
     assert!(ok && out.contains("OK attack"), "{out}");
+}
+
+/// Plays `photos` to the kiosk page's camera and runs a kiosk.mjs scenario.
+fn kiosk_sees(
+    o: &common::Office,
+    photos: &[&Path],
+    scenario: &str,
+    args: &[&str],
+) -> (bool, String) {
+    let video = o.server.dir.join(format!("{scenario}.y4m"));
+    y4m(photos, &video);
+    let art = artifacts();
+    let mut all = vec![
+        o.server.base.as_str(),
+        o.kiosk_token.as_str(),
+        video.to_str().unwrap(),
+        art.to_str().unwrap(),
+        scenario,
+    ];
+    all.extend_from_slice(args);
+    node("kiosk.mjs", &all)
 }
 
 #[test]
@@ -323,20 +332,6 @@ fn live_person_reaches_the_result_without_a_challenge() {
     let (_, name) = seed_person(&o.clerk, "Lê Thị Mai", "001099077777", &photos[..2], code);
     // The person's other live webcam frames, as a short video.
     let rest: Vec<&Path> = photos[2..6].iter().map(PathBuf::as_path).collect();
-    let video = o.server.dir.join("live.y4m");
-    y4m(&rest, &video);
-    let art = artifacts();
-    let (ok, out) = node(
-        "kiosk.mjs",
-        &[
-            &o.server.base,
-            &o.kiosk_token,
-            video.to_str().unwrap(),
-            art.to_str().unwrap(),
-            "live",
-            &name,
-            code,
-        ],
-    );
+    let (ok, out) = kiosk_sees(&o, &rest, "live", &[&name, code]);
     assert!(ok && out.contains("OK live"), "{out}");
 }

@@ -127,7 +127,8 @@ impl App {
             let facts = self.frame_facts(img, want, &rule);
             (qr.join().ok().flatten(), facts)
         });
-        let result = match qr.map(|(code, token)| self.qr_result(device, &mut s, &code, &token, t)) {
+        let result = match qr.map(|(code, token)| self.qr_result(device, &mut s, &code, &token, t))
+        {
             Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
             Some(Err(e)) => Err(e),
             _ => facts.map(|f| Either::Visit(self.observe(&mut s, &f, &rule, t))),
@@ -191,7 +192,7 @@ impl App {
         let passive_wanted = want == Want::Identify && rule.liveness.passive().is_some();
         let (passive, template) = std::thread::scope(|sc| {
             let passive = passive_wanted.then(|| sc.spawn(|| self.engine.passive_score(img, face)));
-            let template = self.engine.embed(img, std::slice::from_ref(face));
+            let template = self.engine.embed_probe(img, face);
             let passive = match passive.map(|h| h.join()) {
                 None => Ok(None),
                 Some(Ok(r)) => r,
@@ -201,9 +202,7 @@ impl App {
             };
             (passive, template)
         });
-        let template = template?
-            .pop()
-            .ok_or_else(|| AppError::Internal("no embedding".into()))?;
+        let template = template?;
         Ok(Facts::Face {
             template,
             yaw: quality::pose(&face.landmarks).0,

@@ -39,9 +39,10 @@ impl Embedder {
         &self.output
     }
 
-    /// Chips the network sees per face (2 with flip augmentation).
-    fn views(&self) -> usize {
-        if self.flip {
+    /// Chips the network sees per face (2 with flip augmentation; `probe` frames of the
+    /// kiosk skip the mirror image: the visit averages several frames instead).
+    fn views(&self, probe: bool) -> usize {
+        if self.flip && !probe {
             2
         } else {
             1
@@ -49,34 +50,41 @@ impl Embedder {
     }
 
     /// Fills `input` with the aligned chips of `faces` (and their mirror images when the
-    /// model uses flip augmentation).
+    /// model uses flip augmentation and this is not a kiosk probe).
     pub fn prepare(
         &self,
         img: &RgbImage,
         faces: &[[[f32; 2]; 5]],
+        probe: bool,
         resizer: &mut Resizer,
         input: &mut Vec<f32>,
     ) {
         let per = self.fmt.len();
-        let views = self.views();
+        let views = self.views(probe);
         input.clear();
         input.resize(per * faces.len() * views, 0.0);
         for (lm, chunk) in faces.iter().zip(input.chunks_exact_mut(per * views)) {
             let (first, rest) = chunk.split_at_mut(per);
             chip_into(img, lm, &self.template, &self.fmt, resizer, first);
-            if self.flip {
+            if views == 2 {
                 mirror(first, rest, self.fmt.size, self.fmt.layout);
             }
         }
     }
 
     /// Runs the network on prepared chips and appends `faces × dims` normalised values to `out`.
-    pub fn run(&self, input: &[f32], faces: usize, out: &mut Vec<f32>) -> Result<(), VisionError> {
+    pub fn run(
+        &self,
+        input: &[f32],
+        faces: usize,
+        probe: bool,
+        out: &mut Vec<f32>,
+    ) -> Result<(), VisionError> {
         if faces == 0 {
             return Ok(());
         }
         let n = self.fmt.size;
-        let views = self.views();
+        let views = self.views(probe);
         let batch = faces * views;
         let shape = match self.fmt.layout {
             Layout::Nchw => [batch, 3, n, n],

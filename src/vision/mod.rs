@@ -184,14 +184,31 @@ impl FaceEngine {
     }
 
     /// Embeds faces of one image with every embedder; returns one template (all segments,
-    /// each L2-normalised) per face.
+    /// each L2-normalised) per face. Enrolment and evaluation templates.
     pub fn embed(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Vec<f32>>, VisionError> {
+        self.embed_with(img, faces, false)
+    }
+
+    /// Like `embed`, for a kiosk frame: without the mirror-image pass (the visit averages
+    /// several frames, which does the same work the flip does for one photo).
+    pub fn embed_probe(&self, img: &RgbImage, face: &Face) -> Result<Vec<f32>, VisionError> {
+        self.embed_with(img, std::slice::from_ref(face), true)?
+            .pop()
+            .ok_or_else(|| VisionError::Internal("no embedding".into()))
+    }
+
+    fn embed_with(
+        &self,
+        img: &RgbImage,
+        faces: &[Face],
+        probe: bool,
+    ) -> Result<Vec<Vec<f32>>, VisionError> {
         let lms: Vec<[[f32; 2]; 5]> = faces.iter().map(|f| f.landmarks).collect();
         let one = |e: &embed::Embedder| -> Result<Vec<f32>, VisionError> {
             let mut input = Vec::new();
-            e.prepare(img, &lms, &mut Resizer::new(), &mut input);
+            e.prepare(img, &lms, probe, &mut Resizer::new(), &mut input);
             let mut out = Vec::with_capacity(faces.len() * e.dims);
-            e.run(&input, faces.len(), &mut out)?;
+            e.run(&input, faces.len(), probe, &mut out)?;
             Ok(out)
         };
         let parts: Vec<Vec<f32>> =

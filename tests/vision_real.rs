@@ -194,7 +194,34 @@ fn committed_models_match_the_manifest() {
     for f in m.files() {
         m.read_verified(f).unwrap_or_else(|e| panic!("{e}"));
     }
-    assert!(m.scorer.fused.is_some(), "manifest is calibrated");
+    // Every profile is calibrated per frame and per visit; the passive check has its point.
+    for p in &m.profiles {
+        let active = m.select(Some(&p.name)).unwrap();
+        let s = hoso::score::scorer(&active, &segments(&active), &active.scorer.kiosk).unwrap();
+        assert!(s.threshold.is_some(), "{}: kiosk scorer calibrated", p.name);
+        assert!(p.visit.is_some(), "{}: visit point calibrated", p.name);
+    }
+    assert_eq!(m.default_profile, "fr_feature");
+    let l = m.liveness.as_ref().expect("passive operating point");
+    assert_eq!(l.passive, "fr_liveness");
+    assert!(l.reject < l.accept && l.min_frames >= 3, "{l:?}");
+}
+
+/// The template segments of a manifest's embedders, in order.
+fn segments(m: &Manifest) -> Vec<hoso::vision::Segment> {
+    let mut offset = 0;
+    m.embedders
+        .iter()
+        .map(|e| {
+            let s = hoso::vision::Segment {
+                name: e.name.clone(),
+                offset,
+                dims: e.dims,
+            };
+            offset += e.dims;
+            s
+        })
+        .collect()
 }
 
 #[test]
@@ -261,12 +288,9 @@ fn calibrated_thresholds_separate_genuine_from_impostor() {
         assert!(*far <= 0.002, "{name}: FAR {far}");
         assert!(*tar >= 0.85, "{name}: TAR {tar}");
     }
-    let fused = rates["fused"].0;
-    assert!(fused >= 0.90, "fused TAR {fused}");
-    assert!(
-        fused > rates["dlib"].0 && fused > rates["faceres"].0,
-        "fusion must beat each model: {rates:?}"
-    );
+    // The default profile's embedder (MODELS.md §7: TAR@1e-3 0.9985 on this set).
+    let tar = rates["fr_feature"].0;
+    assert!(tar >= 0.99, "fr_feature TAR {tar}");
 }
 
 /// Offset of the frame header (SOF0/SOF2) found by walking the JPEG segments.

@@ -275,7 +275,7 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
     // The shipped liveness defence (passive check over the visit, then the challenge), with a
     // short challenge so the test is quick.
     let o = common::Office::start_with("[liveness]\nseconds = 5\n");
-    let photos = sorted_photos(&faces.join("nuaa_0001"));
+    let photos = common::sorted_files(&faces.join("nuaa_0001"));
     seed_person(
         &o.clerk,
         "Đoàn Văn Hải",
@@ -286,16 +286,6 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
     let attack = faces.join("_spoof/nuaa_0001/0001_00_00_01_251.jpg");
     let (ok, out) = kiosk_sees(&o, &[&attack], "attack", &[]);
     assert!(ok && out.contains("OK attack"), "{out}");
-}
-
-/// The photos of one identity folder, in name order.
-fn sorted_photos(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
 }
 
 /// Plays `photos` to the kiosk page's camera and runs a kiosk.mjs scenario.
@@ -327,7 +317,7 @@ fn live_person_reaches_the_result_without_a_challenge() {
     }
     // The shipped default: passive + active.
     let o = common::Office::start();
-    let photos = sorted_photos(&faces.join("nuaa_0002"));
+    let photos = common::sorted_files(&faces.join("nuaa_0002"));
     let code = "000.00.17.H29-261120-0032";
     let (_, name) = seed_person(&o.clerk, "Lê Thị Mai", "001099077777", &photos[..2], code);
     // The person's other live webcam frames, as a short video.

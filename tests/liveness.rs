@@ -13,14 +13,7 @@ use common::{kiosk_frame as frame, Client, Office};
 use hoso::kiosk::challenge::{Dice, Turn};
 use serde_json::{json, Value};
 
-fn images(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
-}
+use common::sorted_files as images;
 
 /// Registers, consents, enrols `photos` and opens a dossier; returns the applicant id.
 fn enrolled(c: &Client, name: &str, idn: &str, photos: &[PathBuf], seq: usize) -> i64 {

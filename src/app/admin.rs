@@ -85,13 +85,7 @@ pub struct DeviceView {
 impl App {
     pub fn settings_view(&self) -> SettingsView {
         let s = self.settings();
-        // The calibrated operating point: the profile's visit point, else its per-frame one.
-        let visit = self.engine.manifest.active().and_then(|p| p.visit.clone());
-        let ct = visit
-            .as_ref()
-            .map(|v| v.threshold)
-            .or(self.scorer.threshold);
-        let cm = visit.as_ref().map(|v| v.margin).or(self.scorer.margin);
+        let (ct, cm) = self.calibrated_point();
         let off = |v: Option<f32>, c: Option<f32>| v.is_some_and(|v| Some(v) != c);
         SettingsView {
             off_calibration: off(s.kiosk_threshold, ct) || off(s.kiosk_margin, cm),

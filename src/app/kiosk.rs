@@ -1,7 +1,8 @@
 //! The lobby kiosk's use cases: a camera frame (decoded here, decided in `visit`), the
-//! presence check while a result is shown, the keypad fallback (dossier code + last 4 ID digits, rate-limited and locked
-//! out after repeated misses), and the result a citizen sees: masked name, dossiers,
-//! timeline, appointment, next action. Matches are audited; frames are never stored.
+//! presence check while a result is shown, the keypad fallback (dossier code + last 4 ID
+//! digits, rate-limited and locked out after repeated misses), and the result a citizen
+//! sees: masked name, dossiers, timeline, appointment, next action. Matches are audited;
+//! frames are never stored.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

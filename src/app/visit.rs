@@ -57,7 +57,8 @@ impl App {
             return r;
         }
         let s = self.settings();
-        let v = self.engine.manifest.active().and_then(|p| p.visit.clone());
+        let v = self.engine.manifest.active().and_then(|p| p.visit.as_ref());
+        let (ct, cm) = self.calibrated_point();
         let l = &self.config.liveness;
         let point = self
             .engine
@@ -77,20 +78,10 @@ impl App {
             _ => LivenessRule::Active,
         };
         VisitRule {
-            threshold: s
-                .kiosk_threshold
-                .or(v.as_ref().map(|v| v.threshold))
-                .or(self.scorer.threshold)
-                .unwrap_or(f32::INFINITY),
-            margin: s
-                .kiosk_margin
-                .or(v.as_ref().map(|v| v.margin))
-                .or(self.scorer.margin)
-                .unwrap_or(0.0),
-            min_frames: v.as_ref().map_or(MIN_FRAMES, |v| v.min_frames.max(1)),
-            no_match_frames: v
-                .as_ref()
-                .map_or(NO_MATCH_FRAMES, |v| v.no_match_frames.max(1)),
+            threshold: s.kiosk_threshold.or(ct).unwrap_or(f32::INFINITY),
+            margin: s.kiosk_margin.or(cm).unwrap_or(0.0),
+            min_frames: v.map_or(MIN_FRAMES, |v| v.min_frames.max(1)),
+            no_match_frames: v.map_or(NO_MATCH_FRAMES, |v| v.no_match_frames.max(1)),
             verify_threshold: self.scorer.threshold_far_1e3.unwrap_or(f32::INFINITY),
             liveness,
             challenge: ChallengeRule {
@@ -101,6 +92,16 @@ impl App {
             },
             leave: LEAVE,
         }
+    }
+
+    /// The calibrated threshold and margin: the profile's visit point, else its per-frame
+    /// 1:N point (the admin's settings may override either).
+    pub(crate) fn calibrated_point(&self) -> (Option<f32>, Option<f32>) {
+        let v = self.engine.manifest.active().and_then(|p| p.visit.as_ref());
+        (
+            v.map(|v| v.threshold).or(self.scorer.threshold),
+            v.map(|v| v.margin).or(self.scorer.margin),
+        )
     }
 
     /// Replaces the operating point (evaluation only: `hoso eval --kiosk` measures raw

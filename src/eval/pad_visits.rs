@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::pad::PadReport;
 use super::visits::Visit;
 use super::EvalError;
+use crate::kiosk::visit::{median, PassivePoint, PassiveVerdict};
 use crate::vision::manifest::LivenessPoint;
 use crate::vision::{decode, primary_face, DecodeLimits, FaceEngine};
 
@@ -57,16 +58,6 @@ struct Scored {
     kind: String,
     nuaa: bool,
     frames: Vec<f32>,
-}
-
-fn median(v: &[f32]) -> f32 {
-    let mut s = v.to_vec();
-    s.sort_by(f32::total_cmp);
-    match s.len() {
-        0 => f32::NAN,
-        n if n % 2 == 1 => s[n / 2],
-        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
-    }
 }
 
 /// Scores every presentation of the frame-level report as a visit.
@@ -120,13 +111,17 @@ pub fn evaluate(
         (false, Some(p)) => (p.reject, p.accept),
         _ => calibrated(&scored),
     };
+    // The kiosk's own policy (fewer than MIN_FRAMES scores, or doubt: the challenge).
+    let point = PassivePoint {
+        reject,
+        accept,
+        min_frames: MIN_FRAMES,
+    };
     let judge = |s: &Scored| -> &'static str {
-        if s.frames.len() >= MIN_FRAMES && median(&s.frames) < reject {
-            "refused"
-        } else if s.frames.len() >= MIN_FRAMES && s.frames.iter().all(|&x| x >= accept) {
-            "accepted"
-        } else {
-            "challenged"
+        match point.judge(&s.frames) {
+            PassiveVerdict::Attack(_) => "refused",
+            PassiveVerdict::Live => "accepted",
+            _ => "challenged",
         }
     };
     let mut outcome: BTreeMap<String, PolicyOutcome> = BTreeMap::new();

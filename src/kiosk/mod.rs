@@ -71,15 +71,6 @@ impl Sessions {
         self.map.insert(id.to_string(), s);
     }
 
-    /// Ends the session's visit (a QR or keypad result, or a fallback chosen); returns the
-    /// visit's age.
-    pub fn end_visit(&mut self, id: &str, now: Instant) -> Option<Duration> {
-        let s = self.map.get_mut(id)?;
-        let age = s.age(now);
-        s.end_visit();
-        Some(age)
-    }
-
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -27,6 +27,36 @@ pub struct PassivePoint {
     pub min_frames: usize,
 }
 
+/// What the passive scores of a visit's good frames say.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PassiveVerdict {
+    /// Fewer than `min_frames` scores: not yet.
+    TooFew,
+    /// Clear attack evidence: the median score is below `reject`.
+    Attack(f32),
+    /// Every score at or above `accept`: live without a challenge.
+    Live,
+    /// Anything else (the median score).
+    Doubt(f32),
+}
+
+impl PassivePoint {
+    /// The policy over a visit (DESIGN §6); `hoso eval-pad` judges with the same function.
+    pub fn judge(&self, scores: &[f32]) -> PassiveVerdict {
+        if scores.len() < self.min_frames {
+            return PassiveVerdict::TooFew;
+        }
+        let m = median(scores);
+        if m < self.reject {
+            PassiveVerdict::Attack(m)
+        } else if scores.iter().all(|&s| s >= self.accept) {
+            PassiveVerdict::Live
+        } else {
+            PassiveVerdict::Doubt(m)
+        }
+    }
+}
+
 /// How a visit is checked for presentation attacks before any result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LivenessRule {
@@ -178,7 +208,8 @@ pub struct Session {
     pub(super) last_seen: Option<Instant>,
 }
 
-fn median(v: &[f32]) -> f32 {
+/// The median of `v` (NaN when empty).
+pub fn median(v: &[f32]) -> f32 {
     let mut s = v.to_vec();
     s.sort_by(f32::total_cmp);
     let n = s.len();
@@ -349,13 +380,10 @@ impl Session {
         d.state = KioskState::HoldStill;
         d.prompt = Some("prompt.hold_still");
         let score = ev.best.map_or(f32::NAN, |b| b.1);
-        let p = rule.liveness.passive();
+        let verdict = rule.liveness.passive().map(|p| p.judge(&v.passive));
         // Clear attack evidence ends the visit whoever the face resembles.
-        if let Some(p) = p {
-            if v.passive.len() >= p.min_frames && median(&v.passive) < p.reject {
-                let m = median(&v.passive);
-                return self.decide_attack(d, "passive", score, Some(m));
-            }
+        if let Some(PassiveVerdict::Attack(m)) = verdict {
+            return self.decide_attack(d, "passive", score, Some(m));
         }
         let candidate = ev.best.filter(|&(_, s)| {
             v.frames >= rule.min_frames && s >= rule.threshold && top.margin() >= rule.margin
@@ -371,14 +399,11 @@ impl Session {
             }
             return;
         };
-        match (rule.liveness, p) {
+        match (rule.liveness, verdict) {
             (LivenessRule::Off, _) => self.decide_match(d, who, score, "off", None),
-            (_, Some(p)) if v.passive.len() < p.min_frames => {}
-            (_, Some(p)) if v.passive.iter().all(|&s| s >= p.accept) => {
-                self.decide_match(d, who, score, "passive", None)
-            }
-            (LivenessRule::Passive(_), _) => {
-                let m = median(&v.passive);
+            (_, Some(PassiveVerdict::TooFew)) => {}
+            (_, Some(PassiveVerdict::Live)) => self.decide_match(d, who, score, "passive", None),
+            (LivenessRule::Passive(_), Some(PassiveVerdict::Doubt(m))) => {
                 self.decide_attack(d, "not_confidently_live", score, Some(m))
             }
             _ => {

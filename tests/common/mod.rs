@@ -396,6 +396,16 @@ impl Office {
     }
 }
 
+/// The files of a folder, in name order.
+pub fn sorted_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
 /// A JPEG of an image (kiosk frames).
 pub fn jpeg(img: &image::RgbImage) -> Vec<u8> {
     let mut out = Vec::new();

@@ -11,7 +11,7 @@ use nokhwa::utils::{CameraIndex, FrameFormat, RequestedFormat, RequestedFormatTy
 use nokhwa::Camera;
 
 use crate::app::App;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CameraError {
@@ -34,18 +34,29 @@ pub fn parse_spec(spec: &str) -> Result<u32, CameraError> {
         .map_err(|_| CameraError::BadSpec(spec.to_string()))
 }
 
+/// The camera's index, if `spec` names a camera device that exists.
+pub fn check(spec: &str) -> Result<u32, CameraError> {
+    let index = parse_spec(spec)?;
+    let device = format!("/dev/video{index}");
+    if !std::path::Path::new(&device).exists() {
+        return Err(CameraError::Open {
+            spec: spec.to_string(),
+            device,
+            reason: "no such device".into(),
+        });
+    }
+    Ok(index)
+}
+
 /// Opens the camera and starts its stream, or says clearly which device failed.
 pub fn open(spec: &str) -> Result<Camera, CameraError> {
-    let index = parse_spec(spec)?;
+    let index = check(spec)?;
     let device = format!("/dev/video{index}");
     let err = |reason: String| CameraError::Open {
         spec: spec.to_string(),
         device: device.clone(),
         reason,
     };
-    if !std::path::Path::new(&device).exists() {
-        return Err(err("no such device".into()));
-    }
     let requested =
         RequestedFormat::new::<RgbFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
     let mut cam =
@@ -68,7 +79,11 @@ fn grab(cam: &mut Camera) -> Option<RgbImage> {
 
 /// Opens the camera on its own thread (a camera handle cannot move between threads) and
 /// captures from then on; returns once the camera is open, or with the reason it is not.
-pub fn start(app: Arc<App>, spec: &str) -> Result<std::thread::JoinHandle<()>, CameraError> {
+pub fn start(
+    app: Arc<App>,
+    spec: &str,
+    device: Principal,
+) -> Result<std::thread::JoinHandle<()>, CameraError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let spec_owned = spec.to_string();
     let handle = std::thread::Builder::new()
@@ -76,7 +91,7 @@ pub fn start(app: Arc<App>, spec: &str) -> Result<std::thread::JoinHandle<()>, C
         .spawn(move || match open(&spec_owned) {
             Ok(cam) => {
                 let _ = tx.send(Ok(()));
-                run(app, cam);
+                run(app, cam, device);
             }
             Err(e) => {
                 let _ = tx.send(Err(e));
@@ -98,14 +113,8 @@ pub fn start(app: Arc<App>, spec: &str) -> Result<std::thread::JoinHandle<()>, C
     }
 }
 
-/// Captures frames forever and publishes each decision as JSON.
-fn run(app: Arc<App>, mut cam: Camera) {
-    let device = Principal {
-        role: Role::Kiosk,
-        actor: "camera:server".into(),
-        id: 0,
-        name: "server camera".into(),
-    };
+/// Captures frames forever and publishes each decision as JSON to `device`'s page.
+fn run(app: Arc<App>, mut cam: Camera, device: Principal) {
     let mut session = 0u64;
     let mut failures = 0u32;
     loop {
@@ -127,7 +136,7 @@ fn run(app: Arc<App>, mut cam: Camera) {
                     session += 1;
                 }
                 if let Ok(json) = serde_json::to_string(&reply) {
-                    let _ = app.events.send(json);
+                    let _ = app.events.send((device.id, json));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "camera frame not processed"),

@@ -38,6 +38,46 @@ pub struct Config {
     pub tls: TlsConfig,
     pub retention: RetentionConfig,
     pub liveness: LivenessConfig,
+    pub limits: LimitsConfig,
+}
+
+/// What one client may take of the service: connections, time, sign-in attempts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Seconds a client has to send a request's headers (and to start its next request on
+    /// a kept-alive connection; also the TLS handshake's limit).
+    pub header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body.
+    pub body_timeout_seconds: u64,
+    /// Open connections in all (lowered to fit the process's open-file limit).
+    pub max_connections: usize,
+    /// Open connections per client address (0 = no cap; raise it behind a reverse proxy).
+    pub max_connections_per_client: usize,
+    /// Failed sign-ins per client address before each further attempt waits, doubling
+    /// from one second up to `login_max_delay_seconds`.
+    pub login_free_failures_per_client: u32,
+    /// The same per username.
+    pub login_free_failures_per_user: u32,
+    pub login_max_delay_seconds: u64,
+    /// Sign-ins waiting for a password-hashing slot (one slot per two cores); more are
+    /// refused at once with 503.
+    pub login_queue: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            max_connections: 4096,
+            max_connections_per_client: 64,
+            login_free_failures_per_client: 10,
+            login_free_failures_per_user: 5,
+            login_max_delay_seconds: 900,
+            login_queue: 16,
+        }
+    }
 }
 
 /// Presentation-attack defence at the kiosk.
@@ -182,6 +222,11 @@ pub struct VisionConfig {
     pub max_image_bytes: usize,
     pub max_image_side: u32,
     pub max_image_pixels: u64,
+    /// Memory one image may take while it is decoded (all its buffers), in MiB.
+    pub max_decode_mib: u64,
+    /// Images are scaled down to at most this many pixels on their longer side right
+    /// after decoding (the kiosk and enrolment never need more).
+    pub working_side: u32,
     pub quality: QualityGate,
 }
 
@@ -196,6 +241,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             retention: RetentionConfig::default(),
             liveness: LivenessConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -214,6 +260,8 @@ impl Default for VisionConfig {
             max_image_bytes: l.max_bytes,
             max_image_side: l.max_side,
             max_image_pixels: l.max_pixels,
+            max_decode_mib: l.max_decoded_bytes >> 20,
+            working_side: l.working_side,
             quality: QualityGate::default(),
         }
     }
@@ -298,6 +346,8 @@ impl Config {
             max_bytes: self.vision.max_image_bytes,
             max_side: self.vision.max_image_side,
             max_pixels: self.vision.max_image_pixels,
+            max_decoded_bytes: self.vision.max_decode_mib << 20,
+            working_side: self.vision.working_side,
         }
     }
 }

@@ -20,5 +20,6 @@ pub mod kiosk;
 pub mod score;
 pub mod server;
 pub mod store;
+pub mod throttle;
 pub mod tls;
 pub mod vision;

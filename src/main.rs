@@ -48,8 +48,12 @@ enum Cmd {
         tls_listen: Option<std::net::SocketAddr>,
         /// Capture frames on the server from this camera (index or /dev/videoN); the kiosk
         /// page then shows the decisions (open it with #camera=server).
-        #[arg(long)]
+        #[arg(long, requires = "camera_kiosk")]
         camera: Option<String>,
+        /// The kiosk device (its name on the admin page) whose page shows the server
+        /// camera's decisions; no other kiosk receives them.
+        #[arg(long)]
+        camera_kiosk: Option<String>,
     },
     /// Measure every scorer on a labelled face folder (<identity>/<image>).
     Eval {
@@ -191,17 +195,26 @@ enum FacesCmd {
 
 /// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and
 /// keeps what each arena once held; frames run on short-lived threads, so cap the arenas
-/// at one per core: peak RSS stays lower at no measurable cost.
+/// at one per core: peak RSS stays lower at no measurable cost. And glibc raises its mmap
+/// threshold after large frees (up to 32 MiB), after which decoded images live in the
+/// arenas and are never given back: a fixed 2 MiB threshold returns every image buffer
+/// to the system when it is freed.
 fn limit_malloc_arenas() {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 8) as libc::c_int);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 2 << 20);
     }
 }
 
 fn main() {
     limit_malloc_arenas();
+    // Files this process creates (database, WAL, backups, keys, certificates) are its own.
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -332,6 +345,7 @@ fn run(cli: Cli) -> Result<()> {
             demo,
             tls_listen,
             camera,
+            camera_kiosk,
         } => {
             if let Some(l) = listen {
                 config.listen = l;
@@ -352,8 +366,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             let app = Arc::new(app);
             // A camera that cannot be opened stops the start, naming the device.
-            if let Some(spec) = camera.as_deref() {
-                hoso::camera::start(app.clone(), spec)?;
+            if let (Some(spec), Some(name)) = (camera.as_deref(), camera_kiosk.as_deref()) {
+                hoso::camera::check(spec)?;
+                let device = app.kiosk_device(name)?;
+                hoso::camera::start(app.clone(), spec, device)?;
             }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -457,8 +473,16 @@ fn run(cli: Cli) -> Result<()> {
                     let role = Role::parse(&role)
                         .filter(|r| !r.is_person())
                         .context("--role must be kiosk or integration")?;
-                    let (_, token) = app.issue_token("cli", role, &name)?;
+                    let (id, token) = app.issue_token("cli", role, &name)?;
                     println!("{token}");
+                    if role == Role::Kiosk {
+                        let code = app.setup_code(id, &token)?;
+                        eprintln!(
+                            "setup link (one use, {} days): {}/kiosk/#pair={code}",
+                            hoso::app::pairing::SETUP_CODE_DAYS,
+                            app.config.office.public_url.trim_end_matches('/')
+                        );
+                    }
                 }
             }
         }

@@ -376,6 +376,8 @@ fn server_camera_missing_is_a_clear_startup_error() {
             "127.0.0.1:0",
             "--camera",
             spec,
+            "--camera-kiosk",
+            "Sảnh 1",
             "--data-dir",
             data.path().to_str().unwrap(),
         ]);
@@ -390,6 +392,8 @@ fn server_camera_missing_is_a_clear_startup_error() {
         "serve",
         "--camera",
         "front door",
+        "--camera-kiosk",
+        "Sảnh 1",
         "--data-dir",
         data.path().to_str().unwrap(),
     ]);

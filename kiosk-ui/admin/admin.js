@@ -341,7 +341,9 @@
     try {
       const r = await api('POST', '/api/v1/admin/devices', Object.fromEntries(new FormData(e.target).entries()));
       const pre = $('device-token');
-      pre.textContent = t('admin.devices.token', { token: r.token });
+      pre.textContent = r.setup_code
+        ? t('admin.devices.setup', { link: `${location.origin}/kiosk/#pair=${r.setup_code}`, token: r.token })
+        : t('admin.devices.token', { token: r.token });
       pre.hidden = false;
       e.target.reset();
       await loaders.devices();

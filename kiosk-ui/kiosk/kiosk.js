@@ -15,10 +15,21 @@
   }
   const t = (k) => S.strings[k] || k;
 
-  function token() {
+  // The token comes once: from a one-time setup code (#pair=…, what the appliance is set
+  // up with, so no token is ever on a command line) or typed/pasted (#token=…), and stays
+  // in localStorage. A spent setup code on a restart is ignored once a token is kept.
+  async function token() {
     const m = location.hash.match(/token=([^&]+)/);
+    const p = location.hash.match(/pair=([^&]+)/);
     if (/camera=server/.test(location.hash)) localStorage.setItem('hoso.kiosk.camera', 'server');
-    if (m) { localStorage.setItem('hoso.kiosk.token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname); }
+    if (m) localStorage.setItem('hoso.kiosk.token', decodeURIComponent(m[1]));
+    if (p && !localStorage.getItem('hoso.kiosk.token')) {
+      try {
+        const r = await fetch('/api/v1/kiosk/pair', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: decodeURIComponent(p[1]) }) });
+        if (r.ok) localStorage.setItem('hoso.kiosk.token', (await r.json()).token);
+      } catch (e) { /* offline: the setup screen asks for a token */ }
+    }
+    if (m || p) history.replaceState(null, '', location.pathname);
     return localStorage.getItem('hoso.kiosk.token');
   }
 
@@ -230,7 +241,7 @@
   async function start() {
     await loadLang('vi');
     buildKeys();
-    S.token = token();
+    S.token = await token();
     if (!S.token) {
       $('setup').hidden = false; show('none');
       $('token-save').addEventListener('click', () => { localStorage.setItem('hoso.kiosk.token', $('token-input').value.trim()); location.reload(); });

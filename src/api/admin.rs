@@ -114,9 +114,15 @@ pub async fn issue_device(
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
     let (id, token) = app.issue_device(&p.actor, &d.role, &d.name)?;
+    // A kiosk is set up with a one-time code, never with its token on a command line.
+    let setup_code = if d.role == "kiosk" {
+        Some(app.setup_code(id, &token)?)
+    } else {
+        None
+    };
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(json!({"id": id, "token": token})),
+        Json(json!({"id": id, "token": token, "setup_code": setup_code})),
     ))
 }
 

@@ -184,12 +184,7 @@ pub async fn consent_form(
     })?;
     let a = a.ok_or_else(|| ApiError(AppError::NotFound(format!("applicant {id}"))))?;
     let c = c.ok_or_else(|| ApiError(AppError::NotFound(format!("consent of applicant {id}"))))?;
-    let id_number = String::from_utf8(
-        app.keys
-            .open_field(&a.id_number_enc, "id_number")
-            .map_err(AppError::from)?,
-    )
-    .unwrap_or_default();
+    let id_number = app.id_number_of(&a)?;
     let last4 = id_number
         .get(id_number.len().saturating_sub(4)..)
         .unwrap_or("");

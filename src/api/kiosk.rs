@@ -83,14 +83,31 @@ pub async fn rate(
     ))
 }
 
-/// Decisions of the server-side camera as server-sent events (`hoso serve --camera`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairBody {
+    code: String,
+}
+
+/// A kiosk page spends its one-time setup code for its token.
+pub async fn pair(
+    State(app): State<AppState>,
+    ApiJson(b): ApiJson<PairBody>,
+) -> ApiResult<impl IntoResponse> {
+    let token = super::blocking(move || app.pair(&b.code)).await?;
+    Ok(Json(serde_json::json!({"token": token})))
+}
+
+/// Decisions of the server-side camera as server-sent events (`hoso serve --camera`), to
+/// the kiosk device the camera serves only.
 pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&[Role::Kiosk])?;
+    let me = caller.require(&[Role::Kiosk])?.id;
     let rx = app.events.subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    let stream = futures_util::stream::unfold(rx, move |mut rx| async move {
         loop {
             match rx.recv().await {
-                Ok(json) => {
+                Ok((device, _)) if device != me => continue,
+                Ok((_, json)) => {
                     let ev = axum::response::sse::Event::default().data(json);
                     return Some((Ok::<_, std::convert::Infallible>(ev), rx));
                 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod dossiers;
+pub mod errors;
 pub mod intake;
 pub mod kiosk;
 pub mod session;
@@ -52,11 +53,16 @@ impl IntoResponse for ApiError {
             AppError::Internal(_) => "internal error; see the server log".to_string(),
             e => e.to_string(),
         };
-        (
+        let mut r = (
             status,
             Json(json!({"error": self.0.code(), "message": message})),
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.0.retry_after() {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
+        r
     }
 }
 
@@ -72,6 +78,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError(
+                AppError::TooLarge(format!("request body too large: {}", r.body_text())),
+            )),
             Err(r) => Err(ApiError(AppError::Invalid(format!(
                 "bad JSON body: {}",
                 r.body_text()
@@ -166,12 +175,22 @@ pub async fn blocking<T: Send + 'static>(
 #[derive(Clone, Copy)]
 pub struct Https(pub bool);
 
-pub fn router(app: AppState) -> Router {
-    router_for(app, false)
-}
+/// What every page may load and do: only this server's scripts, no framing, no referrer
+/// beyond the origin (receipt QR codes are PNG data URIs; camera frames are blobs).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router_for(app: AppState, https: bool) -> Router {
+    use axum::http::HeaderValue;
+    use tower_http::set_header::SetResponseHeaderLayer;
     let face_limit = app.config.vision.max_image_bytes + 64 * 1024;
+    let body_timeout =
+        std::time::Duration::from_secs(app.config.limits.body_timeout_seconds.max(1));
+    let header = |name: header::HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    let hsts = https.then(|| header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
@@ -189,7 +208,10 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             "/api/v1/faces/check",
             post(intake::check_face).layer(DefaultBodyLimit::max(face_limit)),
         )
-        .route("/api/v1/auth/login", post(session::login))
+        .route(
+            "/api/v1/auth/login",
+            post(session::login).layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
+        )
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))
         .route("/api/v1/consent/text", get(intake::consent_text))
@@ -212,6 +234,10 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             post(kiosk::frame).layer(DefaultBodyLimit::max(face_limit)),
         )
         .route("/api/v1/kiosk/lookup", post(kiosk::lookup))
+        .route(
+            "/api/v1/kiosk/pair",
+            post(kiosk::pair).layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
+        )
         .route("/admin", get(ui::admin_index))
         .route("/admin/", get(ui::admin_index))
         .route("/admin/{name}", get(ui::admin_asset))
@@ -264,6 +290,15 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/api/v1/dossiers/{code}/events", post(dossiers::add_event))
         .layer(DefaultBodyLimit::max(256 * 1024))
         .fallback(|| async { ApiError(AppError::NotFound("page".into())) })
+        .layer(axum::middleware::from_fn(errors::json_errors))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
+        .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "same-origin"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(tower::util::option_layer(hsts))
         .layer(axum::Extension(Https(https)))
         .with_state(app)
 }

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{blocking, ApiJson, ApiResult, AppState, Caller, SESSION_COOKIE};
+use super::{ApiJson, ApiResult, AppState, Caller, SESSION_COOKIE};
 use crate::app::AppError;
 
 #[derive(Deserialize)]
@@ -17,13 +17,17 @@ pub struct LoginBody {
     password: String,
 }
 
+/// A sign-in needs far less than this; larger bodies are refused before they are read.
+pub const LOGIN_BODY_LIMIT: usize = 1024;
+
 pub async fn login(
     State(app): State<AppState>,
     axum::Extension(https): axum::Extension<super::Https>,
+    client: Option<axum::Extension<crate::server::listen::ClientAddr>>,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = app.clone();
-    let l = blocking(move || a.login(&b.username, &b.password)).await?;
+    let ip = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip());
+    let l = app.sign_in(ip, b.username, b.password).await?;
     let secure = if https.0 { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",

@@ -53,6 +53,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../kiosk-ui/admin/admin.css"),
     ),
     (
+        "ui/home.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/home.js"),
+    ),
+    (
         "ui/staff.js",
         "text/javascript; charset=utf-8",
         include_str!("../../kiosk-ui/staff.js"),

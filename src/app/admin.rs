@@ -242,15 +242,16 @@ impl App {
                 .map(Into::into)
                 .collect());
         };
+        // An applicant number, a CCCD/CMND number, or a dossier code.
         let id = match q.parse::<i64>() {
             Ok(n) if q.len() < 12 => Some(n),
-            _ => match self.applicant_by_id_number(q)? {
-                Some(id) => Some(id),
-                None => self
-                    .store
-                    .read(|c| crate::store::dossiers::dossier(c, &q.to_uppercase()))?
-                    .map(|d| d.applicant_id),
-            },
+            _ if crate::applicant::validate_id_number(q).is_ok() => {
+                self.applicant_by_id_number(q)?
+            }
+            _ => self
+                .store
+                .read(|c| crate::store::dossiers::dossier(c, &q.to_uppercase()))?
+                .map(|d| d.applicant_id),
         };
         Ok(match id {
             Some(id) => self

@@ -2,6 +2,7 @@
 //! clerks and the one-stop software, the CSV import (all rows or none), and the views the
 //! receipt and the kiosk show.
 
+use chrono::Datelike;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -18,9 +19,24 @@ pub fn vn() -> FixedOffset {
     FixedOffset::east_opt(7 * 3600).expect("valid offset")
 }
 
-/// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` in Vietnam time.
+/// Years a dossier time may fall in (anything else is a typo or an attack on sorting).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
+
+/// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` in Vietnam time, in [`YEARS`].
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, AppError> {
-    let s = s.trim();
+    let t = parse_any_time(s.trim())?;
+    if !YEARS.contains(&t.with_timezone(&vn()).year()) {
+        return Err(AppError::Invalid(format!(
+            "time {:?} is outside the years {}–{}",
+            s.trim(),
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    Ok(t)
+}
+
+fn parse_any_time(s: &str) -> Result<DateTime<Utc>, AppError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }

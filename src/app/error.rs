@@ -21,6 +21,12 @@ pub enum AppError {
     TooLarge(String),
     #[error("too many attempts; try again later")]
     TooMany,
+    /// Too many failures from this client or for this account: wait this many seconds.
+    #[error("too many failed attempts; try again in {0} s")]
+    Throttled(u64),
+    /// Every slot for this kind of work is taken: try again in a moment.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     #[error("the server's disk is full; nothing was saved")]
     DiskFull,
     #[error("internal error: {0}")]
@@ -51,6 +57,15 @@ impl From<crate::vision::VisionError> for AppError {
 }
 
 impl AppError {
+    /// Seconds the client should wait before trying again, when the error says so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Throttled(s) => Some(*s),
+            AppError::Busy => Some(1),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid(_) => 400,
@@ -60,7 +75,8 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
             AppError::TooLarge(_) => 413,
-            AppError::TooMany => 429,
+            AppError::TooMany | AppError::Throttled(_) => 429,
+            AppError::Busy => 503,
             AppError::DiskFull => 507,
             AppError::Internal(_) => 500,
         }
@@ -75,7 +91,8 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unauthorized => "unauthorized",
             AppError::TooLarge(_) => "too_large",
-            AppError::TooMany => "too_many_requests",
+            AppError::TooMany | AppError::Throttled(_) => "too_many_requests",
+            AppError::Busy => "busy",
             AppError::DiskFull => "disk_full",
             AppError::Internal(_) => "internal",
         }

@@ -133,10 +133,7 @@ impl App {
             .transpose()
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let id_hash = self.keys.id_hash(&id);
-        let id_enc = self.keys.seal_field(id.as_bytes(), "id_number")?;
-        let phone_enc = phone
-            .map(|p| self.keys.seal_field(p.as_bytes(), "phone"))
-            .transpose()?;
+        let (id_enc, phone_enc) = self.seal_applicant_fields(&id_hash, &id, phone.as_deref())?;
         let t = now();
         let actor = format!("user:{actor_id}");
         Ok(self.store.tx(|tx| {
@@ -277,12 +274,30 @@ impl App {
         let dup = top
             .best
             .filter(|b| self.scorer.threshold_far_1e3.is_some_and(|t| b.score >= t));
+        // From here to the gallery, a withdrawal of this person waits (and then removes
+        // what was stored); consent is checked again inside the transaction that stores.
+        let _person = self.person_lock(applicant_id);
+        let no_consent = || {
+            AppError::Forbidden(
+                "no valid consent to face lookup: record the applicant's consent first".into(),
+            )
+        };
+        if self
+            .store
+            .read(|c| people::valid_consent(c, applicant_id, PURPOSE))?
+            .is_none()
+        {
+            return Err(no_consent());
+        }
         let key = self.keys.applicant_key(applicant_id)?;
         let bytes: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
         let sealed = crypto::seal(&key, &bytes, format!("template:{applicant_id}").as_bytes())?;
         let t = now();
         let actor = format!("user:{actor_id}");
-        let (tid, count) = self.store.tx(|tx| {
+        let stored = self.store.tx(|tx| {
+            if people::valid_consent(tx, applicant_id, PURPOSE)?.is_none() {
+                return Ok(None);
+            }
             let tid = people::insert_template(tx, applicant_id, &self.model_id, &sealed, f64::from(q.score), t)?;
             audit::append(
                 tx,
@@ -295,11 +310,22 @@ impl App {
                 },
                 t,
             )?;
-            Ok((
+            Ok(Some((
                 tid,
                 people::template_count_for_model(tx, applicant_id, &self.model_id)?,
-            ))
+            )))
         })?;
+        let Some((tid, count)) = stored else {
+            // Withdrawn by another process meanwhile: leave no key behind either.
+            if self
+                .store
+                .read(|c| people::template_count(c, applicant_id))?
+                == 0
+            {
+                self.keys.destroy_applicant_key(applicant_id)?;
+            }
+            return Err(no_consent());
+        };
         self.gallery.add(applicant_id as u64, tid as u64, &template);
         Ok(Enrolled {
             template_id: tid,

@@ -225,8 +225,8 @@ impl App {
                     .read(|c| people::applicant(c, d.applicant_id))
                     .ok()
                     .flatten()
-                    .and_then(|a| self.keys.open_field(&a.id_number_enc, "id_number").ok())
-                    .is_some_and(|id| id.ends_with(digits.as_bytes()))
+                    .and_then(|a| self.id_number_of(&a).ok())
+                    .is_some_and(|id| id.ends_with(&digits))
         });
         let mut limits = self.attempts();
         let a = limits.entry(device.id).or_default();

@@ -5,10 +5,13 @@
 pub mod admin;
 pub mod dossiers;
 pub mod error;
+pub mod fields;
 pub mod intake;
 pub mod kiosk;
+pub mod pairing;
 pub mod requests;
 pub mod retention;
+pub mod signin;
 pub mod stats;
 pub mod users;
 pub mod visit;
@@ -48,8 +51,9 @@ pub struct App {
     attempts: Mutex<HashMap<i64, kiosk::Attempts>>,
     /// Kiosk decisions since start, by state (no images, no identities).
     decisions: Mutex<HashMap<crate::kiosk::KioskState, u64>>,
-    /// Decisions of the server-side camera, for the kiosk page (server-sent events).
-    pub events: tokio::sync::broadcast::Sender<String>,
+    /// Decisions of the server-side camera, for the page of the kiosk device it serves
+    /// (server-sent events): (device id, JSON).
+    pub events: tokio::sync::broadcast::Sender<(i64, String)>,
     /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
@@ -66,7 +70,14 @@ pub struct App {
     keeper: std::sync::atomic::AtomicBool,
     /// An operating point replacing the calibrated one (evaluation only).
     visit_override: Mutex<Option<crate::kiosk::VisitRule>>,
+    /// Limits on signing in (hashing slots, delays after failures).
+    sign_in_guard: signin::SignInGuard,
+    /// Striped locks: enrolment and withdrawal/purge of one person never interleave.
+    person_locks: Vec<Mutex<()>>,
 }
+
+/// Stripes of [`App::person_lock`].
+const PERSON_LOCKS: usize = 64;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -105,6 +116,9 @@ impl App {
                 config.data_dir.display()
             ))
         })?;
+        crate::store::make_private(&config.data_dir, 0o700).map_err(|e| {
+            AppError::Internal(format!("data directory {}: {e}", config.data_dir.display()))
+        })?;
         let keys = Keys::open_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir, keys.audit_key())?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
@@ -120,6 +134,7 @@ impl App {
         let gallery = Gallery::new(engine.segments());
         let settings = admin::Settings::load(&store, &config)?;
         let dice = crate::kiosk::challenge::Dice::new(config.liveness.seed);
+        let sign_in_guard = signin::SignInGuard::new(&config.limits);
         let app = Self {
             model_id: model_id(&engine),
             config,
@@ -135,6 +150,8 @@ impl App {
             strings: kiosk::Strings::load(),
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             attempts: Mutex::new(HashMap::new()),
+            sign_in_guard,
+            person_locks: (0..PERSON_LOCKS).map(|_| Mutex::new(())).collect(),
             decisions: Mutex::new(HashMap::new()),
             eligible: Mutex::new(None),
             purge_watermark: Mutex::new(crate::store::now()),
@@ -146,6 +163,7 @@ impl App {
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
         };
+        app.bind_legacy_fields()?;
         app.load_gallery()?;
         Ok(app)
     }
@@ -291,6 +309,12 @@ impl App {
     }
 
     /// Appends an audit entry in its own transaction (for events with no other write).
+    /// Held while one applicant's biometric data changes (enrolment, withdrawal, purge):
+    /// a withdrawal waits for an enrolment in progress and then removes its template.
+    pub(crate) fn person_lock(&self, applicant_id: i64) -> MutexGuard<'_, ()> {
+        lock(&self.person_locks[applicant_id.rem_euclid(PERSON_LOCKS as i64) as usize])
+    }
+
     pub fn audit(
         &self,
         actor: &str,

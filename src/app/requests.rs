@@ -271,12 +271,6 @@ impl App {
                 requests::of_applicant(c, applicant_id)?,
             ))
         })?;
-        let open = |enc: &[u8], aad: &str| {
-            self.keys
-                .open_field(enc, aad)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-        };
         let mut activity = activity;
         // The person's dossiers' own entries (status changes, receipts) belong to them too.
         for d in &dossiers {
@@ -295,8 +289,8 @@ impl App {
         let export = SubjectExport {
             applicant_id,
             full_name: a.full_name.clone(),
-            id_number: open(&a.id_number_enc, "id_number").unwrap_or_default(),
-            phone: a.phone_enc.as_deref().and_then(|p| open(p, "phone")),
+            id_number: self.id_number_of(&a).unwrap_or_default(),
+            phone: self.phone_of(&a).ok().flatten(),
             registered_at: a.created_at,
             consents: consents
                 .into_iter()

@@ -76,6 +76,7 @@ impl App {
         t: i64,
     ) -> Result<usize, AppError> {
         self.require_applicant(applicant_id)?;
+        let _person = self.person_lock(applicant_id);
         // Out of every match at once, then the key: even if the write below fails (a full
         // disk), what remains can no longer be read.
         self.gallery.remove_identity(applicant_id as u64);
@@ -169,16 +170,14 @@ impl App {
             people,
             backups,
         };
-        // The server's periodic job logs only when it did something.
-        let quiet = actor == RETENTION_JOB && report.people.is_empty() && report.backups.is_empty();
+        // A preview changes nothing and writes nothing (a GET must not); the server's
+        // periodic job logs only when it did something.
+        let quiet = dry_run
+            || (actor == RETENTION_JOB && report.people.is_empty() && report.backups.is_empty());
         if !quiet {
             self.audit(
                 actor,
-                if dry_run {
-                    "retention.preview"
-                } else {
-                    "retention.run"
-                },
+                "retention.run",
                 "",
                 json!({"now": now, "grace_days": grace_days,
                     "applicants": report.people.iter().map(|p| p.applicant_id).collect::<Vec<_>>(),

@@ -85,18 +85,17 @@ impl App {
         Ok((id, token))
     }
 
+    /// Checks a username and password (the same work whether the account exists, is
+    /// deactivated or not) and opens a session. A failure is audited by the caller
+    /// ([`App::sign_in`]), which counts them.
     pub fn login(&self, username: &str, password: &str) -> Result<Login, AppError> {
         let user = self.store.read(|c| users::user_by_name(c, username))?;
-        let ok = match &user {
-            Some(u) => u.active && auth::verify_password(password, &u.password_hash),
-            None => {
-                auth::verify_password(password, auth::DUMMY_HASH);
-                false
-            }
-        };
+        let hash = user
+            .as_ref()
+            .map_or(auth::DUMMY_HASH, |u| u.password_hash.as_str());
+        let matches = auth::verify_password(password, hash);
         let t = now();
-        let Some(u) = user.filter(|_| ok) else {
-            self.audit("anonymous", "login.failed", username, json!({}))?;
+        let Some(u) = user.filter(|u| matches && u.active) else {
             return Err(AppError::Unauthorized);
         };
         let role = Role::parse(&u.role)
@@ -152,6 +151,21 @@ impl App {
                 s.csrf_token,
             ))
         }))
+    }
+
+    /// The active kiosk device named `name` (the server camera serves its page).
+    pub fn kiosk_device(&self, name: &str) -> Result<Principal, AppError> {
+        let d = self
+            .store
+            .read(|c| users::device_by_name(c, name))?
+            .filter(|d| d.role == Role::Kiosk.as_str())
+            .ok_or_else(|| AppError::NotFound(format!("active kiosk device named {name:?}")))?;
+        Ok(Principal {
+            role: Role::Kiosk,
+            actor: format!("device:{}", d.id),
+            id: d.id,
+            name: d.name,
+        })
     }
 
     /// The device behind a bearer token.

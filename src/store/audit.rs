@@ -111,16 +111,22 @@ pub fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
 
 /// Entries matching the filter, newest first (at most `limit`, default 200, max 100 000).
 pub fn search(c: &Connection, f: &Filter) -> Result<Vec<AuditRecord>, StoreError> {
+    // `_` and `%` are LIKE wildcards: match them literally (escaped with `\`); a
+    // trailing `.` selects a family ("face." → face.enrol, face.purge …).
     let action_like = f.action.as_deref().map(|a| {
+        let literal = a
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         if a.ends_with('.') {
-            format!("{}%", a.replace('%', ""))
+            format!("{literal}%")
         } else {
-            a.replace('%', "")
+            literal
         }
     });
     let mut st = c.prepare_cached(
         "SELECT id, at, actor, action, subject, detail FROM audit
-         WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action LIKE ?2)
+         WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
            AND (?3 IS NULL OR subject = ?3) AND (?4 IS NULL OR at >= ?4)
            AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6)
          ORDER BY id DESC LIMIT ?7",
@@ -213,6 +219,16 @@ pub fn verify(c: &Connection, key: &[u8; 32]) -> Result<Option<Break>, StoreErro
     }
 }
 
+/// A cell a spreadsheet will not run as a formula: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading apostrophe (OWASP's advice).
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 /// CSV of entries (header: id,at,time,actor,action,subject,detail).
 pub fn to_csv(rows: &[AuditRecord]) -> Result<Vec<u8>, StoreError> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -227,13 +243,36 @@ pub fn to_csv(rows: &[AuditRecord]) -> Result<Vec<u8>, StoreError> {
             &r.id.to_string(),
             &r.at.to_string(),
             &time,
-            &r.actor,
-            &r.action,
-            &r.subject,
-            &r.detail,
+            &*spreadsheet_safe(&r.actor),
+            &*spreadsheet_safe(&r.action),
+            &*spreadsheet_safe(&r.subject),
+            &*spreadsheet_safe(&r.detail),
         ])
         .map_err(err)?;
     }
     w.into_inner()
         .map_err(|e| StoreError::Conflict(format!("csv: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_cells_never_start_a_formula() {
+        let rows = [AuditRecord {
+            id: 1,
+            at: 0,
+            actor: "@SUM(1+1)".into(),
+            action: "-2+3".into(),
+            subject: "=HYPERLINK(\"http://x\",\"y\")".into(),
+            detail: "+cmd".into(),
+        }];
+        let csv = String::from_utf8(to_csv(&rows).unwrap()).unwrap();
+        let line = csv.lines().nth(1).unwrap();
+        for cell in ["'@SUM(1+1)", "'-2+3", "'=HYPERLINK", "'+cmd"] {
+            assert!(line.contains(cell), "{cell} in {line}");
+        }
+        assert_eq!(spreadsheet_safe("face.enrol"), "face.enrol");
+    }
 }

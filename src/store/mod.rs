@@ -67,6 +67,19 @@ pub struct Store {
     audit_key: [u8; 32],
 }
 
+/// Sets `path`'s permission bits to `mode` (0700 for the data directory, 0600 for the
+/// database): only the service's user may read them, whatever the umask was.
+pub fn make_private(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) `<data_dir>/hoso.sqlite3` and migrates it. `audit_key`
     /// chains the audit log (`Keys::audit_key`).
@@ -77,6 +90,15 @@ impl Store {
             source,
         };
         let conn = Connection::open(&path).map_err(open_err)?;
+        for f in ["hoso.sqlite3", "hoso.sqlite3-wal", "hoso.sqlite3-shm"] {
+            let p = data_dir.join(f);
+            if p.exists() {
+                make_private(&p, 0o600).map_err(|source| StoreError::Open {
+                    path: p.clone(),
+                    source: rusqlite::Error::ToSqlConversionFailure(Box::new(source)),
+                })?;
+            }
+        }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;

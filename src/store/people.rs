@@ -21,6 +21,8 @@ pub struct ApplicantRow {
     pub phone_enc: Option<Vec<u8>>,
     pub created_at: i64,
     pub biometrics_purged_at: Option<i64>,
+    /// Keyed hash of the ID number (unique): what the encrypted fields are bound to.
+    pub id_number_hash: String,
 }
 
 pub struct NewConsent<'a> {
@@ -57,8 +59,8 @@ pub struct TemplateRow {
 
 pub fn insert_applicant(tx: &Transaction, a: &NewApplicant) -> Result<i64, StoreError> {
     tx.execute(
-        "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, phone_enc, created_at, created_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, phone_enc, created_at, created_by, fields_bound)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
         params![a.full_name, a.id_number_enc, a.id_number_hash, a.phone_enc, a.now, a.created_by],
     )
     .map_err(conflict("an applicant with this ID number"))?;
@@ -73,11 +75,35 @@ fn applicant_row(r: &rusqlite::Row) -> rusqlite::Result<ApplicantRow> {
         phone_enc: r.get(3)?,
         created_at: r.get(4)?,
         biometrics_purged_at: r.get(5)?,
+        id_number_hash: r.get(6)?,
     })
 }
 
 const APPLICANT_COLS: &str =
-    "id, full_name, id_number_enc, phone_enc, created_at, biometrics_purged_at";
+    "id, full_name, id_number_enc, phone_enc, created_at, biometrics_purged_at, id_number_hash";
+
+/// Applicants whose encrypted fields were sealed before they were bound to their row.
+pub fn unbound_applicants(c: &Connection) -> Result<Vec<ApplicantRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {APPLICANT_COLS} FROM applicants WHERE fields_bound = 0"
+    ))?;
+    let rows = st.query_map([], applicant_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stores an applicant's re-sealed (row-bound) ID and phone numbers.
+pub fn bind_fields(
+    tx: &Transaction,
+    id: i64,
+    id_number_enc: &[u8],
+    phone_enc: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE applicants SET id_number_enc = ?2, phone_enc = ?3, fields_bound = 1 WHERE id = ?1",
+        params![id, id_number_enc, phone_enc],
+    )?;
+    Ok(())
+}
 
 pub fn applicant(c: &Connection, id: i64) -> Result<Option<ApplicantRow>, StoreError> {
     Ok(c.query_row(

@@ -150,4 +150,15 @@ CREATE INDEX audit_subject ON audit(subject);
 CREATE INDEX dossiers_status ON dossiers(status);
 CREATE INDEX applicants_purged ON applicants(biometrics_purged_at);
 "#,
+    // Encrypted ID and phone numbers are bound to their row (the AEAD's associated data
+    // names the row's ID-number hash); rows sealed before are re-sealed on open.
+    r#"
+ALTER TABLE applicants ADD COLUMN fields_bound INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE device_pairings (
+    code_hash    TEXT PRIMARY KEY,
+    device_id    INTEGER NOT NULL REFERENCES device_tokens(id),
+    sealed_token BLOB NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+"#,
 ];

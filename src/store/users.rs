@@ -133,6 +133,55 @@ pub fn insert_device(
 }
 
 /// The active device for a token hash; records that it was seen.
+/// Keeps a device's one-time setup code (its hash) with the device token sealed under it.
+pub fn insert_pairing(
+    tx: &Transaction,
+    code_hash: &str,
+    device_id: i64,
+    sealed_token: &[u8],
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO device_pairings (code_hash, device_id, sealed_token, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![code_hash, device_id, sealed_token, expires_at],
+    )?;
+    Ok(())
+}
+
+/// Removes and returns (device id, sealed token) of an unexpired setup code of an active
+/// device; expired codes are dropped on the way.
+pub fn take_pairing(
+    tx: &Transaction,
+    code_hash: &str,
+    now: i64,
+) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    tx.execute("DELETE FROM device_pairings WHERE expires_at <= ?1", [now])?;
+    let row = tx
+        .query_row(
+            "SELECT p.device_id, p.sealed_token FROM device_pairings p
+             JOIN device_tokens d ON d.id = p.device_id AND d.revoked_at IS NULL
+             WHERE p.code_hash = ?1",
+            [code_hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    tx.execute(
+        "DELETE FROM device_pairings WHERE code_hash = ?1",
+        [code_hash],
+    )?;
+    Ok(row)
+}
+
+/// The active kiosk or integration device with this name.
+pub fn device_by_name(c: &Connection, name: &str) -> Result<Option<DeviceRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {DEVICE_COLS} FROM device_tokens WHERE name = ?1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 1"),
+        [name],
+        device,
+    )
+    .optional()?)
+}
+
 pub fn device_by_token(
     c: &Connection,
     token_hash: &str,

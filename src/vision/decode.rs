@@ -1,9 +1,15 @@
 //! Image decoding for untrusted uploads: the format is sniffed from the bytes (never the
-//! file name), size limits are checked from the header before any pixel buffer is
-//! allocated, and EXIF orientation is applied so the face is upright.
+//! file name), size limits and the memory every buffer will take are checked from the
+//! header before any pixel buffer is allocated, at most one decode per core runs at a
+//! time, EXIF orientation is applied so the face is upright, and the result is scaled down
+//! to the working size at once (the full-size buffers are freed before any model runs).
 
 use std::io::Cursor;
 
+use std::sync::{Condvar, Mutex};
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{ImageDecoder, ImageReader, RgbImage};
 
 /// Limits for one decoded image.
@@ -15,6 +21,10 @@ pub struct DecodeLimits {
     pub max_side: u32,
     /// Largest accepted width × height.
     pub max_pixels: u64,
+    /// Memory the decode may take: the decoder's output plus the RGB copy, if one is made.
+    pub max_decoded_bytes: u64,
+    /// Longest side of the returned image (larger images are scaled down).
+    pub working_side: u32,
 }
 
 impl Default for DecodeLimits {
@@ -23,6 +33,8 @@ impl Default for DecodeLimits {
             max_bytes: 20 * 1024 * 1024,
             max_side: 8192,
             max_pixels: 40_000_000,
+            max_decoded_bytes: 128 << 20,
+            working_side: 1600,
         }
     }
 }
@@ -42,6 +54,13 @@ pub enum DecodeError {
         height: u32,
         max_side: u32,
         max_pixels: u64,
+    },
+    #[error("image {width}×{height} would need {need_mib} MiB to decode (limit {limit_mib} MiB); send an 8-bit JPEG or a smaller image")]
+    TooMuchMemory {
+        width: u32,
+        height: u32,
+        need_mib: u64,
+        limit_mib: u64,
     },
     #[error("image is corrupt or truncated: {0}")]
     Corrupt(String),
@@ -90,24 +109,104 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeErr
             max_pixels: limits.max_pixels,
         });
     }
+    let pixels = u64::from(width) * u64::from(height);
+    let rgb8 = decoder.color_type() == image::ColorType::Rgb8;
+    let need = decoder.total_bytes() + if rgb8 { 0 } else { pixels * 3 };
+    if need > limits.max_decoded_bytes {
+        return Err(DecodeError::TooMuchMemory {
+            width,
+            height,
+            need_mib: need.div_ceil(1 << 20),
+            limit_mib: limits.max_decoded_bytes >> 20,
+        });
+    }
     let mut io_limits = image::Limits::default();
     io_limits.max_image_width = Some(limits.max_side);
     io_limits.max_image_height = Some(limits.max_side);
-    // RGBA8 or 16-bit PNG output buffers: allow up to 8 bytes a pixel, plus decoder overhead.
-    io_limits.max_alloc = Some(limits.max_pixels * 8 + 64 * 1024 * 1024);
+    io_limits.max_alloc = Some(limits.max_decoded_bytes);
     decoder
         .set_limits(io_limits)
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = image::DynamicImage::from_decoder(decoder)
+    let _slot = DECODES.enter();
+    let img = image::DynamicImage::from_decoder(decoder)
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    img.apply_orientation(orientation);
-    Ok(match img {
+    let rgb = match img {
+        image::DynamicImage::ImageRgb8(rgb) => rgb,
+        other => other.to_rgb8(),
+    };
+    let mut small = shrink(rgb, limits.working_side)?;
+    // Orientation last: rotating the scaled-down image costs a fraction.
+    let mut dynamic = image::DynamicImage::ImageRgb8(std::mem::take(&mut small));
+    dynamic.apply_orientation(orientation);
+    Ok(match dynamic {
         image::DynamicImage::ImageRgb8(rgb) => rgb,
         other => other.to_rgb8(),
     })
+}
+
+/// `img` scaled down so its longer side is at most `side` (unchanged when it already is).
+fn shrink(img: RgbImage, side: u32) -> Result<RgbImage, DecodeError> {
+    let (w, h) = img.dimensions();
+    let long = w.max(h);
+    if side == 0 || long <= side {
+        return Ok(img);
+    }
+    let scale = f64::from(side) / f64::from(long);
+    let nw = ((f64::from(w) * scale).round() as u32).max(1);
+    let nh = ((f64::from(h) * scale).round() as u32).max(1);
+    let src = ImageRef::new(w, h, img.as_raw(), PixelType::U8x3)
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let mut dst = Image::new(nw, nh, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+        )
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    RgbImage::from_raw(nw, nh, dst.into_vec())
+        .ok_or_else(|| DecodeError::Corrupt("resize produced a wrong buffer".into()))
+}
+
+/// At most one decode per core at a time: each may take up to `max_decoded_bytes`.
+static DECODES: Gate = Gate::new();
+
+/// A counting semaphore for blocking threads.
+struct Gate {
+    busy: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Entered(&'static Gate);
+
+impl Gate {
+    const fn new() -> Self {
+        Self {
+            busy: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn enter(&'static self) -> Entered {
+        let max = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= max {
+            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        Entered(self)
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let mut busy = self.0.busy.lock().unwrap_or_else(|p| p.into_inner());
+        *busy -= 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// Whether a JPEG stream has an end-of-image marker after its last start-of-scan. Scan
@@ -192,6 +291,25 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn refuses_deep_images_by_their_memory_and_shrinks_large_ones() {
+        // 16-bit RGBA: 8 bytes a pixel from a tiny, highly compressed file.
+        let deep = image::ImageBuffer::<image::Rgba<u16>, _>::new(4000, 4000);
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgba16(deep)
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert!(png.len() < 400_000, "{}", png.len());
+        let err = decode(&png, &DecodeLimits::default()).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::TooMuchMemory { need_mib: 168, .. }),
+            "{err:?}"
+        );
+        let big = decode(&encode_png(3200, 1800), &DecodeLimits::default()).unwrap();
+        assert_eq!(big.dimensions(), (1600, 900));
+        assert_eq!(big.get_pixel(800, 450).0, [10, 20, 30]);
     }
 
     #[test]

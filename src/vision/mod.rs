@@ -88,30 +88,36 @@ impl FaceEngine {
     pub fn load(models_dir: &Path, opts: &EngineOptions) -> Result<Self, VisionError> {
         let manifest = Manifest::load(models_dir)?.select(opts.profile.as_deref())?;
         let env = runtime::environment(opts.onnxruntime_library.as_deref())?;
-        let pool =
-            |name: &str, f: &manifest::ModelFile| -> Result<runtime::SessionPool, VisionError> {
-                let bytes = manifest.read_verified(f)?;
-                Ok(runtime::SessionPool::new(
-                    &env,
-                    name,
-                    &bytes,
-                    opts.sessions,
-                    opts.threads,
-                )?)
-            };
+        let pool = |name: &str,
+                    f: &manifest::ModelFile,
+                    shapes: runtime::Shapes|
+         -> Result<runtime::SessionPool, VisionError> {
+            let bytes = manifest.read_verified(f)?;
+            Ok(runtime::SessionPool::new(
+                &env,
+                name,
+                &bytes,
+                opts.sessions,
+                opts.threads,
+                shapes,
+            )?)
+        };
         let d = &manifest.detector;
         // The detector stages are small; one thread each avoids pool overhead.
         let detector = detect::Detector::new(
             d,
-            pool("mtcnn-pnet", &d.pnet)?,
-            pool("mtcnn-rnet", &d.rnet)?,
-            pool("mtcnn-onet", &d.onet)?,
+            pool("mtcnn-pnet", &d.pnet, runtime::Shapes::Varying)?,
+            pool("mtcnn-rnet", &d.rnet, runtime::Shapes::Varying)?,
+            pool("mtcnn-onet", &d.onet, runtime::Shapes::Varying)?,
         );
         let mut embedders = Vec::new();
         let mut segments = Vec::new();
         let mut offset = 0;
         for e in &manifest.embedders {
-            embedders.push(embed::Embedder::new(e, pool(&e.name, &e.model)?));
+            embedders.push(embed::Embedder::new(
+                e,
+                pool(&e.name, &e.model, runtime::Shapes::Fixed)?,
+            ));
             segments.push(Segment {
                 name: e.name.clone(),
                 offset,
@@ -122,7 +128,12 @@ impl FaceEngine {
         let pad = manifest
             .pad
             .iter()
-            .map(|p| Ok(liveness::PadModel::new(p, pool(&p.name, &p.model)?)))
+            .map(|p| {
+                Ok(liveness::PadModel::new(
+                    p,
+                    pool(&p.name, &p.model, runtime::Shapes::Fixed)?,
+                ))
+            })
             .collect::<Result<Vec<_>, VisionError>>()?;
         Ok(Self {
             manifest,

@@ -99,11 +99,15 @@ pub fn environment(explicit: Option<&Path>) -> Result<Environment, RuntimeError>
     }
 }
 
-/// The library path in use, once loaded.
-pub fn library_path() -> Option<PathBuf> {
-    ENV.get()
-        .and_then(|r| r.as_ref().ok())
-        .map(|(_, p)| p.clone())
+/// How a model's sessions take memory for their tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shapes {
+    /// Inputs of one size (the embedders): ONNX Runtime's arena reuses the same blocks.
+    Fixed,
+    /// Inputs whose size follows the image (the detector's pyramid and its candidate
+    /// batches): no arena and no memory pattern, so the memory a very large input took
+    /// is given back instead of being kept for ever.
+    Varying,
 }
 
 /// A fixed set of sessions of one model; `get` hands out a free one, or waits in turn.
@@ -121,6 +125,7 @@ impl SessionPool {
         bytes: &[u8],
         count: usize,
         threads: usize,
+        shapes: Shapes,
     ) -> Result<Self, RuntimeError> {
         let err = |e: ort::Error| RuntimeError::Model {
             model: name.to_string(),
@@ -139,6 +144,15 @@ impl SessionPool {
                 // Pool threads must not spin between runs: they would starve the other models.
                 .with_config_entry("session.intra_op.allow_spinning", "0")
                 .map_err(|e| err(e.into()))?;
+            if shapes == Shapes::Varying {
+                b = b
+                    .with_memory_pattern(false)
+                    .map_err(|e| err(e.into()))?
+                    .with_execution_providers([ort::ep::CPU::default()
+                        .with_arena_allocator(false)
+                        .build()])
+                    .map_err(|e| err(e.into()))?;
+            }
             sessions.push(Mutex::new(b.commit_from_memory(bytes).map_err(err)?));
         }
         Ok(Self {

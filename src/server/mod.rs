@@ -1,5 +1,7 @@
 //! The HTTP service: serves the API of an opened `App` until Ctrl-C or SIGTERM. Plain HTTP is for loopback; LAN clients need HTTPS.
 
+pub mod listen;
+
 use std::sync::Arc;
 
 use crate::app::App;
@@ -41,52 +43,76 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
+    let limits = conn_limits(&app);
     spawn_retention(app.clone());
     App::keep_eligible(&app);
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
     say!("Hồ Sơ listening on http://{local}/");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
     let https = match app.config.tls.listen {
         None => None,
         Some(tls_addr) => {
-            crate::tls::init_crypto();
-            let (cert, key) = crate::tls::cert_and_key(&app.config)?;
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+            let acceptor = crate::tls::acceptor(&app.config)?;
+            let l = tokio::net::TcpListener::bind(tls_addr)
                 .await
-                .map_err(|source| crate::tls::TlsError::Io {
-                    path: cert.clone(),
-                    source,
-                })?;
-            let std_listener =
-                std::net::TcpListener::bind(tls_addr).map_err(|source| ServeError::Bind {
+                .map_err(|source| ServeError::Bind {
                     addr: tls_addr,
                     source,
                 })?;
-            std_listener.set_nonblocking(true)?;
-            let local_tls = std_listener.local_addr()?;
-            say!("Hồ Sơ listening on https://{local_tls}/");
-            let handle = axum_server::Handle::new();
-            let server = axum_server::from_tcp_rustls(std_listener, rustls)?
-                .handle(handle.clone())
-                .serve(crate::api::router_for(app.clone(), true).into_make_service());
-            Some((server, handle))
+            say!("Hồ Sơ listening on https://{}/", l.local_addr()?);
+            let router = crate::api::router_for(app.clone(), true);
+            Some(tokio::spawn(listen::run(
+                l,
+                Some(acceptor),
+                router,
+                limits,
+                stopped(),
+            )))
         }
     };
-    let http = axum::serve(listener, crate::api::router_for(app, false))
-        .with_graceful_shutdown(shutdown());
-    match https {
-        None => http.await?,
-        Some((server, handle)) => {
-            let stop = async move {
-                let r = http.await;
-                handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-                r
-            };
-            let (a, b) = tokio::join!(stop, server);
-            a?;
-            b?;
-        }
+    let http = listen::run(
+        listener,
+        None,
+        crate::api::router_for(app, false),
+        limits,
+        stopped(),
+    );
+    let signal = async move {
+        shutdown().await;
+        let _ = stop_tx.send(true);
+    };
+    tokio::join!(http, signal);
+    if let Some(h) = https {
+        let _ = h.await;
     }
     Ok(())
+}
+
+/// The connection limits from the configuration, kept below the process's file limit.
+fn conn_limits(app: &App) -> listen::ConnLimits {
+    let files = listen::raise_file_limit();
+    let l = &app.config.limits;
+    // Room for the database, models, logs and the other listener.
+    let room = usize::try_from(files.saturating_sub(256) / 2).unwrap_or(usize::MAX);
+    let total = l.max_connections.min(room).max(16);
+    if total < l.max_connections {
+        tracing::warn!(
+            files,
+            total,
+            "connection cap lowered to fit the open-file limit"
+        );
+    }
+    listen::ConnLimits {
+        header_timeout: std::time::Duration::from_secs(l.header_timeout_seconds.max(1)),
+        per_client: l.max_connections_per_client,
+        total,
+    }
 }
 
 async fn shutdown() {

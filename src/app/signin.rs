@@ -1,0 +1,156 @@
+//! Guarding the sign-in: at most one password hash per two cores at a time (Argon2 takes
+//! 19 MiB and ~20 ms each), a short queue beyond which attempts are refused at once,
+//! growing delays per client address and per username after repeated failures, and
+//! failed attempts audited by count (the 1st, 2nd, 4th, 8th … of a username), with the
+//! typed username cut short — so a flood of sign-ins can take neither memory, CPU nor disk.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::users::Login;
+use super::{lock, App, AppError};
+use crate::config::LimitsConfig;
+use crate::throttle::{Rule, Throttle};
+
+/// How much of a typed username the audit log keeps.
+pub const AUDITED_USERNAME_CHARS: usize = 64;
+
+/// Keys the throttles remember at most (each a few dozen bytes).
+const THROTTLE_KEYS: usize = 10_000;
+
+pub struct SignInGuard {
+    hashing: Arc<tokio::sync::Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+    by_client: Mutex<Throttle<IpAddr>>,
+    by_user: Mutex<Throttle<String>>,
+    epoch: std::time::Instant,
+}
+
+impl SignInGuard {
+    pub fn new(l: &LimitsConfig) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let rule = |free| Rule {
+            free,
+            max_delay_s: l.login_max_delay_seconds,
+            capacity: THROTTLE_KEYS,
+        };
+        Self {
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores.div_ceil(2))),
+            waiting: AtomicUsize::new(0),
+            queue: l.login_queue,
+            by_client: Mutex::new(Throttle::new(rule(l.login_free_failures_per_client))),
+            by_user: Mutex::new(Throttle::new(rule(l.login_free_failures_per_user))),
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The throttle key of a typed username: case-folded and cut short.
+fn user_key(username: &str) -> String {
+    username
+        .trim()
+        .chars()
+        .take(AUDITED_USERNAME_CHARS)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A typed username as the audit log shows it: at most 64 characters, control
+/// characters replaced, and the original length when it was cut.
+pub fn audited_username(username: &str) -> String {
+    let n = username.chars().count();
+    let shown: String = username
+        .chars()
+        .take(AUDITED_USERNAME_CHARS)
+        .map(|c| if c.is_control() { '�' } else { c })
+        .collect();
+    if n > AUDITED_USERNAME_CHARS {
+        format!("{shown}… ({n} characters)")
+    } else {
+        shown
+    }
+}
+
+impl App {
+    /// Signs a clerk or admin in from `client`, under the guard's limits.
+    pub async fn sign_in(
+        self: &Arc<Self>,
+        client: IpAddr,
+        username: String,
+        password: String,
+    ) -> Result<Login, AppError> {
+        let g = &self.sign_in_guard;
+        let key = user_key(&username);
+        let now = g.now_ms();
+        let wait = lock(&g.by_client)
+            .wait_ms(&client, now)
+            .max(lock(&g.by_user).wait_ms(&key, now));
+        if wait > 0 {
+            return Err(AppError::Throttled(wait.div_ceil(1000)));
+        }
+        if g.waiting.fetch_add(1, Ordering::SeqCst) >= g.queue {
+            g.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(AppError::Busy);
+        }
+        let permit = g.hashing.clone().acquire_owned().await;
+        g.waiting.fetch_sub(1, Ordering::SeqCst);
+        let permit = permit.map_err(|_| AppError::Busy)?;
+        let app = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            app.login(&username, &password).map_err(|e| (e, username))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?;
+        let now = g.now_ms();
+        match result {
+            Ok(l) => {
+                lock(&g.by_user).clear(&key);
+                Ok(l)
+            }
+            Err((AppError::Unauthorized, username)) => {
+                lock(&g.by_client).fail(&client, now);
+                let n = lock(&g.by_user).fail(&key, now);
+                if n.is_power_of_two() {
+                    let app = self.clone();
+                    tokio::task::spawn_blocking(move || {
+                        app.audit(
+                            "anonymous",
+                            "login.failed",
+                            &audited_username(&username),
+                            json!({"failures": n, "client": client.to_string()}),
+                        )
+                    })
+                    .await
+                    .map_err(|e| AppError::Internal(format!("worker failed: {e}")))??;
+                }
+                Err(AppError::Unauthorized)
+            }
+            Err((e, _)) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audited_usernames_are_short_and_printable() {
+        assert_eq!(audited_username("clerk.an"), "clerk.an");
+        let long = "x".repeat(256 * 1024);
+        let a = audited_username(&long);
+        assert!(a.chars().count() < 100, "{}", a.len());
+        assert!(a.ends_with("(262144 characters)"));
+        assert_eq!(audited_username("a\nb"), "a�b");
+        assert_eq!(user_key(" Clerk.AN "), "clerk.an");
+    }
+}

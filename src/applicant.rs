@@ -1,5 +1,5 @@
 //! Applicants: validation of what the clerk types (full name in NFC Unicode, 12-digit
-//! CCCD number, phone) and the masked display name the kiosk may show (DESIGN §3).
+//! CCCD number, phone) and the masked display name the kiosk may show.
 
 use unicode_normalization::UnicodeNormalization;
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::crypto::{random_token, sha256_hex, CryptoError};
 
-/// A role from DESIGN §5.
+/// Who a caller is: a clerk or admin (a person with a password) or a kiosk or integration device (a token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

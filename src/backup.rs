@@ -4,6 +4,7 @@
 //! keys are never part of a backup, so a purge also makes older backups' templates
 //! unreadable. Files are written beside their destination and renamed when complete.
 
+use crate::store::audit::Action;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -77,6 +78,30 @@ pub fn time_of(name: &str) -> Option<i64> {
 
 /// Writes an encrypted backup of `store` to `dest`. `scratch` is a private directory for
 /// the plaintext copy (the data directory), removed before returning. Returns the size.
+/// The backup use case (the admin page and `hoso backup`): an encrypted copy at `dest`,
+/// audited as `backup.create` by `actor`. Returns its size in bytes.
+pub fn create_audited(
+    store: &Store,
+    keys: &crate::crypto::Keys,
+    data_dir: &Path,
+    dest: &Path,
+    actor: &str,
+) -> Result<u64, BackupError> {
+    let bytes = create(store, &keys.backup_key(), data_dir, dest)?;
+    let name = dest.file_name().map_or_else(
+        || dest.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    store.audited(actor, crate::store::now(), |tx| {
+        tx.record(
+            Action::BackupCreate,
+            &name,
+            serde_json::json!({"bytes": bytes}),
+        )
+    })?;
+    Ok(bytes)
+}
+
 pub fn create(
     store: &Store,
     key: &[u8; 32],

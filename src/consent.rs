@@ -1,4 +1,4 @@
-//! Consent to face lookup (DESIGN §4): the one purpose, the versioned consent text the
+//! Consent to face lookup: the one purpose, the versioned consent text the
 //! office can edit, and the accepted ways of giving consent. Silence is not consent: only
 //! an explicit tick or signature recorded by a clerk counts.
 

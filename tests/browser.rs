@@ -1,5 +1,5 @@
 //! Browser end-to-end tests: the real pages in Debian's headless Chromium with a fake
-//! camera (DESIGN §7), driven by playwright-core scripts in tests/browser/. Screenshots are
+//! camera, driven by playwright-core scripts in tests/browser/. Screenshots are
 //! kept in test-artifacts/.
 
 mod common;

@@ -513,7 +513,9 @@ fn small_hostile_images_cannot_take_memory() {
         codes.iter().all(|c| c == "bad_image" || c == "no_face"),
         "{codes:?}"
     );
-    assert!(peak - before < 400.0, "peak grew {:.0} MiB", peak - before);
+    // Transient: at most one decode per core, each within the 128 MiB budget (the JPEG
+    // decoder's own output buffer and the image's make two of them).
+    assert!(peak - before < 620.0, "peak grew {:.0} MiB", peak - before);
     assert!(
         after - before < 200.0,
         "RSS grew {:.0} MiB and stayed",

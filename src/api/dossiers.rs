@@ -1,6 +1,7 @@
 //! Dossier routes: registration, status, status events, and the printable receipt
 //! (Giấy tiếp nhận hồ sơ và hẹn trả kết quả, A5) with its lookup QR code.
 
+use crate::store::audit::Action;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse};
 use axum::Json;
@@ -117,7 +118,7 @@ pub async fn receipt(
     let v = app.view(&d)?;
     let o = &app.config.office;
     let date = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
-    app.audit(&p.actor, "receipt.print", &d.code, json!({}))?;
+    app.audit(&p.actor, Action::ReceiptPrint, &d.code, json!({}))?;
     let html = format!(
         include_str!("../../templates/receipt.html"),
         office = esc(&o.name),

@@ -1,5 +1,6 @@
 //! Intake routes: applicants, consent (grant, withdraw = purge), face enrolment.
 
+use crate::store::audit::Action;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -169,7 +170,7 @@ fn esc(s: &str) -> String {
 }
 
 /// The printable consent form of the applicant's consent in force: the exact text shown,
-/// who, when, which clerk, how, and the text's version and hash (DESIGN §4).
+/// who, when, which clerk, how, and the text's version and hash.
 pub async fn consent_form(
     State(app): State<AppState>,
     caller: Caller,
@@ -205,7 +206,7 @@ pub async fn consent_form(
     };
     app.audit(
         &p.actor,
-        "consent.print",
+        Action::ConsentPrint,
         &format!("applicant:{id}"),
         json!({"consent": c.id}),
     )?;

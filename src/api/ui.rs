@@ -120,3 +120,35 @@ pub async fn admin_asset(Path(name): Path<String>) -> Response {
 pub async fn shared_asset(Path(name): Path<String>) -> Response {
     file(&format!("ui/{name}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    fn keys(json: &str) -> BTreeSet<String> {
+        let v: serde_json::Value = serde_json::from_str(json).expect("locale file is JSON");
+        v.as_object()
+            .expect("locale file is one object")
+            .iter()
+            .map(|(k, v)| {
+                assert!(
+                    v.as_str().is_some_and(|s| !s.trim().is_empty()),
+                    "{k} is empty"
+                );
+                k.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vietnamese_and_english_have_the_same_keys() {
+        let vi = keys(include_str!("../../kiosk-ui/locales/vi.json"));
+        let en = keys(include_str!("../../kiosk-ui/locales/en.json"));
+        let only_vi: Vec<_> = vi.difference(&en).collect();
+        let only_en: Vec<_> = en.difference(&vi).collect();
+        assert!(
+            only_vi.is_empty() && only_en.is_empty(),
+            "only in vi.json: {only_vi:?}; only in en.json: {only_en:?}"
+        );
+    }
+}

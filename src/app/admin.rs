@@ -1,6 +1,7 @@
 //! The admin's use cases: settings (kiosk operating point, retention), accounts, device
 //! tokens, the consent register, and the audit viewer. Every change is audited.
 
+use crate::store::audit::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -8,7 +9,7 @@ use super::{App, AppError};
 use crate::applicant::masked_name;
 use crate::auth::{self, Role};
 use crate::config::Config;
-use crate::store::{admin, audit, now, AuditEntry, Store};
+use crate::store::{admin, audit, now, Store};
 
 const SETTINGS_KEY: &str = "admin";
 
@@ -113,18 +114,12 @@ impl App {
         let old = self.settings();
         let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.to_string()))?;
         let t = now();
-        self.store.tx(|tx| {
+        self.store.audited(actor, t, |tx| {
             admin::set_setting(tx, SETTINGS_KEY, &value, actor, t)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: "settings.change",
-                    subject: SETTINGS_KEY,
-                    detail: json!({"from": old, "to": new}),
-                },
-                t,
+            tx.record(
+                Action::SettingsChange,
+                SETTINGS_KEY,
+                json!({"from": old, "to": new}),
             )?;
             Ok(())
         })?;
@@ -162,7 +157,7 @@ impl App {
             .transpose()
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
-        self.store.tx_with(|tx| {
+        self.store.audited_with(actor, t, |tx| {
             let mut found = true;
             if let Some(a) = active {
                 found &= admin::set_user_active(tx, id, a)?;
@@ -173,16 +168,10 @@ impl App {
             if !found {
                 return Err(AppError::NotFound(format!("user {id}")));
             }
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: "user.update",
-                    subject: &format!("user:{id}"),
-                    detail: json!({"active": active, "password_reset": hash.is_some()}),
-                },
-                t,
+            tx.record(
+                Action::UserUpdate,
+                &format!("user:{id}"),
+                json!({"active": active, "password_reset": hash.is_some()}),
             )?;
             Ok(())
         })
@@ -208,20 +197,14 @@ impl App {
     /// Revokes a device token at once (its next request is refused).
     pub fn revoke_device(&self, actor: &str, id: i64) -> Result<(), AppError> {
         let t = now();
-        self.store.tx_with(|tx| {
+        self.store.audited_with(actor, t, |tx| {
             let Some(name) = admin::revoke_device(tx, id, t)? else {
                 return Err(AppError::NotFound(format!("active device {id}")));
             };
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: "token.revoke",
-                    subject: &format!("device:{id}"),
-                    detail: json!({"name": name}),
-                },
-                t,
+            tx.record(
+                Action::TokenRevoke,
+                &format!("device:{id}"),
+                json!({"name": name}),
             )?;
             Ok(())
         })
@@ -276,7 +259,7 @@ impl App {
         let rows = self.audit_search(&f)?;
         self.audit(
             actor,
-            "audit.export",
+            Action::AuditExport,
             "",
             json!({"rows": rows.len(), "action": f.action, "actor": f.actor, "subject": f.subject}),
         )?;

@@ -2,6 +2,7 @@
 //! clerks and the one-stop software, the CSV import (all rows or none), and the views the
 //! receipt and the kiosk show.
 
+use crate::store::audit::{Action, AuditedTx};
 use chrono::Datelike;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
@@ -10,9 +11,7 @@ use serde_json::json;
 use super::{App, AppError};
 use crate::crypto::{random_token, sha256_hex};
 use crate::dossier::{self, Status};
-use crate::store::{
-    audit, dossiers as sql, now, people, AuditEntry, DossierRow, NewDossier, NewEvent, StoreError,
-};
+use crate::store::{dossiers as sql, now, people, DossierRow, NewDossier, NewEvent, StoreError};
 
 /// Vietnam's offset (no daylight saving).
 pub fn vn() -> FixedOffset {
@@ -146,7 +145,7 @@ impl App {
             .seal_field(token.as_bytes(), &format!("lookup:{code}"))?;
         let t = now();
         let actor = format!("user:{actor_id}");
-        self.store.tx(|tx| {
+        self.store.audited(&actor, t, |tx| {
             sql::insert_dossier(
                 tx,
                 &NewDossier {
@@ -162,16 +161,10 @@ impl App {
                     now: t,
                 },
             )?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor: &actor,
-                    action: "dossier.create",
-                    subject: &code,
-                    detail: json!({"applicant": applicant_id}),
-                },
-                t,
+            tx.record(
+                Action::DossierCreate,
+                &code,
+                json!({"applicant": applicant_id}),
             )?;
             Ok(())
         })?;
@@ -216,7 +209,7 @@ impl App {
         let t = now();
         let r = self
             .store
-            .tx_with(|tx| apply_event(tx, self.store.audit_key(), &code, ev, actor, t))
+            .audited_with(actor, t, |tx| apply_event(tx, &code, ev))
             .map_err(|e| match e {
                 EventError::App(a) => a,
                 EventError::Store(s) => s.into(),
@@ -294,7 +287,7 @@ pub fn import_csv(
     let mut errors = Vec::new();
     let mut applied = 0;
     let mut dup = 0;
-    let res = store.tx_with(|tx| {
+    let res = store.audited_with(actor, t, |tx| {
         for (i, rec) in rdr.records().enumerate() {
             let line = i + 2;
             let rec = match rec {
@@ -339,7 +332,7 @@ pub fn import_csv(
                     continue;
                 }
             };
-            match apply_event(tx, store.audit_key(), &code, &ev, actor, t) {
+            match apply_event(tx, &code, &ev) {
                 Ok(true) => applied += 1,
                 Ok(false) => dup += 1,
                 Err(EventError::App(e)) => errors.push(RowError {
@@ -353,16 +346,10 @@ pub fn import_csv(
             // Roll back: nothing of a file with errors is imported.
             return Err(Abort::Rows);
         }
-        audit::append(
-            tx,
-            store.audit_key(),
-            &AuditEntry {
-                actor,
-                action: "status.import",
-                subject: "csv",
-                detail: json!({"applied": applied, "duplicates": dup}),
-            },
-            t,
+        tx.record(
+            Action::StatusImport,
+            "csv",
+            json!({"applied": applied, "duplicates": dup}),
         )?;
         Ok::<(), Abort>(())
     });
@@ -413,14 +400,8 @@ impl From<StoreError> for Abort {
 }
 
 /// Validates and applies one event inside `tx`.
-fn apply_event(
-    tx: &rusqlite::Transaction,
-    key: &[u8; 32],
-    code: &str,
-    ev: &EventInput,
-    actor: &str,
-    t: i64,
-) -> Result<bool, EventError> {
+fn apply_event(tx: &AuditedTx, code: &str, ev: &EventInput) -> Result<bool, EventError> {
+    let (actor, t) = (tx.actor(), tx.at());
     let app = |e: AppError| EventError::App(e);
     let status = Status::new(ev.status).map_err(|e| app(AppError::Invalid(e.to_string())))?;
     let at = parse_time(&ev.at).map_err(app)?;
@@ -494,16 +475,10 @@ fn apply_event(
         agency,
         t,
     )?;
-    audit::append(
-        tx,
-        key,
-        &AuditEntry {
-            actor,
-            action: "dossier.status",
-            subject: code,
-            detail: json!({"from": d.status, "to": status.0, "new_due_at": new_due.map(|d| d.timestamp())}),
-        },
-        t,
+    tx.record(
+        Action::DossierStatus,
+        code,
+        json!({"from": d.status, "to": status.0, "new_due_at": new_due.map(|d| d.timestamp())}),
     )?;
     Ok(true)
 }

@@ -2,6 +2,7 @@
 //! enrolling face frames (decode → one face → quality gate → embed → seal → store →
 //! gallery), with a warning when the face already matches someone else.
 
+use crate::store::audit::Action;
 use serde::Serialize;
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use crate::applicant;
 use crate::consent::PURPOSE;
 use crate::crypto;
 use crate::gallery::Query;
-use crate::store::{audit, now, people, AuditEntry, NewApplicant, NewConsent};
+use crate::store::{now, people, NewApplicant, NewConsent};
 use crate::vision::{decode, primary_face, DecodeError, Quality};
 
 #[derive(Debug, Serialize)]
@@ -33,19 +34,46 @@ pub struct FaceCheck {
     pub quality: Option<Quality>,
 }
 
+/// Why a frame would not be enrolled.
+#[derive(Debug, Clone, Copy)]
+enum Issue {
+    NoFace,
+    ManyFaces,
+    /// The quality gate's reason code.
+    Quality(&'static str),
+}
+
+impl Issue {
+    /// The reason code the desk page translates.
+    fn code(self) -> &'static str {
+        match self {
+            Issue::NoFace => "no_face",
+            Issue::ManyFaces => "many_faces",
+            Issue::Quality(c) => c,
+        }
+    }
+}
+
+/// One image as enrolment sees it.
+struct Examined {
+    img: image::RgbImage,
+    faces: usize,
+    face: Option<(crate::vision::Face, Quality)>,
+    /// None when the image would be enrolled.
+    issue: Option<Issue>,
+}
+
 impl App {
-    /// The main face of an image that passed enrolment's checks, with its quality.
-    fn enrolment_face(
-        &self,
-        image: &[u8],
-    ) -> Result<(image::RgbImage, crate::vision::Face, Quality), AppError> {
+    /// What enrolment sees in one image; the desk's live check and enrolment both use it,
+    /// so the check says exactly what enrolling that frame would do.
+    fn examine(&self, image: &[u8]) -> Result<Examined, AppError> {
         let img =
             decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
                 code: "bad_image",
                 message: match e {
-                    DecodeError::TooManyBytes { .. } | DecodeError::TooLarge { .. } => {
-                        format!("image too large: {e}")
-                    }
+                    DecodeError::TooManyBytes { .. }
+                    | DecodeError::TooLarge { .. }
+                    | DecodeError::TooMuchMemory { .. } => format!("image too large: {e}"),
                     other => other.to_string(),
                 },
             })?;
@@ -53,66 +81,70 @@ impl App {
             .engine
             .detect_framed(&img, self.config.vision.enrol_min_face_px)?;
         let Some(face) = primary_face(&faces, img.width(), img.height()).copied() else {
-            return Err(AppError::Unprocessable {
-                code: "no_face",
-                message: "no face found in the image".into(),
-            });
-        };
-        // Another face of comparable size: we cannot tell whose face this is.
-        if faces
-            .iter()
-            .filter(|f| f.width() >= 0.6 * face.width())
-            .count()
-            > 1
-        {
-            return Err(AppError::Unprocessable {
-                code: "many_faces",
-                message: "several faces in the image: only the applicant may be in the frame"
-                    .into(),
-            });
-        }
-        let q = self.engine.quality(&img, &face);
-        if let Some(issue) = self.config.vision.quality.check(&q) {
-            return Err(AppError::Unprocessable {
-                code: "low_quality",
-                message: format!("face quality too low ({})", issue.code()),
-            });
-        }
-        Ok((img, face, q))
-    }
-
-    /// Quality feedback for one frame; stores nothing.
-    pub fn check_face(&self, image: &[u8]) -> Result<FaceCheck, AppError> {
-        let img =
-            decode(image, &self.config.decode_limits()).map_err(|e| AppError::Unprocessable {
-                code: "bad_image",
-                message: e.to_string(),
-            })?;
-        let faces = self
-            .engine
-            .detect(&img, self.config.vision.enrol_min_face_px)?;
-        let Some(face) = primary_face(&faces, img.width(), img.height()) else {
-            return Ok(FaceCheck {
+            return Ok(Examined {
+                img,
                 faces: 0,
-                issue: Some("no_face"),
-                quality: None,
+                face: None,
+                issue: Some(Issue::NoFace),
             });
         };
-        let q = self.engine.quality(&img, face);
+        let q = self.engine.quality(&img, &face);
+        // Another face of comparable size: we cannot tell whose face this is.
         let many = faces
             .iter()
             .filter(|f| f.width() >= 0.6 * face.width())
             .count()
             > 1;
         let issue = if many {
-            Some("many_faces")
+            Some(Issue::ManyFaces)
         } else {
-            self.config.vision.quality.check(&q).map(|i| i.code())
+            self.config
+                .vision
+                .quality
+                .check(&q)
+                .map(|i| Issue::Quality(i.code()))
         };
-        Ok(FaceCheck {
+        Ok(Examined {
+            img,
             faces: faces.len(),
+            face: Some((face, q)),
             issue,
-            quality: Some(q),
+        })
+    }
+
+    /// The main face of an image that passed enrolment's checks, with its quality.
+    fn enrolment_face(
+        &self,
+        image: &[u8],
+    ) -> Result<(image::RgbImage, crate::vision::Face, Quality), AppError> {
+        let e = self.examine(image)?;
+        match (e.issue, e.face) {
+            (None, Some((face, q))) => Ok((e.img, face, q)),
+            (issue, _) => Err(match issue.unwrap_or(Issue::NoFace) {
+                Issue::NoFace => AppError::Unprocessable {
+                    code: "no_face",
+                    message: "no face found in the image".into(),
+                },
+                Issue::ManyFaces => AppError::Unprocessable {
+                    code: "many_faces",
+                    message: "several faces in the image: only the applicant may be in the frame"
+                        .into(),
+                },
+                Issue::Quality(code) => AppError::Unprocessable {
+                    code: "low_quality",
+                    message: format!("face quality too low ({code})"),
+                },
+            }),
+        }
+    }
+
+    /// Quality feedback for one frame; stores nothing.
+    pub fn check_face(&self, image: &[u8]) -> Result<FaceCheck, AppError> {
+        let e = self.examine(image)?;
+        Ok(FaceCheck {
+            faces: e.faces,
+            issue: e.issue.map(Issue::code),
+            quality: e.face.map(|(_, q)| q),
         })
     }
 
@@ -136,7 +168,7 @@ impl App {
         let (id_enc, phone_enc) = self.seal_applicant_fields(&id_hash, &id, phone.as_deref())?;
         let t = now();
         let actor = format!("user:{actor_id}");
-        Ok(self.store.tx(|tx| {
+        Ok(self.store.audited(&actor, t, |tx| {
             let aid = people::insert_applicant(
                 tx,
                 &NewApplicant {
@@ -148,16 +180,10 @@ impl App {
                     now: t,
                 },
             )?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor: &actor,
-                    action: "applicant.create",
-                    subject: &format!("applicant:{aid}"),
-                    detail: json!({}),
-                },
-                t,
+            tx.record(
+                Action::ApplicantCreate,
+                &format!("applicant:{aid}"),
+                json!({}),
             )?;
             Ok(aid)
         })?)
@@ -193,7 +219,7 @@ impl App {
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
         let actor = format!("user:{actor_id}");
-        Ok(self.store.tx(|tx| {
+        Ok(self.store.audited(&actor, t, |tx| {
             if let Some(c) = people::valid_consent(tx, applicant_id, PURPOSE)? {
                 return Ok(c.id);
             }
@@ -209,16 +235,10 @@ impl App {
                     now: t,
                 },
             )?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor: &actor,
-                    action: "consent.grant",
-                    subject: &format!("applicant:{applicant_id}"),
-                    detail: json!({"consent": id, "version": self.consent.version, "method": method}),
-                },
-                t,
+            tx.record(
+                Action::ConsentGrant,
+                &format!("applicant:{applicant_id}"),
+                json!({"consent": id, "version": self.consent.version, "method": method}),
             )?;
             Ok(id)
         })?)
@@ -294,22 +314,12 @@ impl App {
         let sealed = crypto::seal(&key, &bytes, format!("template:{applicant_id}").as_bytes())?;
         let t = now();
         let actor = format!("user:{actor_id}");
-        let stored = self.store.tx(|tx| {
+        let stored = self.store.audited(&actor, t, |tx| {
             if people::valid_consent(tx, applicant_id, PURPOSE)?.is_none() {
                 return Ok(None);
             }
             let tid = people::insert_template(tx, applicant_id, &self.model_id, &sealed, f64::from(q.score), t)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor: &actor,
-                    action: "face.enrol",
-                    subject: &format!("applicant:{applicant_id}"),
-                    detail: json!({"template": tid, "quality": q.score, "possible_duplicate_of": dup.map(|d| d.identity)}),
-                },
-                t,
-            )?;
+            tx.record(Action::FaceEnrol, &format!("applicant:{applicant_id}"), json!({"template": tid, "quality": q.score, "possible_duplicate_of": dup.map(|d| d.identity)}))?;
             Ok(Some((
                 tid,
                 people::template_count_for_model(tx, applicant_id, &self.model_id)?,

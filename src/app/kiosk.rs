@@ -4,6 +4,7 @@
 //! sees: masked name, dossiers, timeline, appointment, next action. Matches are audited;
 //! frames are never stored.
 
+use crate::store::audit::Action;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -234,7 +235,7 @@ impl App {
             Some(d) => {
                 a.misses = 0;
                 drop(limits);
-                self.audit(&device.actor, "kiosk.lookup_code", &d.code, json!({}))?;
+                self.audit(&device.actor, Action::KioskLookupCode, &d.code, json!({}))?;
                 self.record_lookup(device.id, "keypad", None)?;
                 self.one_dossier_result(&d)
             }
@@ -245,7 +246,7 @@ impl App {
                     a.misses = 0;
                 }
                 drop(limits);
-                self.audit(&device.actor, "kiosk.lookup_miss", "", json!({}))?;
+                self.audit(&device.actor, Action::KioskLookupMiss, "", json!({}))?;
                 Err(AppError::NotFound(
                     "no dossier with this code and ID digits".into(),
                 ))

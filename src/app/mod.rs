@@ -28,7 +28,8 @@ use crate::crypto::Keys;
 use crate::dossier::CodeFormat;
 use crate::gallery::Gallery;
 use crate::score::Scorer;
-use crate::store::{audit, people, AuditEntry, Store};
+use crate::store::audit::Action;
+use crate::store::{people, Store};
 use crate::vision::FaceEngine;
 
 pub use error::AppError;
@@ -318,23 +319,13 @@ impl App {
     pub fn audit(
         &self,
         actor: &str,
-        action: &str,
+        action: Action,
         subject: &str,
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
         let now = crate::store::now();
-        self.store.tx(|tx| {
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action,
-                    subject,
-                    detail,
-                },
-                now,
-            )?;
+        self.store.audited(actor, now, |tx| {
+            tx.record(action, subject, detail)?;
             Ok(())
         })?;
         Ok(())

@@ -4,6 +4,7 @@
 //! token in its own storage. The server keeps only the code's hash and the token sealed
 //! under the code, so neither the database nor a spent code reveals the token.
 
+use crate::store::audit::Action;
 use serde_json::json;
 
 use super::{App, AppError};
@@ -59,7 +60,7 @@ impl App {
             .ok_or_else(refused)?;
         self.audit(
             &format!("device:{device}"),
-            "device.pair",
+            Action::DevicePair,
             &format!("device:{device}"),
             json!({}),
         )?;

@@ -4,6 +4,7 @@
 //! deletion purges the person's face data; an access request produces an export of what is
 //! held about that person, and of no one else.
 
+use crate::store::audit::Action;
 use chrono::{Datelike, Duration, TimeZone, Weekday};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,8 +12,7 @@ use serde_json::json;
 use super::dossiers::{vn, DossierView};
 use super::retention::PurgeReason;
 use super::{App, AppError};
-use crate::consent::PURPOSE;
-use crate::store::{audit, dossiers as sql, now, people, requests, AuditEntry};
+use crate::store::{audit, dossiers as sql, now, people, requests};
 
 pub const KINDS: &[&str] = &["access", "withdrawal", "deletion"];
 
@@ -138,7 +138,7 @@ impl App {
         if channel.len() > 40 || note.len() > 2000 {
             return Err(AppError::Invalid("channel or note too long".into()));
         }
-        let id = self.store.tx(|tx| {
+        let id = self.store.audited(actor, t, |tx| {
             let id = requests::insert(
                 tx,
                 &requests::NewRequest {
@@ -152,16 +152,10 @@ impl App {
                     created_by: actor_id,
                 },
             )?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: "request.create",
-                    subject: &format!("applicant:{applicant_id}"),
-                    detail: json!({"request": id, "kind": r.kind, "channel": channel}),
-                },
-                t,
+            tx.record(
+                Action::RequestCreate,
+                &format!("applicant:{applicant_id}"),
+                json!({"request": id, "kind": r.kind, "channel": channel}),
             )?;
             Ok(id)
         })?;
@@ -203,14 +197,14 @@ impl App {
                 r.status
             )));
         }
-        let status = match step {
-            "acknowledge" if r.status == "received" => "acknowledged",
+        let (status, action) = match step {
+            "acknowledge" if r.status == "received" => ("acknowledged", Action::RequestAcknowledge),
             "acknowledge" => return Err(AppError::Conflict("already acknowledged".into())),
-            "complete" => "completed",
+            "complete" => ("completed", Action::RequestComplete),
             "reject" if note.trim().is_empty() => {
                 return Err(AppError::Invalid("say why the request is rejected".into()))
             }
-            "reject" => "rejected",
+            "reject" => ("rejected", Action::RequestReject),
             _ => {
                 return Err(AppError::Invalid(
                     "step must be acknowledge, complete or reject".into(),
@@ -229,18 +223,12 @@ impl App {
                 t,
             )?;
         }
-        self.store.tx(|tx| {
+        self.store.audited(actor, t, |tx| {
             requests::set_status(tx, id, status, note.trim(), t)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: &format!("request.{step}"),
-                    subject: &format!("applicant:{applicant}"),
-                    detail: json!({"request": id, "kind": r.kind}),
-                },
-                t,
+            tx.record(
+                action,
+                &format!("applicant:{applicant}"),
+                json!({"request": id, "kind": r.kind}),
             )?;
             Ok(())
         })?;
@@ -311,16 +299,8 @@ impl App {
             activity,
             requests: reqs,
         };
-        self.audit(actor, "request.export", &subject, json!({}))?;
+        self.audit(actor, Action::RequestExport, &subject, json!({}))?;
         Ok(export)
-    }
-
-    /// Whether the person still has a running consent (for the export's summary).
-    pub fn has_consent(&self, applicant_id: i64) -> Result<bool, AppError> {
-        Ok(self
-            .store
-            .read(|c| people::valid_consent(c, applicant_id, PURPOSE))?
-            .is_some())
     }
 }
 

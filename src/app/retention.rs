@@ -6,13 +6,14 @@
 //! retention job also prunes backups older than the grace period. Time is a parameter, so
 //! tests (and `hoso purge --now`) can move the clock.
 
+use crate::store::audit::Action;
 use serde::Serialize;
 use serde_json::json;
 
 use super::{App, AppError};
 use crate::applicant::masked_name;
 use crate::consent::PURPOSE;
-use crate::store::{admin, audit, people, AuditEntry};
+use crate::store::{admin, people};
 
 /// The actor name of the server's periodic retention job.
 pub const RETENTION_JOB: &str = "system:retention";
@@ -32,12 +33,12 @@ pub enum PurgeReason {
 }
 
 impl PurgeReason {
-    fn action(self) -> &'static str {
+    fn action(self) -> Action {
         match self {
-            PurgeReason::Withdrawal => "consent.withdraw",
-            PurgeReason::Admin => "biometrics.purge",
-            PurgeReason::Request => "request.purge",
-            PurgeReason::Retention => "retention.purge",
+            PurgeReason::Withdrawal => Action::ConsentWithdraw,
+            PurgeReason::Admin => Action::BiometricsPurge,
+            PurgeReason::Request => Action::RequestPurge,
+            PurgeReason::Retention => Action::RetentionPurge,
         }
     }
 }
@@ -86,21 +87,15 @@ impl App {
         } else {
             note.to_string()
         };
-        let n = self.store.tx(|tx| {
+        let n = self.store.audited(actor, t, |tx| {
             let withdrawn =
                 people::withdraw_consents(tx, applicant_id, PURPOSE, actor_id, &consent_note, t)?;
             let n = people::purge_templates(tx, applicant_id, t)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: reason.action(),
-                    subject: &format!("applicant:{applicant_id}"),
-                    detail: json!({"consents_ended": withdrawn, "templates_purged": n,
+            tx.record(
+                reason.action(),
+                &format!("applicant:{applicant_id}"),
+                json!({"consents_ended": withdrawn, "templates_purged": n,
                         "key_destroyed": key_destroyed, "note": note}),
-                },
-                t,
             )?;
             Ok(n)
         })?;
@@ -177,7 +172,7 @@ impl App {
         if !quiet {
             self.audit(
                 actor,
-                "retention.run",
+                Action::RetentionRun,
                 "",
                 json!({"now": now, "grace_days": grace_days,
                     "applicants": report.people.iter().map(|p| p.applicant_id).collect::<Vec<_>>(),
@@ -217,11 +212,12 @@ impl App {
         let t = crate::store::now();
         let name = crate::backup::file_name(t);
         let dest = dir.join(&name);
-        let bytes = crate::backup::create(
+        let bytes = crate::backup::create_audited(
             &self.store,
-            &self.keys.backup_key(),
+            &self.keys,
             &self.config.data_dir,
             &dest,
+            actor,
         )
         .map_err(|e| match e {
             crate::backup::BackupError::Store(s) => AppError::from(s),
@@ -232,7 +228,6 @@ impl App {
             }
             e => AppError::Internal(e.to_string()),
         })?;
-        self.audit(actor, "backup.create", &name, json!({"bytes": bytes}))?;
         Ok(BackupDone { file: name, bytes })
     }
 }

@@ -4,6 +4,7 @@
 //! failed attempts audited by count (the 1st, 2nd, 4th, 8th … of a username), with the
 //! typed username cut short — so a flood of sign-ins can take neither memory, CPU nor disk.
 
+use crate::store::audit::Action;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -124,7 +125,7 @@ impl App {
                     tokio::task::spawn_blocking(move || {
                         app.audit(
                             "anonymous",
-                            "login.failed",
+                            Action::LoginFailed,
                             &audited_username(&username),
                             json!({"failures": n, "client": client.to_string()}),
                         )

@@ -1,12 +1,13 @@
 //! Accounts and devices: creating users and device tokens, signing in and out, and
 //! resolving a session cookie or bearer token to a principal.
 
+use crate::store::audit::Action;
 use serde_json::json;
 
 use super::{App, AppError};
 use crate::auth::{self, Principal, Role};
 use crate::crypto::sha256_hex;
-use crate::store::{audit, now, users, AuditEntry};
+use crate::store::{now, users};
 
 /// What a successful sign-in returns: the cookie value (secret) and the CSRF token.
 pub struct Login {
@@ -30,18 +31,12 @@ impl App {
         auth::validate_username(username).map_err(|e| AppError::Invalid(e.to_string()))?;
         let hash = auth::hash_password(password).map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
-        Ok(self.store.tx(|tx| {
+        Ok(self.store.audited(actor, t, |tx| {
             let id = users::insert_user(tx, username, &hash, role.as_str(), t)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: "user.create",
-                    subject: &format!("user:{id}"),
-                    detail: json!({"username": username, "role": role}),
-                },
-                t,
+            tx.record(
+                Action::UserCreate,
+                &format!("user:{id}"),
+                json!({"username": username, "role": role}),
             )?;
             Ok(id)
         })?)
@@ -67,18 +62,12 @@ impl App {
         }
         let (token, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
         let t = now();
-        let id = self.store.tx(|tx| {
+        let id = self.store.audited(actor, t, |tx| {
             let id = users::insert_device(tx, name, role.as_str(), &hash, t)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor,
-                    action: "token.issue",
-                    subject: &format!("device:{id}"),
-                    detail: json!({"name": name, "role": role}),
-                },
-                t,
+            tx.record(
+                Action::TokenIssue,
+                &format!("device:{id}"),
+                json!({"name": name, "role": role}),
             )?;
             Ok(id)
         })?;
@@ -103,19 +92,9 @@ impl App {
         let (session, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
         let (csrf, _) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
         let max_age_s = self.config.office.session_hours.max(1) * 3600;
-        self.store.tx(|tx| {
+        self.store.audited(&format!("user:{}", u.id), t, |tx| {
             users::insert_session(tx, &hash, u.id, &csrf, t, t + max_age_s)?;
-            audit::append(
-                tx,
-                self.store.audit_key(),
-                &AuditEntry {
-                    actor: &format!("user:{}", u.id),
-                    action: "login",
-                    subject: &u.username,
-                    detail: json!({}),
-                },
-                t,
-            )?;
+            tx.record(Action::Login, &u.username, json!({}))?;
             Ok(())
         })?;
         Ok(Login {

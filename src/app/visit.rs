@@ -4,6 +4,7 @@
 //! may identify, then act on what the visit decided — audit, count, record the look-up,
 //! fetch the result. Frames are never stored.
 
+use crate::store::audit::Action;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -156,7 +157,7 @@ impl App {
         let Some(d) = d.filter(|d| d.code == code) else {
             return Ok(None);
         };
-        self.audit(&device.actor, "kiosk.lookup_qr", &d.code, json!({}))?;
+        self.audit(&device.actor, Action::KioskLookupQr, &d.code, json!({}))?;
         let age = s.age(t);
         s.end_visit();
         self.record_lookup(device.id, "qr", Some(age))?;
@@ -276,7 +277,7 @@ impl App {
             }) => {
                 self.audit(
                     &device.actor,
-                    "kiosk.match",
+                    Action::KioskMatch,
                     &format!("applicant:{who}"),
                     json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
                 )?;
@@ -290,7 +291,7 @@ impl App {
             }) => {
                 self.audit(
                     &device.actor,
-                    "kiosk.attack_suspected",
+                    Action::KioskAttackSuspected,
                     "",
                     json!({"kiosk": device.name, "reason": reason, "score": score, "passive": passive}),
                 )?;

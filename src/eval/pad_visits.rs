@@ -1,6 +1,6 @@
 //! `hoso eval-pad`, per visit: every presentation replayed as a kiosk visit (the photo as
 //! several jittered 640×480 frames, `visits`), the kiosk's passive model scored on each
-//! frame, and the visit judged the way the kiosk judges it (DESIGN §6): median below
+//! frame, and the visit judged the way the kiosk judges it (README: “Kiosk decisions”): median below
 //! `reject` → refused; every frame (at least `min_frames`) at or above `accept` → live
 //! without a challenge; anything else → the head-turn challenge. Reports BPCER per frame
 //! and per visit (all bona fide and NUAA), what the policy does to each attack species, and

@@ -1,4 +1,4 @@
-//! The lobby kiosk's decision rules (DESIGN §6), independent of HTTP and storage: the
+//! The lobby kiosk's decision rules (README: “Kiosk decisions”), independent of HTTP and storage: the
 //! states a kiosk page shows, the sessions of the kiosk pages (each holding the current
 //! visit of `visit`, the pure state machine that decides), the head-turn challenge and the
 //! receipt QR reader. Sessions expire when idle.
@@ -18,7 +18,7 @@ pub use visit::{
     Session, VisitRule, Want,
 };
 
-/// What the kiosk page shows (DESIGN §8).
+/// What the kiosk page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KioskState {

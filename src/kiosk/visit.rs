@@ -1,4 +1,4 @@
-//! One visit at the kiosk as a pure state machine (DESIGN §6): it starts when a face appears
+//! One visit at the kiosk as a pure state machine (README: “Kiosk decisions”): it starts when a face appears
 //! and ends when the face leaves, a result is shown, or the citizen chooses a fallback.
 //! Identity evidence accumulates over the visit's good frames (the running mean of the probe
 //! embeddings is searched); passive liveness evidence too (every good frame's score). The
@@ -41,7 +41,7 @@ pub enum PassiveVerdict {
 }
 
 impl PassivePoint {
-    /// The policy over a visit (DESIGN §6); `hoso eval-pad` judges with the same function.
+    /// The policy over a visit (README: “Kiosk decisions”); `hoso eval-pad` judges with the same function.
     pub fn judge(&self, scores: &[f32]) -> PassiveVerdict {
         if scores.len() < self.min_frames {
             return PassiveVerdict::TooFew;

@@ -7,14 +7,69 @@ use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::Sha256;
 
+pub use super::action::Action;
 use super::StoreError;
 
 /// What to log.
 pub struct AuditEntry<'a> {
     pub actor: &'a str,
-    pub action: &'a str,
+    pub action: Action,
     pub subject: &'a str,
     pub detail: serde_json::Value,
+}
+
+/// A transaction whose changes are audited: one actor, one time, and [`AuditedTx::record`]
+/// appends to the chain inside the same transaction (all of it is written, or none).
+/// Dereferences to the transaction for the store's SQL functions.
+pub struct AuditedTx<'a> {
+    tx: &'a Transaction<'a>,
+    key: &'a [u8; 32],
+    actor: &'a str,
+    at: i64,
+}
+
+impl<'a> AuditedTx<'a> {
+    pub fn new(tx: &'a Transaction<'a>, key: &'a [u8; 32], actor: &'a str, at: i64) -> Self {
+        Self { tx, key, actor, at }
+    }
+
+    /// Appends `action` on `subject` to the audit chain.
+    pub fn record(
+        &self,
+        action: Action,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<i64, StoreError> {
+        append(
+            self.tx,
+            self.key,
+            &AuditEntry {
+                actor: self.actor,
+                action,
+                subject,
+                detail,
+            },
+            self.at,
+        )
+    }
+
+    /// Who every entry of this transaction names.
+    pub fn actor(&self) -> &str {
+        self.actor
+    }
+
+    /// The time every entry of this transaction carries.
+    pub fn at(&self) -> i64 {
+        self.at
+    }
+}
+
+impl<'a> std::ops::Deref for AuditedTx<'a> {
+    type Target = Transaction<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        self.tx
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -2,6 +2,7 @@
 //! secure_delete) in the data directory, versioned migrations, and typed functions for
 //! every read and write; writes that belong together run in one transaction.
 
+pub mod action;
 pub mod admin;
 pub mod audit;
 pub mod dossiers;
@@ -160,6 +161,27 @@ impl Store {
         f: impl FnOnce(&Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.tx_with(f)
+    }
+
+    /// Runs `f` in one transaction whose audit entries (see [`audit::AuditedTx`]) are
+    /// written with it: all of it, or none.
+    pub fn audited<T>(
+        &self,
+        actor: &str,
+        at: i64,
+        f: impl FnOnce(&audit::AuditedTx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.audited_with(actor, at, f)
+    }
+
+    /// `audited` with the caller's own error type.
+    pub fn audited_with<T, E: From<StoreError>>(
+        &self,
+        actor: &str,
+        at: i64,
+        f: impl FnOnce(&audit::AuditedTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.tx_with(|tx| f(&audit::AuditedTx::new(tx, &self.audit_key, actor, at)))
     }
 
     /// `tx` with the caller's own error type.

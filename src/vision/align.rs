@@ -68,11 +68,6 @@ impl Similarity {
         (self.a * self.a + self.b * self.b).sqrt()
     }
 
-    /// Rotation in degrees.
-    pub fn angle_deg(&self) -> f32 {
-        self.b.atan2(self.a).to_degrees()
-    }
-
     pub fn inverse(&self) -> Self {
         let d = self.a * self.a + self.b * self.b;
         let (a, b) = (self.a / d, -self.b / d);

@@ -35,10 +35,6 @@ impl Embedder {
         }
     }
 
-    pub fn output_name(&self) -> &str {
-        &self.output
-    }
-
     /// Chips the network sees per face (2 with flip augmentation; `probe` frames of the
     /// kiosk skip the mirror image: the visit averages several frames instead).
     fn views(&self, probe: bool) -> usize {

@@ -170,7 +170,7 @@ pub struct PadModel {
 }
 
 /// The kiosk's passive liveness operating point, measured by `hoso eval-pad --calibrate`.
-/// It is applied to a visit's good frames, never to one frame alone (DESIGN §6).
+/// It is applied to a visit's good frames, never to one frame alone (README: “Kiosk decisions”).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LivenessPoint {
     /// The passive model the kiosk uses (a `[[pad]]` name), or "none".
@@ -204,7 +204,7 @@ pub struct Profile {
     pub visit: Option<VisitPoint>,
 }
 
-/// The kiosk's visit-level decision (DESIGN §6): the running mean of a visit's probe
+/// The kiosk's visit-level decision (README: “Kiosk decisions”): the running mean of a visit's probe
 /// embeddings is searched; `matched` as soon as it clears `threshold` and leads the runner-up
 /// by `margin` after at least `min_frames` good frames; `no_match` after `no_match_frames`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

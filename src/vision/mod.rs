@@ -277,7 +277,7 @@ impl FaceEngine {
 }
 
 /// The face the kiosk should serve: the largest, with faces far from the centre weighed
-/// down (DESIGN §6).
+/// down (README: “Kiosk decisions”).
 pub fn primary_face(faces: &[Face], width: u32, height: u32) -> Option<&Face> {
     let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
     let diag = (cx * cx + cy * cy).sqrt().max(1.0);

@@ -68,7 +68,7 @@ impl Issue {
     }
 }
 
-/// Thresholds a face must meet (DESIGN §6).
+/// Thresholds a face must meet (README: “Kiosk decisions”).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QualityGate {

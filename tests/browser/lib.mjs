@@ -1,5 +1,5 @@
 // Shared browser-test helpers: Debian's Chromium, headless, with a fake camera fed from a
-// .y4m file (DESIGN §7). Never downloads a browser.
+// .y4m file. Never downloads a browser.
 import { chromium } from 'playwright-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,0 +1,259 @@
+//! The measuring commands: `hoso eval` (per frame and as kiosk visits), `hoso eval-pad`,
+//! `hoso bench` and `hoso faces compare`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use hoso::config::Config;
+use hoso::score;
+use hoso::vision::decode;
+
+use super::load_engine;
+
+/// What `hoso eval` was asked for.
+pub struct EvalArgs {
+    pub faces: PathBuf,
+    pub enrol: usize,
+    pub json: bool,
+    pub calibrate: bool,
+    pub kiosk: bool,
+    pub frames: usize,
+    pub seed: u64,
+}
+
+/// `hoso eval`: per frame (1:1 and 1:N), or with --kiosk as visits.
+pub fn eval(config: &Config, a: EvalArgs) -> Result<()> {
+    let EvalArgs {
+        faces,
+        enrol,
+        json,
+        calibrate,
+        kiosk,
+        frames,
+        seed,
+    } = a;
+    if kiosk {
+        return eval_kiosk(config, &faces, enrol, frames, seed, json, calibrate);
+    }
+    let engine = load_engine(config)?;
+    let opts = hoso::eval::EvalOptions {
+        enrol: enrol.max(1),
+        min_face: config.vision.enrol_min_face_px,
+        limits: config.decode_limits(),
+    };
+    let (report, stats) = hoso::eval::evaluate(&engine, &faces, &opts, calibrate)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", hoso::eval::report::text(&report));
+    }
+    if calibrate {
+        let m = hoso::eval::calibrate(&engine, &report, &stats, &faces)?;
+        eprintln!(
+            "calibrated: kiosk scorer {}, combine {}, written to {}",
+            m.scorer.kiosk,
+            m.scorer.combine,
+            m.dir.join(hoso::vision::Manifest::FILE).display()
+        );
+    }
+    Ok(())
+}
+
+fn eval_kiosk(
+    config: &Config,
+    faces: &Path,
+    enrol: usize,
+    frames: usize,
+    seed: u64,
+    json: bool,
+    calibrate: bool,
+) -> Result<()> {
+    let engine = load_engine(config)?;
+    let opts = hoso::eval::kiosk::KioskEvalOptions {
+        enrol: enrol.max(1),
+        frames: frames.clamp(2, 100),
+        seed,
+        calibrate,
+    };
+    let r = hoso::eval::kiosk::evaluate_kiosk(config, engine, faces, &opts)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", hoso::eval::kiosk::text(&r));
+    }
+    Ok(())
+}
+
+/// `hoso eval-pad`: per frame and per visit, the kiosk's policy, optional calibration.
+pub fn eval_pad(
+    config: &Config,
+    faces: &Path,
+    json: bool,
+    verbose: bool,
+    calibrate: bool,
+) -> Result<()> {
+    use hoso::config::LivenessMode;
+    let engine = load_engine(config)?;
+    let limits = config.decode_limits();
+    let r = hoso::eval::pad::evaluate_pad(&engine, faces, config.vision.min_face_px, &limits)?;
+    let visits = hoso::eval::pad_visits::evaluate(
+        &engine,
+        &r,
+        faces,
+        config.vision.enrol_min_face_px,
+        &limits,
+        engine.manifest.liveness.as_ref(),
+        calibrate,
+    )?;
+    if calibrate {
+        let v = visits
+            .as_ref()
+            .context("no passive model in the manifest to calibrate")?;
+        let mut m = hoso::vision::Manifest::load(&engine.manifest.dir)?;
+        m.liveness = Some(hoso::vision::manifest::LivenessPoint {
+            passive: v.model.clone(),
+            reject: v.reject,
+            accept: v.accept,
+            min_frames: v.min_frames,
+            measured_on: format!(
+                "{} (hoso eval-pad --calibrate: {} bona fide / {} attack visits of {} jittered frames)",
+                faces.display(),
+                r.bona_fide,
+                r.attacks.values().sum::<usize>(),
+                v.frames_per_visit
+            ),
+        });
+        m.save()?;
+        eprintln!(
+            "calibrated: reject {:.4}, accept {:.3}, written to the manifest",
+            v.reject, v.accept
+        );
+    }
+    let l = &config.liveness;
+    let passive = engine
+        .manifest
+        .liveness
+        .as_ref()
+        .map_or("none", |p| p.passive.as_str());
+    let challenge = format!(
+        "every recognised face must pass a challenge of {} random head turns (>= {} deg) within {} s before any dossier is shown",
+        l.steps, l.turn_deg, l.seconds
+    );
+    let policy = format!(
+        "kiosk policy: liveness.mode = {:?}, passive model = {passive}; {}",
+        l.mode,
+        match l.mode {
+            LivenessMode::Off => "NO presentation-attack defence".to_string(),
+            LivenessMode::Active => challenge,
+            _ if passive == "none" => challenge,
+            LivenessMode::Passive => "the passive check over the visit accepts or refuses; in doubt, the fallbacks".to_string(),
+            LivenessMode::PassiveActive => format!(
+                "the passive check over the visit accepts (every good frame confidently live) or refuses (clear attack); anything else gets the challenge of {} head turns",
+                l.steps
+            ),
+        }
+    );
+    if json {
+        let mut v = serde_json::to_value(&r)?;
+        v["policy"] = serde_json::Value::String(policy);
+        v["visits"] = serde_json::to_value(&visits)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    print!("{}", hoso::eval::pad::text(&r));
+    if let Some(v) = &visits {
+        print!("{}", hoso::eval::pad_visits::text(v));
+    }
+    println!("\n{policy}");
+    if verbose {
+        for p in &r.presentations {
+            println!(
+                "  {:<60} {:<9} yaw {:+6.1} pitch {:+6.1} {:?}",
+                p.file, p.kind, p.yaw, p.pitch, p.scores
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `hoso bench`.
+pub fn bench(
+    config: &Config,
+    json: bool,
+    image: Option<PathBuf>,
+    iterations: usize,
+    max_gallery: usize,
+) -> Result<()> {
+    let image = match image {
+        Some(i) => i,
+        None => default_bench_image()?,
+    };
+    let report = hoso::bench::run(config, &image, iterations.max(5), max_gallery)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", hoso::bench::text(&report));
+    }
+    Ok(())
+}
+
+fn default_bench_image() -> Result<PathBuf> {
+    let root = std::env::var_os("HOSO_TEST_FACES")
+        .map_or_else(|| PathBuf::from("../shared/faces"), PathBuf::from);
+    let dir = root.join("nuaa_0001");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("no --image given and {} is not readable", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .next()
+        .context("no image in the default bench folder; pass --image")
+}
+
+pub fn compare(config: &Config, a: &Path, b: &Path) -> Result<()> {
+    let engine = load_engine(config)?;
+    let mut templates = Vec::new();
+    for p in [a, b] {
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let img = decode(&bytes, &config.decode_limits())
+            .with_context(|| format!("decoding {}", p.display()))?;
+        let faces = engine.detect_framed(&img, config.vision.enrol_min_face_px)?;
+        let Some(face) = hoso::vision::primary_face(&faces, img.width(), img.height()) else {
+            bail!("no face found in {}", p.display());
+        };
+        let q = engine.quality(&img, face);
+        let issue = config.vision.quality.check(&q);
+        println!(
+            "{}: {} face(s); main face {:.0}×{:.0} px at ({:.0},{:.0}), score {:.3}\n  inter-eye {:.1} px, yaw {:+.1}°, pitch {:+.1}°, roll {:+.1}°, sharpness {:.1}, brightness {:.0}, quality {:.2}{}",
+            p.display(),
+            faces.len(),
+            face.width(),
+            face.height(),
+            face.bbox[0],
+            face.bbox[1],
+            face.score,
+            q.inter_eye_px,
+            q.yaw_deg,
+            q.pitch_deg,
+            q.roll_deg,
+            q.sharpness,
+            q.brightness,
+            q.score,
+            issue.map(|i| format!(" — kiosk gate: {}", i.code())).unwrap_or_default()
+        );
+        templates.push(engine.embed(&img, std::slice::from_ref(face))?.remove(0));
+    }
+    for s in score::scorers(&engine.manifest, engine.segments(), None) {
+        let v = s.score(engine.segments(), &templates[0], &templates[1]);
+        let verdict = match s.threshold_far_1e3 {
+            Some(t) if v >= t => format!("same person (≥ {t:.3} at FAR 1e-3)"),
+            Some(t) => format!("different people (< {t:.3} at FAR 1e-3)"),
+            None => "not calibrated (run `hoso eval --calibrate`)".to_string(),
+        };
+        println!("{:>8}: {v:.4}  {verdict}", s.name);
+    }
+    Ok(())
+}

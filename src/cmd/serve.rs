@@ -1,0 +1,74 @@
+//! `hoso serve`: open the app (demo accounts in demo mode), the optional server camera,
+//! and the HTTP/HTTPS service until a signal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use hoso::auth::Role;
+use hoso::config::Config;
+
+use super::load_engine;
+
+/// What `hoso serve` was asked for on its command line.
+pub struct ServeArgs {
+    pub listen: Option<std::net::SocketAddr>,
+    pub demo: bool,
+    pub tls_listen: Option<std::net::SocketAddr>,
+    pub camera: Option<String>,
+    pub camera_kiosk: Option<String>,
+    /// Whether --data-dir was given (demo mode then keeps it).
+    pub data_dir_given: bool,
+}
+
+pub fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
+    let ServeArgs {
+        listen,
+        demo,
+        tls_listen,
+        camera,
+        camera_kiosk,
+        data_dir_given,
+    } = args;
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    if tls_listen.is_some() {
+        config.tls.listen = tls_listen;
+    }
+    if demo && !data_dir_given && std::env::var_os("HOSO_DATA_DIR").is_none() {
+        config.data_dir = PathBuf::from("demo-data");
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let engine = load_engine(&config)?;
+    let app = hoso::app::App::open(config, engine, demo)?;
+    if demo {
+        demo_accounts(&app)?;
+    }
+    let app = Arc::new(app);
+    // A camera that cannot be opened stops the start, naming the device.
+    if let (Some(spec), Some(name)) = (camera.as_deref(), camera_kiosk.as_deref()) {
+        hoso::camera::check(spec)?;
+        let device = app.kiosk_device(name)?;
+        hoso::camera::start(app.clone(), spec, device)?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(hoso::server::serve(app))?;
+    Ok(())
+}
+
+/// Demo mode: an admin and a clerk account, printed on start.
+fn demo_accounts(app: &hoso::app::App) -> Result<()> {
+    for (user, role) in [("admin", Role::Admin), ("clerk", Role::Clerk)] {
+        match app.create_user("demo", user, "hoso-demo-2026", role) {
+            Ok(_) | Err(hoso::app::AppError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    eprintln!("demo accounts: admin / hoso-demo-2026 and clerk / hoso-demo-2026");
+    Ok(())
+}

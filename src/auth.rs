@@ -53,6 +53,35 @@ pub struct Principal {
     pub name: String,
 }
 
+impl Principal {
+    /// Someone acting on this machine rather than through a session or token: the
+    /// operator's command line (`cli`), a job of the service (`retention`), demo setup.
+    /// Acts as an admin; is no user account.
+    pub fn operator(name: &str) -> Principal {
+        Principal {
+            role: Role::Admin,
+            actor: name.to_string(),
+            id: 0,
+            name: name.to_string(),
+        }
+    }
+
+    /// A caller nobody has authenticated (failed sign-ins, kiosk setup codes).
+    pub fn anonymous() -> Principal {
+        Principal {
+            role: Role::Kiosk,
+            actor: "anonymous".to_string(),
+            id: 0,
+            name: "anonymous".to_string(),
+        }
+    }
+
+    /// The user account acting, for the records that name their clerk or admin.
+    pub fn user_id(&self) -> Option<i64> {
+        (self.role.is_person() && self.id > 0).then_some(self.id)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("password must be at least 10 characters")]

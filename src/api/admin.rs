@@ -38,9 +38,7 @@ pub async fn put_settings(
     ApiJson(s): ApiJson<Settings>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    Ok(Json(
-        blocking(move || app.update_settings(&p.actor, s)).await?,
-    ))
+    Ok(Json(blocking(move || app.update_settings(&p, s)).await?))
 }
 
 pub async fn list_users(
@@ -68,7 +66,7 @@ pub async fn create_user(
     let role = Role::parse(&u.role)
         .filter(|r| r.is_person())
         .ok_or_else(|| AppError::Invalid("role must be clerk or admin".into()))?;
-    let id = blocking(move || app.create_user(&p.actor, &u.username, &u.password, role)).await?;
+    let id = blocking(move || app.create_user(&p, &u.username, &u.password, role)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
@@ -88,7 +86,7 @@ pub async fn update_user(
     ApiJson(c): ApiJson<UserChange>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    blocking(move || app.update_user(&p.actor, p.id, id, c.active, c.password.as_deref())).await?;
+    blocking(move || app.update_user(&p, id, c.active, c.password.as_deref())).await?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -113,7 +111,7 @@ pub async fn issue_device(
     ApiJson(d): ApiJson<NewDevice>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let (id, token) = app.issue_device(&p.actor, &d.role, &d.name)?;
+    let (id, token) = app.issue_device(&p, &d.role, &d.name)?;
     // A kiosk is set up with a one-time code, never with its token on a command line.
     let setup_code = if d.role == "kiosk" {
         Some(app.setup_code(id, &token)?)
@@ -132,7 +130,7 @@ pub async fn revoke_device(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    app.revoke_device(&p.actor, id)?;
+    app.revoke_device(&p, id)?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -172,17 +170,8 @@ pub async fn purge(
     ApiJson(b): ApiJson<NoteBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let n = blocking(move || {
-        app.purge(
-            &p.actor,
-            Some(p.id),
-            id,
-            PurgeReason::Admin,
-            &b.note,
-            crate::store::now(),
-        )
-    })
-    .await?;
+    let n = blocking(move || app.purge(&p, id, PurgeReason::Admin, &b.note, crate::store::now()))
+        .await?;
     Ok(Json(json!({"templates_purged": n})))
 }
 
@@ -200,7 +189,7 @@ pub async fn create_request(
     ApiJson(r): ApiJson<NewRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let v = blocking(move || app.create_request(&p.actor, p.id, &r)).await?;
+    let v = blocking(move || app.create_request(&p, &r)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(v)))
 }
 
@@ -211,7 +200,7 @@ pub async fn advance_request(
     ApiJson(b): ApiJson<NoteBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let v = blocking(move || app.advance_request(&p.actor, p.id, id, &step, &b.note)).await?;
+    let v = blocking(move || app.advance_request(&p, id, &step, &b.note)).await?;
     Ok(Json(v))
 }
 
@@ -237,7 +226,7 @@ pub async fn request_export(
         .row
         .applicant_id
         .ok_or_else(|| AppError::NotFound("the request's applicant".into()))?;
-    let e = app.subject_export(&p.actor, applicant)?;
+    let e = app.subject_export(&p, applicant)?;
     let mut body = String::new();
     let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     body.push_str("<h2>1. Thông tin cá nhân · Personal data</h2><table>");
@@ -324,7 +313,7 @@ pub async fn retention_preview(
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let r = blocking(move || app.retention_run(&p.actor, crate::store::now(), true)).await?;
+    let r = blocking(move || app.retention_run(&p, crate::store::now(), true)).await?;
     Ok(Json(r))
 }
 
@@ -334,7 +323,7 @@ pub async fn retention_run(
     ApiJson(b): ApiJson<RetentionBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let r = blocking(move || app.retention_run(&p.actor, crate::store::now(), b.dry_run)).await?;
+    let r = blocking(move || app.retention_run(&p, crate::store::now(), b.dry_run)).await?;
     Ok(Json(r))
 }
 
@@ -360,7 +349,7 @@ pub async fn create_backup(
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let r = blocking(move || app.backup_now(&p.actor)).await?;
+    let r = blocking(move || app.backup_now(&p)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(r)))
 }
 
@@ -401,7 +390,7 @@ pub async fn audit(
     let p = admin(&caller)?;
     let filter = q.filter();
     if q.format.as_deref() == Some("csv") {
-        let csv = blocking(move || app.audit_export(&p.actor, &filter)).await?;
+        let csv = blocking(move || app.audit_export(&p, &filter)).await?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

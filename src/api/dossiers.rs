@@ -31,7 +31,7 @@ pub async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?;
     let (code, token) = app.create_dossier(
-        p.id,
+        p,
         &b.code,
         b.applicant_id,
         &b.procedure,
@@ -63,7 +63,7 @@ pub async fn add_event(
     ApiJson(ev): ApiJson<EventInput>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(&[Role::Clerk, Role::Admin, Role::Integration])?;
-    let recorded = app.add_event(&p.actor, &code, &ev)?;
+    let recorded = app.add_event(p, &code, &ev)?;
     let d = app.dossier(&code)?;
     Ok((
         if recorded {
@@ -118,7 +118,7 @@ pub async fn receipt(
     let v = app.view(&d)?;
     let o = &app.config.office;
     let date = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
-    app.audit(&p.actor, Action::ReceiptPrint, &d.code, json!({}))?;
+    app.audit(p, Action::ReceiptPrint, &d.code, json!({}))?;
     let html = format!(
         include_str!("../../templates/receipt.html"),
         office = esc(&o.name),

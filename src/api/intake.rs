@@ -29,7 +29,7 @@ pub async fn create_applicant(
     ApiJson(b): ApiJson<NewApplicantBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?;
-    let id = app.create_applicant(p.id, &b.full_name, &b.id_number, b.phone.as_deref())?;
+    let id = app.create_applicant(p, &b.full_name, &b.id_number, b.phone.as_deref())?;
     Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
@@ -102,7 +102,7 @@ pub async fn grant_consent(
     ApiJson(b): ApiJson<ConsentBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?;
-    let cid = app.record_consent(p.id, id, &b.text_version, &b.method)?;
+    let cid = app.record_consent(p, id, &b.text_version, &b.method)?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({"consent_id": cid, "purpose": PURPOSE})),
@@ -121,7 +121,7 @@ pub async fn withdraw_consent(
     } else {
         "rút đồng ý tại quầy"
     };
-    let purged = blocking(move || a.withdraw_consent(&p.actor, p.id, id, note)).await?;
+    let purged = blocking(move || a.withdraw_consent(&p, id, note)).await?;
     Ok(Json(json!({"withdrawn": true, "templates_purged": purged})))
 }
 
@@ -158,7 +158,7 @@ pub async fn enrol_face(
         })
     })?;
     let a = app.clone();
-    let e = blocking(move || a.enrol_face(p.id, id, &body)).await?;
+    let e = blocking(move || a.enrol_face(&p, id, &body)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(e)))
 }
 
@@ -205,7 +205,7 @@ pub async fn consent_form(
         )
     };
     app.audit(
-        &p.actor,
+        p,
         Action::ConsentPrint,
         &format!("applicant:{id}"),
         json!({"consent": c.id}),

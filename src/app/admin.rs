@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{App, AppError};
 use crate::applicant::masked_name;
+use crate::auth::Principal;
 use crate::auth::{self, Role};
 use crate::config::Config;
 use crate::store::{admin, audit, now, Store};
@@ -98,7 +99,7 @@ impl App {
     }
 
     /// Replaces the settings (validated), stores and audits them.
-    pub fn update_settings(&self, actor: &str, new: Settings) -> Result<SettingsView, AppError> {
+    pub fn update_settings(&self, by: &Principal, new: Settings) -> Result<SettingsView, AppError> {
         if !(1..=365).contains(&new.retention_grace_days) {
             return Err(AppError::Invalid(
                 "retention_grace_days must be between 1 and 365".into(),
@@ -114,8 +115,8 @@ impl App {
         let old = self.settings();
         let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.to_string()))?;
         let t = now();
-        self.store.audited(actor, t, |tx| {
-            admin::set_setting(tx, SETTINGS_KEY, &value, actor, t)?;
+        self.store.audited(&by.actor, t, |tx| {
+            admin::set_setting(tx, SETTINGS_KEY, &value, &by.actor, t)?;
             tx.record(
                 Action::SettingsChange,
                 SETTINGS_KEY,
@@ -134,14 +135,13 @@ impl App {
     /// Activates/deactivates an account or sets its password (ending its sessions).
     pub fn update_user(
         &self,
-        actor: &str,
-        actor_id: i64,
+        by: &Principal,
         id: i64,
         active: Option<bool>,
         password: Option<&str>,
     ) -> Result<(), AppError> {
         if active == Some(false) {
-            if id == actor_id {
+            if Some(id) == by.user_id() {
                 return Err(AppError::Invalid(
                     "you cannot deactivate your own account".into(),
                 ));
@@ -157,7 +157,7 @@ impl App {
             .transpose()
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
-        self.store.audited_with(actor, t, |tx| {
+        self.store.audited_with(&by.actor, t, |tx| {
             let mut found = true;
             if let Some(a) = active {
                 found &= admin::set_user_active(tx, id, a)?;
@@ -195,9 +195,9 @@ impl App {
     }
 
     /// Revokes a device token at once (its next request is refused).
-    pub fn revoke_device(&self, actor: &str, id: i64) -> Result<(), AppError> {
+    pub fn revoke_device(&self, by: &Principal, id: i64) -> Result<(), AppError> {
         let t = now();
-        self.store.audited_with(actor, t, |tx| {
+        self.store.audited_with(&by.actor, t, |tx| {
             let Some(name) = admin::revoke_device(tx, id, t)? else {
                 return Err(AppError::NotFound(format!("active device {id}")));
             };
@@ -253,12 +253,12 @@ impl App {
     }
 
     /// The audit entries as CSV (an export is audited).
-    pub fn audit_export(&self, actor: &str, f: &audit::Filter) -> Result<Vec<u8>, AppError> {
+    pub fn audit_export(&self, by: &Principal, f: &audit::Filter) -> Result<Vec<u8>, AppError> {
         let mut f = f.clone();
         f.limit = Some(f.limit.unwrap_or(100_000));
         let rows = self.audit_search(&f)?;
         self.audit(
-            actor,
+            by,
             Action::AuditExport,
             "",
             json!({"rows": rows.len(), "action": f.action, "actor": f.actor, "subject": f.subject}),
@@ -269,13 +269,13 @@ impl App {
     /// Issues a device token for the admin page (a kiosk or integration device).
     pub fn issue_device(
         &self,
-        actor: &str,
+        by: &Principal,
         role: &str,
         name: &str,
     ) -> Result<(i64, String), AppError> {
         let role = Role::parse(role)
             .filter(|r| !r.is_person())
             .ok_or_else(|| AppError::Invalid("role must be kiosk or integration".into()))?;
-        self.issue_token(actor, role, name)
+        self.issue_token(by, role, name)
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{App, AppError};
+use crate::auth::Principal;
 use crate::crypto::{random_token, sha256_hex};
 use crate::dossier::{self, Status};
 use crate::store::{dossiers as sql, now, people, DossierRow, NewDossier, NewEvent, StoreError};
@@ -108,7 +109,7 @@ impl App {
     /// Registers a dossier; returns its code and the receipt's lookup token.
     pub fn create_dossier(
         &self,
-        actor_id: i64,
+        by: &Principal,
         code: &str,
         applicant_id: i64,
         procedure: &str,
@@ -144,8 +145,7 @@ impl App {
             .keys
             .seal_field(token.as_bytes(), &format!("lookup:{code}"))?;
         let t = now();
-        let actor = format!("user:{actor_id}");
-        self.store.audited(&actor, t, |tx| {
+        self.store.audited(&by.actor, t, |tx| {
             sql::insert_dossier(
                 tx,
                 &NewDossier {
@@ -157,7 +157,8 @@ impl App {
                     status: 2,
                     lookup_token_enc: &token_enc,
                     lookup_token_hash: &sha256_hex(token.as_bytes()),
-                    created_by: actor_id,
+                    created_by: by.user_id(),
+                    actor: &by.actor,
                     now: t,
                 },
             )?;
@@ -201,7 +202,7 @@ impl App {
     }
 
     /// Records one status event. Returns false when it was already recorded (idempotent).
-    pub fn add_event(&self, actor: &str, code: &str, ev: &EventInput) -> Result<bool, AppError> {
+    pub fn add_event(&self, by: &Principal, code: &str, ev: &EventInput) -> Result<bool, AppError> {
         let code = self
             .codes
             .check(code)
@@ -209,7 +210,7 @@ impl App {
         let t = now();
         let r = self
             .store
-            .audited_with(actor, t, |tx| apply_event(tx, &code, ev))
+            .audited_with(&by.actor, t, |tx| apply_event(tx, &code, ev))
             .map_err(|e| match e {
                 EventError::App(a) => a,
                 EventError::Store(s) => s.into(),
@@ -248,8 +249,8 @@ impl App {
     }
 
     /// Imports status events from CSV; see [`import_csv`].
-    pub fn import_csv(&self, actor: &str, data: &[u8]) -> Result<(usize, usize), ImportError> {
-        let r = import_csv(&self.store, &self.codes, actor, data);
+    pub fn import_csv(&self, by: &Principal, data: &[u8]) -> Result<(usize, usize), ImportError> {
+        let r = import_csv(&self.store, &self.codes, &by.actor, data);
         self.dossiers_changed();
         r
     }

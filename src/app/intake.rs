@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{App, AppError};
 use crate::applicant;
+use crate::auth::Principal;
 use crate::consent::PURPOSE;
 use crate::crypto;
 use crate::gallery::Query;
@@ -150,7 +151,7 @@ impl App {
 
     pub fn create_applicant(
         &self,
-        actor_id: i64,
+        by: &Principal,
         full_name: &str,
         id_number: &str,
         phone: Option<&str>,
@@ -167,8 +168,7 @@ impl App {
         let id_hash = self.keys.id_hash(&id);
         let (id_enc, phone_enc) = self.seal_applicant_fields(&id_hash, &id, phone.as_deref())?;
         let t = now();
-        let actor = format!("user:{actor_id}");
-        Ok(self.store.audited(&actor, t, |tx| {
+        Ok(self.store.audited(&by.actor, t, |tx| {
             let aid = people::insert_applicant(
                 tx,
                 &NewApplicant {
@@ -176,7 +176,7 @@ impl App {
                     id_number_enc: &id_enc,
                     id_number_hash: &id_hash,
                     phone_enc: phone_enc.as_deref(),
-                    created_by: actor_id,
+                    created_by: by.user_id(),
                     now: t,
                 },
             )?;
@@ -208,18 +208,20 @@ impl App {
 
     pub fn record_consent(
         &self,
-        actor_id: i64,
+        by: &Principal,
         applicant_id: i64,
         text_version: &str,
         method: &str,
     ) -> Result<i64, AppError> {
         self.require_applicant(applicant_id)?;
+        let granted_by = by.user_id().ok_or_else(|| {
+            AppError::Forbidden("consent is recorded by a signed-in clerk or admin".into())
+        })?;
         self.consent
             .check(text_version, method)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
-        let actor = format!("user:{actor_id}");
-        Ok(self.store.audited(&actor, t, |tx| {
+        Ok(self.store.audited(&by.actor, t, |tx| {
             if let Some(c) = people::valid_consent(tx, applicant_id, PURPOSE)? {
                 return Ok(c.id);
             }
@@ -231,7 +233,7 @@ impl App {
                     text_version: &self.consent.version,
                     text_sha256: &self.consent.sha256,
                     method,
-                    by: actor_id,
+                    by: granted_by,
                     now: t,
                 },
             )?;
@@ -248,14 +250,12 @@ impl App {
     /// Returns how many templates were purged.
     pub fn withdraw_consent(
         &self,
-        actor: &str,
-        actor_id: i64,
+        by: &Principal,
         applicant_id: i64,
         note: &str,
     ) -> Result<usize, AppError> {
         self.purge(
-            actor,
-            Some(actor_id),
+            by,
             applicant_id,
             super::retention::PurgeReason::Withdrawal,
             note,
@@ -266,7 +266,7 @@ impl App {
     /// Enrols one frame of the applicant's face.
     pub fn enrol_face(
         &self,
-        actor_id: i64,
+        by: &Principal,
         applicant_id: i64,
         image: &[u8],
     ) -> Result<Enrolled, AppError> {
@@ -313,8 +313,7 @@ impl App {
         let bytes: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
         let sealed = crypto::seal(&key, &bytes, format!("template:{applicant_id}").as_bytes())?;
         let t = now();
-        let actor = format!("user:{actor_id}");
-        let stored = self.store.audited(&actor, t, |tx| {
+        let stored = self.store.audited(&by.actor, t, |tx| {
             if people::valid_consent(tx, applicant_id, PURPOSE)?.is_none() {
                 return Ok(None);
             }

@@ -235,7 +235,7 @@ impl App {
             Some(d) => {
                 a.misses = 0;
                 drop(limits);
-                self.audit(&device.actor, Action::KioskLookupCode, &d.code, json!({}))?;
+                self.audit(device, Action::KioskLookupCode, &d.code, json!({}))?;
                 self.record_lookup(device.id, "keypad", None)?;
                 self.one_dossier_result(&d)
             }
@@ -246,7 +246,7 @@ impl App {
                     a.misses = 0;
                 }
                 drop(limits);
-                self.audit(&device.actor, Action::KioskLookupMiss, "", json!({}))?;
+                self.audit(device, Action::KioskLookupMiss, "", json!({}))?;
                 Err(AppError::NotFound(
                     "no dossier with this code and ID digits".into(),
                 ))

@@ -318,13 +318,13 @@ impl App {
 
     pub fn audit(
         &self,
-        actor: &str,
+        by: &crate::auth::Principal,
         action: Action,
         subject: &str,
         detail: serde_json::Value,
     ) -> Result<(), AppError> {
         let now = crate::store::now();
-        self.store.audited(actor, now, |tx| {
+        self.store.audited(&by.actor, now, |tx| {
             tx.record(action, subject, detail)?;
             Ok(())
         })?;

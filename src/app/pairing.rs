@@ -58,8 +58,14 @@ impl App {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(refused)?;
+        let paired = crate::auth::Principal {
+            role: crate::auth::Role::Kiosk,
+            actor: format!("device:{device}"),
+            id: device,
+            name: String::new(),
+        };
         self.audit(
-            &format!("device:{device}"),
+            &paired,
             Action::DevicePair,
             &format!("device:{device}"),
             json!({}),

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::dossiers::{vn, DossierView};
 use super::retention::PurgeReason;
 use super::{App, AppError};
+use crate::auth::Principal;
 use crate::store::{audit, dossiers as sql, now, people, requests};
 
 pub const KINDS: &[&str] = &["access", "withdrawal", "deletion"];
@@ -106,12 +107,7 @@ pub struct ExportConsent {
 }
 
 impl App {
-    pub fn create_request(
-        &self,
-        actor: &str,
-        actor_id: i64,
-        r: &NewRequest,
-    ) -> Result<RequestView, AppError> {
+    pub fn create_request(&self, by: &Principal, r: &NewRequest) -> Result<RequestView, AppError> {
         if !KINDS.contains(&r.kind.as_str()) {
             return Err(AppError::Invalid(
                 "kind must be access, withdrawal or deletion".into(),
@@ -138,7 +134,7 @@ impl App {
         if channel.len() > 40 || note.len() > 2000 {
             return Err(AppError::Invalid("channel or note too long".into()));
         }
-        let id = self.store.audited(actor, t, |tx| {
+        let id = self.store.audited(&by.actor, t, |tx| {
             let id = requests::insert(
                 tx,
                 &requests::NewRequest {
@@ -149,7 +145,7 @@ impl App {
                     ack_due_at: add_working_days(received_at, 2),
                     due_at: add_days(received_at, 15),
                     note,
-                    created_by: actor_id,
+                    created_by: by.user_id(),
                 },
             )?;
             tx.record(
@@ -184,8 +180,7 @@ impl App {
     /// face data) or "reject" (a note saying why is required).
     pub fn advance_request(
         &self,
-        actor: &str,
-        actor_id: i64,
+        by: &Principal,
         id: i64,
         step: &str,
         note: &str,
@@ -215,15 +210,14 @@ impl App {
         let t = now();
         if status == "completed" && matches!(r.kind.as_str(), "withdrawal" | "deletion") {
             self.purge(
-                actor,
-                Some(actor_id),
+                by,
                 applicant,
                 PurgeReason::Request,
                 &format!("request {id} ({})", r.kind),
                 t,
             )?;
         }
-        self.store.audited(actor, t, |tx| {
+        self.store.audited(&by.actor, t, |tx| {
             requests::set_status(tx, id, status, note.trim(), t)?;
             tx.record(
                 action,
@@ -238,7 +232,7 @@ impl App {
     /// What is held about the applicant (their own data only). Audited.
     pub fn subject_export(
         &self,
-        actor: &str,
+        by: &Principal,
         applicant_id: i64,
     ) -> Result<SubjectExport, AppError> {
         let a = self.require_applicant(applicant_id)?;
@@ -299,7 +293,7 @@ impl App {
             activity,
             requests: reqs,
         };
-        self.audit(actor, Action::RequestExport, &subject, json!({}))?;
+        self.audit(by, Action::RequestExport, &subject, json!({}))?;
         Ok(export)
     }
 }

@@ -8,6 +8,8 @@
 
 use crate::store::audit::Action;
 use serde::Serialize;
+
+use crate::auth::Principal;
 use serde_json::json;
 
 use super::{App, AppError};
@@ -69,8 +71,7 @@ impl App {
     /// deleted.
     pub fn purge(
         &self,
-        actor: &str,
-        actor_id: Option<i64>,
+        by: &Principal,
         applicant_id: i64,
         reason: PurgeReason,
         note: &str,
@@ -87,9 +88,15 @@ impl App {
         } else {
             note.to_string()
         };
-        let n = self.store.audited(actor, t, |tx| {
-            let withdrawn =
-                people::withdraw_consents(tx, applicant_id, PURPOSE, actor_id, &consent_note, t)?;
+        let n = self.store.audited(&by.actor, t, |tx| {
+            let withdrawn = people::withdraw_consents(
+                tx,
+                applicant_id,
+                PURPOSE,
+                by.user_id(),
+                &consent_note,
+                t,
+            )?;
             let n = people::purge_templates(tx, applicant_id, t)?;
             tx.record(
                 reason.action(),
@@ -112,7 +119,7 @@ impl App {
     /// Who (and which backups) retention removes at `now`; with `dry_run` nothing changes.
     pub fn retention_run(
         &self,
-        actor: &str,
+        by: &Principal,
         now: i64,
         dry_run: bool,
     ) -> Result<RetentionReport, AppError> {
@@ -144,8 +151,7 @@ impl App {
         if !dry_run {
             for p in &people {
                 self.purge(
-                    actor,
-                    None,
+                    by,
                     p.applicant_id,
                     PurgeReason::Retention,
                     "all dossiers closed and the grace period passed",
@@ -168,10 +174,10 @@ impl App {
         // A preview changes nothing and writes nothing (a GET must not); the server's
         // periodic job logs only when it did something.
         let quiet = dry_run
-            || (actor == RETENTION_JOB && report.people.is_empty() && report.backups.is_empty());
+            || (by.actor == RETENTION_JOB && report.people.is_empty() && report.backups.is_empty());
         if !quiet {
             self.audit(
-                actor,
+                by,
                 Action::RetentionRun,
                 "",
                 json!({"now": now, "grace_days": grace_days,
@@ -201,7 +207,7 @@ pub struct BackupDone {
 
 impl App {
     /// Writes an encrypted backup into the backup folder now, and audits it.
-    pub fn backup_now(&self, actor: &str) -> Result<BackupDone, AppError> {
+    pub fn backup_now(&self, by: &Principal) -> Result<BackupDone, AppError> {
         let dir = self.config.backup_dir();
         std::fs::create_dir_all(&dir).map_err(|e| {
             AppError::Internal(format!(
@@ -217,7 +223,7 @@ impl App {
             &self.keys,
             &self.config.data_dir,
             &dest,
-            actor,
+            &by.actor,
         )
         .map_err(|e| match e {
             crate::backup::BackupError::Store(s) => AppError::from(s),

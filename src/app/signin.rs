@@ -124,7 +124,7 @@ impl App {
                     let app = self.clone();
                     tokio::task::spawn_blocking(move || {
                         app.audit(
-                            "anonymous",
+                            &crate::auth::Principal::anonymous(),
                             Action::LoginFailed,
                             &audited_username(&username),
                             json!({"failures": n, "client": client.to_string()}),

@@ -20,7 +20,7 @@ pub struct Login {
 impl App {
     pub fn create_user(
         &self,
-        actor: &str,
+        by: &Principal,
         username: &str,
         password: &str,
         role: Role,
@@ -31,7 +31,7 @@ impl App {
         auth::validate_username(username).map_err(|e| AppError::Invalid(e.to_string()))?;
         let hash = auth::hash_password(password).map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
-        Ok(self.store.audited(actor, t, |tx| {
+        Ok(self.store.audited(&by.actor, t, |tx| {
             let id = users::insert_user(tx, username, &hash, role.as_str(), t)?;
             tx.record(
                 Action::UserCreate,
@@ -45,7 +45,7 @@ impl App {
     /// Issues a kiosk or integration token; the token is shown once and stored hashed.
     pub fn issue_token(
         &self,
-        actor: &str,
+        by: &Principal,
         role: Role,
         name: &str,
     ) -> Result<(i64, String), AppError> {
@@ -62,7 +62,7 @@ impl App {
         }
         let (token, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
         let t = now();
-        let id = self.store.audited(actor, t, |tx| {
+        let id = self.store.audited(&by.actor, t, |tx| {
             let id = users::insert_device(tx, name, role.as_str(), &hash, t)?;
             tx.record(
                 Action::TokenIssue,

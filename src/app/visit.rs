@@ -157,7 +157,7 @@ impl App {
         let Some(d) = d.filter(|d| d.code == code) else {
             return Ok(None);
         };
-        self.audit(&device.actor, Action::KioskLookupQr, &d.code, json!({}))?;
+        self.audit(device, Action::KioskLookupQr, &d.code, json!({}))?;
         let age = s.age(t);
         s.end_visit();
         self.record_lookup(device.id, "qr", Some(age))?;
@@ -276,7 +276,7 @@ impl App {
                 steps,
             }) => {
                 self.audit(
-                    &device.actor,
+                    device,
                     Action::KioskMatch,
                     &format!("applicant:{who}"),
                     json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
@@ -290,7 +290,7 @@ impl App {
                 passive,
             }) => {
                 self.audit(
-                    &device.actor,
+                    device,
                     Action::KioskAttackSuspected,
                     "",
                     json!({"kiosk": device.name, "reason": reason, "score": score, "passive": passive}),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use hoso::auth::Role;
+use hoso::auth::{Principal, Role};
 use hoso::config::Config;
 
 use super::open_app;
@@ -21,7 +21,12 @@ pub fn create_user(config: Config, role: &str, username: &str) -> Result<()> {
     std::io::stdin()
         .read_line(&mut pw)
         .context("reading the password from standard input")?;
-    let id = app.create_user("cli", username, pw.trim_end_matches(['\n', '\r']), role)?;
+    let id = app.create_user(
+        &Principal::operator("cli"),
+        username,
+        pw.trim_end_matches(['\n', '\r']),
+        role,
+    )?;
     println!("created {} {username} (id {id})", role.as_str());
     Ok(())
 }
@@ -33,7 +38,7 @@ pub fn issue_token(config: Config, role: &str, name: &str) -> Result<()> {
     let role = Role::parse(role)
         .filter(|r| !r.is_person())
         .context("--role must be kiosk or integration")?;
-    let (id, token) = app.issue_token("cli", role, name)?;
+    let (id, token) = app.issue_token(&Principal::operator("cli"), role, name)?;
     println!("{token}");
     if role == Role::Kiosk {
         let code = app.setup_code(id, &token)?;
@@ -50,7 +55,7 @@ pub fn issue_token(config: Config, role: &str, name: &str) -> Result<()> {
 pub fn import_status(config: Config, file: &std::path::Path) -> Result<()> {
     let app = open_app(config)?;
     let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    match app.import_csv("cli:import", &data) {
+    match app.import_csv(&Principal::operator("cli:import"), &data) {
         Ok((applied, dup)) => {
             println!("imported {applied} event(s); {dup} already present")
         }
@@ -161,8 +166,7 @@ pub fn purge(
             bail!("--applicant purges at once; it has no --dry-run");
         }
         let n = app.purge(
-            "cli",
-            None,
+            &Principal::operator("cli"),
             id,
             hoso::app::retention::PurgeReason::Admin,
             "hoso purge --applicant",
@@ -171,7 +175,7 @@ pub fn purge(
         println!("purged applicant {id}: {n} template(s), key destroyed");
         return Ok(());
     }
-    let r = app.retention_run("cli", t, dry_run)?;
+    let r = app.retention_run(&Principal::operator("cli"), t, dry_run)?;
     let verb = if dry_run { "would purge" } else { "purged" };
     println!(
         "retention (grace {} days) at {}: {verb} {} person(s), {} backup(s)",

@@ -64,7 +64,12 @@ pub fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
 /// Demo mode: an admin and a clerk account, printed on start.
 fn demo_accounts(app: &hoso::app::App) -> Result<()> {
     for (user, role) in [("admin", Role::Admin), ("clerk", Role::Clerk)] {
-        match app.create_user("demo", user, "hoso-demo-2026", role) {
+        match app.create_user(
+            &hoso::auth::Principal::operator("demo"),
+            user,
+            "hoso-demo-2026",
+            role,
+        ) {
             Ok(_) | Err(hoso::app::AppError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }

@@ -138,12 +138,18 @@ fn run(
     dir: &Path,
     opts: &KioskEvalOptions,
 ) -> Result<KioskReport, EvalError> {
-    let clerk = app.create_user(
-        "system:eval",
+    let clerk_id = app.create_user(
+        &Principal::operator("system:eval"),
         "eval-clerk",
         "eval-password-2026",
         Role::Clerk,
     )?;
+    let clerk = &Principal {
+        role: Role::Clerk,
+        actor: format!("user:{clerk_id}"),
+        id: clerk_id,
+        name: "eval-clerk".into(),
+    };
     let kiosk = Principal {
         role: Role::Kiosk,
         actor: "device:0".into(),

@@ -148,7 +148,7 @@ fn spawn_retention(app: Arc<App>) {
             let a = app.clone();
             let r = tokio::task::spawn_blocking(move || {
                 a.retention_run(
-                    crate::app::retention::RETENTION_JOB,
+                    &crate::auth::Principal::operator(crate::app::retention::RETENTION_JOB),
                     crate::store::now(),
                     false,
                 )

@@ -13,7 +13,9 @@ pub struct NewDossier<'a> {
     pub status: u8,
     pub lookup_token_enc: &'a [u8],
     pub lookup_token_hash: &'a str,
-    pub created_by: i64,
+    pub created_by: Option<i64>,
+    /// Who registered it, as the audit log names them (the first event's actor).
+    pub actor: &'a str,
     pub now: i64,
 }
 
@@ -74,7 +76,7 @@ pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError
     .map_err(conflict("a dossier with this code"))?;
     tx.execute(
         "INSERT INTO dossier_events (dossier_code, status, at, actor, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![d.code, d.status, d.received_at, format!("user:{}", d.created_by), d.now],
+        params![d.code, d.status, d.received_at, d.actor, d.now],
     )?;
     Ok(())
 }

@@ -9,7 +9,7 @@ pub struct NewApplicant<'a> {
     pub id_number_enc: &'a [u8],
     pub id_number_hash: &'a str,
     pub phone_enc: Option<&'a [u8]>,
-    pub created_by: i64,
+    pub created_by: Option<i64>,
     pub now: i64,
 }
 

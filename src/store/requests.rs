@@ -12,7 +12,7 @@ pub struct NewRequest<'a> {
     pub ack_due_at: i64,
     pub due_at: i64,
     pub note: &'a str,
-    pub created_by: i64,
+    pub created_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -17,6 +17,7 @@ pub mod dossier;
 pub mod eval;
 pub mod gallery;
 pub mod kiosk;
+pub mod request;
 pub mod score;
 pub mod server;
 pub mod store;

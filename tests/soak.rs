@@ -47,8 +47,63 @@ fn memory_returns_after_a_mixed_load() {
             &[("X-Kiosk-Session", &format!("warm{i}"))],
         );
     }
-    std::thread::sleep(Duration::from_secs(2));
+    let cold = rss_mib(pid);
+    // Warm up with the same mix for 30 s (every model session and code path in use
+    // once), let it settle, then measure.
+    let (stop, _, workers) = start_load(&office, id, &frame, &photos);
+    std::thread::sleep(Duration::from_secs(30));
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(15));
     let before = rss_mib(pid);
+    let (stop, requests, workers) = start_load(&office, id, &frame, &photos);
+    let t0 = Instant::now();
+    let mut curve = vec![(0u64, before)];
+    let mut peak = before;
+    while t0.elapsed() < Duration::from_secs(minutes * 60) {
+        std::thread::sleep(Duration::from_secs(10));
+        let r = rss_mib(pid);
+        peak = peak.max(r);
+        curve.push((t0.elapsed().as_secs(), r));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(15));
+    let after = rss_mib(pid);
+    curve.push((t0.elapsed().as_secs(), after));
+    eprintln!(
+        "soak: {minutes} min, {} requests; RSS cold {cold:.0} MiB, after a 30 s warm-up {before:.0}, peak {peak:.0}, after {after:.0} ({:+.1} %)",
+        requests.load(Ordering::Relaxed),
+        (after / before - 1.0) * 100.0
+    );
+    eprintln!(
+        "curve (s, MiB): {}",
+        curve
+            .iter()
+            .map(|(t, m)| format!("{t}:{m:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(
+        after <= before * 1.10,
+        "RSS {after:.0} MiB after the load, {before:.0} before"
+    );
+}
+
+type Load = (
+    Arc<AtomicBool>,
+    Arc<AtomicU64>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
+/// Starts the mixed load; it runs until the returned flag is set.
+fn start_load(office: &Office, id: i64, frame: &[u8], photos: &[std::path::PathBuf]) -> Load {
+    let frame = frame.to_vec();
+    let photos = photos.to_vec();
     let stop = Arc::new(AtomicBool::new(false));
     let requests = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -83,7 +138,6 @@ fn memory_returns_after_a_mixed_load() {
         let (stop, n, base) = (stop.clone(), requests.clone(), office.server.base.clone());
         let (cookie, csrf) = (office.clerk.cookie.clone(), office.clerk.csrf.clone());
         let (acookie, acsrf) = (office.admin.cookie.clone(), office.admin.csrf.clone());
-        let photos = photos.clone();
         workers.push(std::thread::spawn(move || {
             let mut clerk = Client::new(&base);
             clerk.cookie = cookie;
@@ -124,37 +178,5 @@ fn memory_returns_after_a_mixed_load() {
             }
         }));
     }
-    let t0 = Instant::now();
-    let mut curve = vec![(0u64, before)];
-    let mut peak = before;
-    while t0.elapsed() < Duration::from_secs(minutes * 60) {
-        std::thread::sleep(Duration::from_secs(10));
-        let r = rss_mib(pid);
-        peak = peak.max(r);
-        curve.push((t0.elapsed().as_secs(), r));
-    }
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        w.join().unwrap();
-    }
-    std::thread::sleep(Duration::from_secs(10));
-    let after = rss_mib(pid);
-    curve.push((t0.elapsed().as_secs(), after));
-    eprintln!(
-        "soak: {minutes} min, {} requests; RSS before {before:.0} MiB, peak {peak:.0}, after {after:.0} ({:+.1} %)",
-        requests.load(Ordering::Relaxed),
-        (after / before - 1.0) * 100.0
-    );
-    eprintln!(
-        "curve (s, MiB): {}",
-        curve
-            .iter()
-            .map(|(t, m)| format!("{t}:{m:.0}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    assert!(
-        after <= before * 1.10,
-        "RSS {after:.0} MiB after the load, {before:.0} before"
-    );
+    (stop, requests, workers)
 }

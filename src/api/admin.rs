@@ -284,9 +284,9 @@ pub async fn request_export(
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.id,
-            esc(&r.kind),
+            r.kind.as_str(),
             date(r.received_at),
-            esc(&r.status)
+            r.status.as_str()
         ));
     }
     body.push_str("</table>");

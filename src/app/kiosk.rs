@@ -17,6 +17,7 @@ use crate::applicant::masked_name;
 use crate::auth::Principal;
 use crate::dossier::Status;
 use crate::kiosk::KioskState;
+use crate::kiosk::LookupMethod;
 use crate::store::{dossiers as sql, now, people, DossierRow};
 use crate::vision::decode;
 
@@ -61,8 +62,8 @@ pub struct FrameReply {
     pub state: KioskState,
     pub prompt: Option<String>,
     pub prompt_key: Option<&'static str>,
-    /// How the result was found: "face" or "qr".
-    pub via: Option<&'static str>,
+    /// How the result was found: by face or by the receipt's QR code.
+    pub via: Option<LookupMethod>,
     pub result: Option<KioskResult>,
     /// The head-turn challenge in progress (state "challenge").
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,7 +237,7 @@ impl App {
                 a.misses = 0;
                 drop(limits);
                 self.audit(device, Action::KioskLookupCode, &d.code, json!({}))?;
-                self.record_lookup(device.id, "keypad", None)?;
+                self.record_lookup(device.id, LookupMethod::Keypad, None)?;
                 self.one_dossier_result(&d)
             }
             None => {

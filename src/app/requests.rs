@@ -13,9 +13,8 @@ use super::dossiers::{vn, DossierView};
 use super::retention::PurgeReason;
 use super::{App, AppError};
 use crate::auth::Principal;
+use crate::request::{RequestKind, RequestStatus, Step};
 use crate::store::{audit, dossiers as sql, now, people, requests};
-
-pub const KINDS: &[&str] = &["access", "withdrawal", "deletion"];
 
 /// A request as the admin registers it.
 #[derive(Debug, Deserialize)]
@@ -108,11 +107,9 @@ pub struct ExportConsent {
 
 impl App {
     pub fn create_request(&self, by: &Principal, r: &NewRequest) -> Result<RequestView, AppError> {
-        if !KINDS.contains(&r.kind.as_str()) {
-            return Err(AppError::Invalid(
-                "kind must be access, withdrawal or deletion".into(),
-            ));
-        }
+        let kind = RequestKind::parse(&r.kind).ok_or_else(|| {
+            AppError::Invalid("kind must be access, withdrawal or deletion".into())
+        })?;
         let applicant_id = match (r.applicant_id, r.id_number.as_deref()) {
             (Some(id), _) => id,
             (None, Some(n)) => self
@@ -139,7 +136,7 @@ impl App {
                 tx,
                 &requests::NewRequest {
                     applicant_id,
-                    kind: &r.kind,
+                    kind,
                     channel,
                     received_at,
                     ack_due_at: add_working_days(received_at, 2),
@@ -186,29 +183,29 @@ impl App {
         note: &str,
     ) -> Result<RequestView, AppError> {
         let r = self.request(id)?.row;
-        if matches!(r.status.as_str(), "completed" | "rejected") {
+        let step = Step::parse(step).ok_or_else(|| {
+            AppError::Invalid("step must be acknowledge, complete or reject".into())
+        })?;
+        if !r.status.is_open() {
             return Err(AppError::Conflict(format!(
                 "request {id} is already {}",
                 r.status
             )));
         }
         let (status, action) = match step {
-            "acknowledge" if r.status == "received" => ("acknowledged", Action::RequestAcknowledge),
-            "acknowledge" => return Err(AppError::Conflict("already acknowledged".into())),
-            "complete" => ("completed", Action::RequestComplete),
-            "reject" if note.trim().is_empty() => {
+            Step::Acknowledge if r.status == RequestStatus::Received => {
+                (RequestStatus::Acknowledged, Action::RequestAcknowledge)
+            }
+            Step::Acknowledge => return Err(AppError::Conflict("already acknowledged".into())),
+            Step::Complete => (RequestStatus::Completed, Action::RequestComplete),
+            Step::Reject if note.trim().is_empty() => {
                 return Err(AppError::Invalid("say why the request is rejected".into()))
             }
-            "reject" => ("rejected", Action::RequestReject),
-            _ => {
-                return Err(AppError::Invalid(
-                    "step must be acknowledge, complete or reject".into(),
-                ))
-            }
+            Step::Reject => (RequestStatus::Rejected, Action::RequestReject),
         };
         let applicant = r.applicant_id.unwrap_or_default();
         let t = now();
-        if status == "completed" && matches!(r.kind.as_str(), "withdrawal" | "deletion") {
+        if status == RequestStatus::Completed && r.kind.purges() {
             self.purge(
                 by,
                 applicant,
@@ -299,7 +296,7 @@ impl App {
 }
 
 fn judge(row: requests::RequestRow, t: i64) -> RequestView {
-    let open = matches!(row.status.as_str(), "received" | "acknowledged");
+    let open = row.status.is_open();
     RequestView {
         ack_overdue: open && row.acknowledged_at.is_none() && t > row.ack_due_at,
         overdue: open && t > row.due_at,

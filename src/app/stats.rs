@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::{App, AppError};
 use crate::consent::PURPOSE;
+use crate::kiosk::LookupMethod;
 use crate::store::{now, requests, stats};
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +58,7 @@ impl App {
     pub(crate) fn record_lookup(
         &self,
         device_id: i64,
-        method: &str,
+        method: LookupMethod,
         since_first_frame: Option<std::time::Duration>,
     ) -> Result<(), AppError> {
         let t = now();
@@ -67,23 +68,29 @@ impl App {
                 .get(&device_id)
                 .filter(|(_, at)| at.elapsed().as_secs() < 120)
                 .copied();
-            if method != "none" {
+            if method != LookupMethod::None {
                 p.remove(&device_id);
             }
             hit
         };
         let ms = since_first_frame.map(|d| d.as_millis() as i64);
         match (method, pending) {
-            ("qr" | "keypad", Some((row, first))) => {
+            (m, Some((row, first))) if m.is_fallback() => {
                 let ms = Some(first.elapsed().as_millis() as i64);
                 self.store
-                    .tx(|tx| stats::resolve_lookup(tx, row, method, ms))?;
+                    .tx(|tx| stats::resolve_lookup(tx, row, method.as_str(), ms))?;
             }
             _ => {
                 let row = self.store.tx(|tx| {
-                    stats::insert_lookup(tx, t, (device_id > 0).then_some(device_id), method, ms)
+                    stats::insert_lookup(
+                        tx,
+                        t,
+                        (device_id > 0).then_some(device_id),
+                        method.as_str(),
+                        ms,
+                    )
                 })?;
-                if method == "none" {
+                if method == LookupMethod::None {
                     let first = since_first_frame
                         .and_then(|d| Instant::now().checked_sub(d))
                         .unwrap_or_else(Instant::now);
@@ -103,7 +110,7 @@ impl App {
             self.store.read(|c| {
                 Ok((
                     stats::lookups_per_day(c, from)?,
-                    stats::latencies(c, from, "face")?,
+                    stats::latencies(c, from, LookupMethod::Face.as_str())?,
                     stats::ratings(c, from)?,
                     stats::timeliness(c, t)?,
                     stats::consented(c, PURPOSE)?,

@@ -16,6 +16,7 @@ use crate::config::LivenessMode;
 use crate::crypto::sha256_hex;
 use crate::gallery::{Query, TopTwo};
 use crate::kiosk::challenge::ChallengeRule;
+use crate::kiosk::LookupMethod;
 use crate::kiosk::{
     qr, Decision, Event, KioskState, LivenessRule, Observation, PassivePoint, Ports, Session,
     VisitRule, Want,
@@ -160,12 +161,12 @@ impl App {
         self.audit(device, Action::KioskLookupQr, &d.code, json!({}))?;
         let age = s.age(t);
         s.end_visit();
-        self.record_lookup(device.id, "qr", Some(age))?;
+        self.record_lookup(device.id, LookupMethod::Qr, Some(age))?;
         let r = self.one_dossier_result(&d)?;
         Ok(Some(self.reply(
             KioskState::Matched,
             None,
-            Some("qr"),
+            Some(LookupMethod::Qr),
             Some(r),
         )))
     }
@@ -281,7 +282,7 @@ impl App {
                     &format!("applicant:{who}"),
                     json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
                 )?;
-                self.record_lookup(device.id, "face", Some(d.age))?;
+                self.record_lookup(device.id, LookupMethod::Face, Some(d.age))?;
                 result = Some(self.face_result(*who as i64)?);
             }
             Some(Event::Attack {
@@ -295,15 +296,17 @@ impl App {
                     "",
                     json!({"kiosk": device.name, "reason": reason, "score": score, "passive": passive}),
                 )?;
-                self.record_lookup(device.id, "none", Some(d.age))?;
+                self.record_lookup(device.id, LookupMethod::None, Some(d.age))?;
             }
-            Some(Event::NoMatch) => self.record_lookup(device.id, "none", Some(d.age))?,
+            Some(Event::NoMatch) => {
+                self.record_lookup(device.id, LookupMethod::None, Some(d.age))?
+            }
             Some(Event::ChallengeStarted) | None => {}
         }
         if d.event.is_some() || !matches!(d.state, KioskState::Matched) {
             self.count(d.state);
         }
-        let via = result.is_some().then_some("face");
+        let via = result.is_some().then_some(LookupMethod::Face);
         let mut r = self.reply(d.state, d.prompt, via, result);
         r.challenge = d.challenge;
         r.evidence = d.evidence;
@@ -314,7 +317,7 @@ impl App {
         &self,
         state: KioskState,
         prompt: Option<&'static str>,
-        via: Option<&'static str>,
+        via: Option<LookupMethod>,
         result: Option<KioskResult>,
     ) -> FrameReply {
         FrameReply {

@@ -18,6 +18,36 @@ pub use visit::{
     Session, VisitRule, Want,
 };
 
+/// How a kiosk visit ended, as the statistics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LookupMethod {
+    /// Recognised by face.
+    Face,
+    /// The receipt's QR code shown to the camera.
+    Qr,
+    /// Dossier code and ID digits typed on the keypad.
+    Keypad,
+    /// Not resolved (yet): a fallback may still resolve the visit.
+    None,
+}
+
+impl LookupMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LookupMethod::Face => "face",
+            LookupMethod::Qr => "qr",
+            LookupMethod::Keypad => "keypad",
+            LookupMethod::None => "none",
+        }
+    }
+
+    /// A fallback that can resolve a visit the face left unresolved.
+    pub fn is_fallback(self) -> bool {
+        matches!(self, LookupMethod::Qr | LookupMethod::Keypad)
+    }
+}
+
 /// What the kiosk page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

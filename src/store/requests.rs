@@ -3,10 +3,11 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::StoreError;
+use crate::request::{RequestKind, RequestStatus};
 
 pub struct NewRequest<'a> {
     pub applicant_id: i64,
-    pub kind: &'a str,
+    pub kind: RequestKind,
     pub channel: &'a str,
     pub received_at: i64,
     pub ack_due_at: i64,
@@ -19,32 +20,44 @@ pub struct NewRequest<'a> {
 pub struct RequestRow {
     pub id: i64,
     pub applicant_id: Option<i64>,
-    pub kind: String,
+    pub kind: RequestKind,
     pub channel: String,
     pub received_at: i64,
     pub ack_due_at: i64,
     pub due_at: i64,
     pub acknowledged_at: Option<i64>,
     pub completed_at: Option<i64>,
-    pub status: String,
+    pub status: RequestStatus,
     pub note: String,
 }
 
 const SELECT: &str = "SELECT id, applicant_id, kind, channel, received_at, ack_due_at, due_at,
     acknowledged_at, completed_at, status, note FROM dsr_requests";
 
+/// A column holding one of an enum's names.
+fn named<T>(r: &rusqlite::Row, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown value {s:?}").into(),
+        )
+    })
+}
+
 fn row(r: &rusqlite::Row) -> rusqlite::Result<RequestRow> {
     Ok(RequestRow {
         id: r.get(0)?,
         applicant_id: r.get(1)?,
-        kind: r.get(2)?,
+        kind: named(r, 2, RequestKind::parse)?,
         channel: r.get(3)?,
         received_at: r.get(4)?,
         ack_due_at: r.get(5)?,
         due_at: r.get(6)?,
         acknowledged_at: r.get(7)?,
         completed_at: r.get(8)?,
-        status: r.get(9)?,
+        status: named(r, 9, RequestStatus::parse)?,
         note: r.get(10)?,
     })
 }
@@ -56,7 +69,7 @@ pub fn insert(tx: &Transaction, n: &NewRequest) -> Result<i64, StoreError> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
         params![
             n.applicant_id,
-            n.kind,
+            n.kind.as_str(),
             n.channel,
             n.received_at,
             n.ack_due_at,
@@ -92,7 +105,7 @@ pub fn of_applicant(c: &Connection, applicant_id: i64) -> Result<Vec<RequestRow>
 pub fn set_status(
     tx: &Transaction,
     id: i64,
-    status: &str,
+    status: RequestStatus,
     note: &str,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -102,7 +115,7 @@ pub fn set_status(
              completed_at = CASE WHEN ?1 IN ('completed', 'rejected') THEN ?2 ELSE completed_at END,
              note = CASE WHEN ?3 = '' THEN note WHEN note = '' THEN ?3 ELSE note || char(10) || ?3 END
          WHERE id = ?4",
-        params![status, now, note, id],
+        params![status.as_str(), now, note, id],
     )?;
     Ok(())
 }

@@ -54,30 +54,7 @@ enum Cmd {
         camera_kiosk: Option<String>,
     },
     /// Measure every scorer on a labelled face folder (<identity>/<image>).
-    Eval {
-        #[arg(long)]
-        faces: PathBuf,
-        /// Enrolment images per identity in the 1:N protocol.
-        #[arg(long, default_value_t = 2)]
-        enrol: usize,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// Write the measured operating points into the model manifest.
-        #[arg(long)]
-        calibrate: bool,
-        /// Replay the photos as kiosk visits through the frames use case (visit-level
-        /// FNIR/FPIR, frames and time to a decision); with --calibrate, set the visit
-        /// threshold.
-        #[arg(long)]
-        kiosk: bool,
-        /// Frames per visit (--kiosk).
-        #[arg(long, default_value_t = 12)]
-        frames: usize,
-        /// Seed of the visits' jitter (--kiosk).
-        #[arg(long, default_value_t = 2026)]
-        seed: u64,
-    },
+    Eval(cmd::measure::EvalArgs),
     /// Measure presentation-attack detection: bona fide = identity folders, attacks =
     /// `_spoof/<identity>/` (APCER per species, BPCER, EER; ISO/IEC 30107-3 terms).
     EvalPad {
@@ -257,26 +234,7 @@ fn run(cli: Cli) -> Result<()> {
                 data_dir_given: cli.data_dir.is_some(),
             },
         ),
-        Cmd::Eval {
-            faces,
-            enrol,
-            json,
-            calibrate,
-            kiosk,
-            frames,
-            seed,
-        } => cmd::measure::eval(
-            &config,
-            cmd::measure::EvalArgs {
-                faces,
-                enrol,
-                json,
-                calibrate,
-                kiosk,
-                frames,
-                seed,
-            },
-        ),
+        Cmd::Eval(a) => cmd::measure::eval(&config, a),
         Cmd::EvalPad {
             faces,
             json,

@@ -295,12 +295,23 @@ fn kiosk_sees(
     scenario: &str,
     args: &[&str],
 ) -> (bool, String) {
+    kiosk_sees_as(o, &o.kiosk_token, photos, scenario, args)
+}
+
+/// `kiosk_sees` with the page opened by `auth`: a token, or `pair:<setup code>`.
+fn kiosk_sees_as(
+    o: &common::Office,
+    auth: &str,
+    photos: &[&Path],
+    scenario: &str,
+    args: &[&str],
+) -> (bool, String) {
     let video = o.server.dir.join(format!("{scenario}.y4m"));
     y4m(photos, &video);
     let art = artifacts();
     let mut all = vec![
         o.server.base.as_str(),
-        o.kiosk_token.as_str(),
+        auth,
         video.to_str().unwrap(),
         art.to_str().unwrap(),
         scenario,
@@ -320,8 +331,15 @@ fn live_person_reaches_the_result_without_a_challenge() {
     let photos = common::sorted_files(&faces.join("nuaa_0002"));
     let code = "000.00.17.H29-261120-0032";
     let (_, name) = seed_person(&o.clerk, "Lê Thị Mai", "001099077777", &photos[..2], code);
-    // The person's other live webcam frames, as a short video.
+    // The person's other live webcam frames, as a short video, to a kiosk set up the way
+    // the appliance is: with its one-time setup code, never its token.
+    let (s, dev) = o.admin.post(
+        "/api/v1/admin/devices",
+        serde_json::json!({"role": "kiosk", "name": "Sảnh 2"}),
+    );
+    assert_eq!(s, 201, "{dev}");
+    let pair = format!("pair:{}", dev["setup_code"].as_str().unwrap());
     let rest: Vec<&Path> = photos[2..6].iter().map(PathBuf::as_path).collect();
-    let (ok, out) = kiosk_sees(&o, &rest, "live", &[&name, code]);
+    let (ok, out) = kiosk_sees_as(&o, &pair, &rest, "live", &[&name, code]);
     assert!(ok && out.contains("OK live"), "{out}");
 }

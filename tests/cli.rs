@@ -287,16 +287,7 @@ fn https_for_lan_clients_with_a_self_signed_certificate() {
     use std::io::{BufRead, BufReader};
     let data = tempfile::tempdir().unwrap();
     common::add_user(data.path(), "clerk", "clerk1");
-    let mut child = common::bin()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data.path())
+    let mut child = common::serve_lan(data.path())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

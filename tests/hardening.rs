@@ -14,16 +14,6 @@ use std::time::{Duration, Instant};
 use common::{Client, Office, Server, PASSWORD};
 use serde_json::json;
 
-/// Resident memory of a process, MiB (from /proc).
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// Samples a process's RSS every 20 ms until `stop`; returns the highest seen.
 fn watch_rss(
     pid: u32,
@@ -32,10 +22,10 @@ fn watch_rss(
     std::thread::spawn(move || {
         let mut peak: f64 = 0.0;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            peak = peak.max(rss_mib(pid));
+            peak = peak.max(common::rss_mib(pid));
             std::thread::sleep(Duration::from_millis(20));
         }
-        peak.max(rss_mib(pid))
+        peak.max(common::rss_mib(pid))
     })
 }
 
@@ -59,15 +49,8 @@ fn a_sign_in_flood_keeps_memory_flat_and_the_kiosk_fast() {
     let frame = std::fs::read(&photo).unwrap();
     let kiosk = Client::with_bearer(&office.server.base, &office.kiosk_token);
     // Warm up the models, then measure the kiosk alone.
-    for _ in 0..3 {
-        kiosk.post_raw_with(
-            "/api/v1/kiosk/frames",
-            "image/jpeg",
-            &frame,
-            &[("X-Kiosk-Session", "warm")],
-        );
-    }
-    let before = rss_mib(pid);
+    common::warm_kiosk(&kiosk, &frame, 3);
+    let before = common::rss_mib(pid);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let peak = watch_rss(pid, stop.clone());
     let base = office.server.base.clone();
@@ -110,7 +93,7 @@ fn a_sign_in_flood_keeps_memory_flat_and_the_kiosk_fast() {
     let statuses: Vec<u16> = flood.into_iter().flat_map(|h| h.join().unwrap()).collect();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = peak.join().unwrap();
-    let after = rss_mib(pid);
+    let after = common::rss_mib(pid);
     let kiosk_p95 = p95(times.clone());
     eprintln!(
         "sign-in flood: {} attempts ({} refused at once); server RSS {before:.0} → peak {peak:.0} → {after:.0} MiB; kiosk frames p95 {:.0} ms over {}",
@@ -234,20 +217,11 @@ fn serve_with_file_limit(data: &Path, config: &str) -> (std::process::Child, Str
     use std::os::unix::process::CommandExt;
     let conf = data.join("config.toml");
     std::fs::write(&conf, config).unwrap();
-    let mut cmd = common::bin();
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "127.0.0.1:0",
-        "--data-dir",
-    ])
-    .arg(data)
-    .arg("--config")
-    .arg(&conf)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut cmd = common::serve_lan(data);
+    cmd.arg("--config")
+        .arg(&conf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     // SAFETY: setrlimit is async-signal-safe and only changes the child's own limit.
     unsafe {
         cmd.pre_exec(|| {
@@ -467,7 +441,7 @@ fn small_hostile_images_cannot_take_memory() {
     let id = common::consented_applicant(&office.clerk, "Người Ảnh", "001099020999");
     // Warm up: one real enrolment.
     common::enrol_faces(&office.clerk, id, &[photo]);
-    let before = rss_mib(pid);
+    let before = common::rss_mib(pid);
     let (png, blank) = (deep_png(), blank_jpeg());
     eprintln!(
         "hostile images: PNG {} KB, blank JPEG {} KB",
@@ -507,7 +481,7 @@ fn small_hostile_images_cannot_take_memory() {
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = peak.join().unwrap();
-    let after = rss_mib(pid);
+    let after = common::rss_mib(pid);
     eprintln!("8 hostile images at once: RSS {before:.0} → peak {peak:.0} → {after:.0} MiB; answers {codes:?}");
     assert!(
         codes.iter().all(|c| c == "bad_image" || c == "no_face"),

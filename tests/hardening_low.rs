@@ -142,20 +142,15 @@ fn id_numbers_are_bound_to_their_row() {
     );
     // Copy B's encrypted ID number into A's row: it must not open there.
     let db = rusqlite::Connection::open(office.server.dir.join("hoso.sqlite3")).unwrap();
-    let b_enc: Vec<u8> = db
-        .query_row(
+    let sealed = |id: i64| -> Vec<u8> {
+        db.query_row(
             "SELECT id_number_enc FROM applicants WHERE id = ?1",
-            [b],
+            [id],
             |r| r.get(0),
         )
-        .unwrap();
-    let a_enc: Vec<u8> = db
-        .query_row(
-            "SELECT id_number_enc FROM applicants WHERE id = ?1",
-            [a],
-            |r| r.get(0),
-        )
-        .unwrap();
+        .unwrap()
+    };
+    let (a_enc, b_enc) = (sealed(a), sealed(b));
     db.execute(
         "UPDATE applicants SET id_number_enc = ?1 WHERE id = ?2",
         rusqlite::params![b_enc, a],

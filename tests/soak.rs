@@ -13,15 +13,6 @@ use std::time::{Duration, Instant};
 use common::{Client, Office};
 use serde_json::json;
 
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 #[test]
 #[ignore = "a several-minute measurement; run with --ignored"]
 fn memory_returns_after_a_mixed_load() {
@@ -39,15 +30,8 @@ fn memory_returns_after_a_mixed_load() {
     let id = common::consented_applicant(&office.clerk, "Người Tải", "001099040001");
     common::enrol_faces(&office.clerk, id, &photos[..1]);
     let kiosk = Client::with_bearer(&office.server.base, &office.kiosk_token);
-    for i in 0..5 {
-        kiosk.post_raw_with(
-            "/api/v1/kiosk/frames",
-            "image/jpeg",
-            &frame,
-            &[("X-Kiosk-Session", &format!("warm{i}"))],
-        );
-    }
-    let cold = rss_mib(pid);
+    common::warm_kiosk(&kiosk, &frame, 5);
+    let cold = common::rss_mib(pid);
     // Warm up with the same mix for 30 s (every model session and code path in use
     // once), let it settle, then measure.
     let (stop, _, workers) = start_load(&office, id, &frame, &photos);
@@ -57,14 +41,14 @@ fn memory_returns_after_a_mixed_load() {
         w.join().unwrap();
     }
     std::thread::sleep(Duration::from_secs(15));
-    let before = rss_mib(pid);
+    let before = common::rss_mib(pid);
     let (stop, requests, workers) = start_load(&office, id, &frame, &photos);
     let t0 = Instant::now();
     let mut curve = vec![(0u64, before)];
     let mut peak = before;
     while t0.elapsed() < Duration::from_secs(minutes * 60) {
         std::thread::sleep(Duration::from_secs(10));
-        let r = rss_mib(pid);
+        let r = common::rss_mib(pid);
         peak = peak.max(r);
         curve.push((t0.elapsed().as_secs(), r));
     }
@@ -73,7 +57,7 @@ fn memory_returns_after_a_mixed_load() {
         w.join().unwrap();
     }
     std::thread::sleep(Duration::from_secs(15));
-    let after = rss_mib(pid);
+    let after = common::rss_mib(pid);
     curve.push((t0.elapsed().as_secs(), after));
     eprintln!(
         "soak: {minutes} min, {} requests; RSS cold {cold:.0} MiB, after a 30 s warm-up {before:.0}, peak {peak:.0}, after {after:.0} ({:+.1} %)",

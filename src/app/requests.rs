@@ -189,7 +189,7 @@ impl App {
         if !r.status.is_open() {
             return Err(AppError::Conflict(format!(
                 "request {id} is already {}",
-                r.status
+                r.status.as_str()
             )));
         }
         let (status, action) = match step {
@@ -210,7 +210,7 @@ impl App {
                 by,
                 applicant,
                 PurgeReason::Request,
-                &format!("request {id} ({})", r.kind),
+                &format!("request {id} ({})", r.kind.as_str()),
                 t,
             )?;
         }

@@ -12,13 +12,29 @@ use hoso::vision::decode;
 use super::load_engine;
 
 /// What `hoso eval` was asked for.
+#[derive(clap::Args)]
 pub struct EvalArgs {
+    #[arg(long)]
     pub faces: PathBuf,
+    /// Enrolment images per identity in the 1:N protocol.
+    #[arg(long, default_value_t = 2)]
     pub enrol: usize,
+    /// Print one JSON object.
+    #[arg(long)]
     pub json: bool,
+    /// Write the measured operating points into the model manifest.
+    #[arg(long)]
     pub calibrate: bool,
+    /// Replay the photos as kiosk visits through the frames use case (visit-level
+    /// FNIR/FPIR, frames and time to a decision); with --calibrate, set the visit
+    /// threshold.
+    #[arg(long)]
     pub kiosk: bool,
+    /// Frames per visit (--kiosk).
+    #[arg(long, default_value_t = 12)]
     pub frames: usize,
+    /// Seed of the visits' jitter (--kiosk).
+    #[arg(long, default_value_t = 2026)]
     pub seed: u64,
 }
 

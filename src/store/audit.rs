@@ -120,7 +120,7 @@ pub fn append(
         id: last_id + 1,
         at: now,
         actor: e.actor.to_string(),
-        action: e.action.to_string(),
+        action: e.action.code().to_string(),
         subject: e.subject.to_string(),
         detail: e.detail.to_string(),
     };

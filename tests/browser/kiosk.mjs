@@ -1,5 +1,6 @@
 // The lobby kiosk in a real browser with a fake camera.
 // Usage: node kiosk.mjs BASE TOKEN VIDEO.y4m ARTIFACTS SCENARIO [ARGS…]
+//   TOKEN "pair:CODE" opens the page with a one-time setup code instead of the token
 //   face NAME CODE      → the result shows NAME and dossier CODE
 //   fallback            → "không nhận diện được" and the fallbacks, no dossier
 //   live NAME CODE      → a live person's visit reaches the result with no challenge
@@ -17,8 +18,12 @@ const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
 const shot = (name) => page.screenshot({ path: join(artifacts, `kiosk-${name}.png`), fullPage: true });
 try {
-  await page.goto(`${base}/kiosk/#token=${encodeURIComponent(token)}`);
+  const auth = token.startsWith('pair:')
+    ? `pair=${encodeURIComponent(token.slice(5))}`
+    : `token=${encodeURIComponent(token)}`;
+  await page.goto(`${base}/kiosk/#${auth}`);
   await page.waitForSelector('#idle:not([hidden])');
+  if (page.url().includes('pair=')) await fail(page, artifacts, 'setup code left in the address bar');
   // Remember whether the head-turn challenge was ever shown.
   await page.evaluate(() => {
     window.sawChallenge = false;

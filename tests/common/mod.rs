@@ -605,3 +605,40 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Resident memory of a process, MiB (from /proc).
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Sends `n` kiosk frames (each its own visit) so the models have run before a measurement.
+pub fn warm_kiosk(k: &Client, frame: &[u8], n: usize) {
+    for i in 0..n {
+        k.post_raw_with(
+            "/api/v1/kiosk/frames",
+            "image/jpeg",
+            frame,
+            &[("X-Kiosk-Session", &format!("warm{i}"))],
+        );
+    }
+}
+
+/// `hoso serve` on free loopback ports for HTTP and HTTPS, on `data`.
+pub fn serve_lan(data: &std::path::Path) -> Command {
+    let mut c = bin();
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(data);
+    c
+}

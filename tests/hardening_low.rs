@@ -240,3 +240,80 @@ fn a_kiosk_is_set_up_with_a_one_time_code_not_its_token() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// Reads what a server-sent-events connection delivers within `wait`.
+fn sse_received(stream: &mut std::net::TcpStream, wait: std::time::Duration) -> String {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let until = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < until {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn the_server_cameras_decisions_reach_its_own_kiosk_only() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    let config = hoso::config::Config {
+        data_dir: data.path().to_path_buf(),
+        ..Default::default()
+    };
+    let engine =
+        hoso::vision::FaceEngine::load(&common::models_dir(), &config.engine_options()).unwrap();
+    let app = std::sync::Arc::new(hoso::app::App::open(config, engine, false).unwrap());
+    let cli = hoso::auth::Principal::operator("cli");
+    let (mine, mine_token) = app
+        .issue_token(&cli, hoso::auth::Role::Kiosk, "Sảnh 1")
+        .unwrap();
+    let (_, other_token) = app
+        .issue_token(&cli, hoso::auth::Role::Kiosk, "Sảnh 2")
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = hoso::api::router_for(app.clone(), false);
+    let limits = hoso::server::listen::ConnLimits {
+        header_timeout: std::time::Duration::from_secs(10),
+        per_client: 0,
+        total: 64,
+    };
+    rt.spawn(hoso::server::listen::run(
+        listener,
+        None,
+        router,
+        limits,
+        std::future::pending(),
+    ));
+    let subscribe = |token: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET /api/v1/kiosk/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
+        let head = sse_received(&mut s, std::time::Duration::from_millis(500));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        s
+    };
+    let (mut a, mut b) = (subscribe(&mine_token), subscribe(&other_token));
+    app.events
+        .send((mine, r#"{"state":"matched","note":"for Sảnh 1"}"#.into()))
+        .unwrap();
+    let to_a = sse_received(&mut a, std::time::Duration::from_secs(1));
+    let to_b = sse_received(&mut b, std::time::Duration::from_secs(1));
+    assert!(to_a.contains("for Sảnh 1"), "{to_a}");
+    assert!(
+        !to_b.contains("matched"),
+        "another kiosk received it: {to_b}"
+    );
+}

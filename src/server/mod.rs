@@ -44,6 +44,11 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     let limits = conn_limits(&app);
+    // The certificate (generated or renewed if need be) is ready before anything is said.
+    let acceptor = match app.config.tls.listen {
+        Some(_) => Some(crate::tls::acceptor(&app.config)?),
+        None => None,
+    };
     spawn_retention(app.clone());
     App::keep_eligible(&app);
     tracing::info!(%local, "Hồ Sơ listening on http://{local}/");
@@ -55,10 +60,8 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let https = match app.config.tls.listen {
-        None => None,
-        Some(tls_addr) => {
-            let acceptor = crate::tls::acceptor(&app.config)?;
+    let https = match (app.config.tls.listen, acceptor) {
+        (Some(tls_addr), Some(acceptor)) => {
             let l = tokio::net::TcpListener::bind(tls_addr)
                 .await
                 .map_err(|source| ServeError::Bind {
@@ -75,6 +78,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
                 stopped(),
             )))
         }
+        _ => None,
     };
     let http = listen::run(
         listener,

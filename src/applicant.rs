@@ -3,6 +3,37 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+/// An applicant's number: their row in the store, their identity in the gallery, and the
+/// subject of their audit entries.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct ApplicantId(pub i64);
+
+impl ApplicantId {
+    /// The identity the gallery files the person's templates under.
+    pub fn gallery_key(self) -> u64 {
+        self.0 as u64
+    }
+
+    /// The applicant a gallery identity stands for.
+    pub fn from_gallery(identity: u64) -> Self {
+        ApplicantId(identity as i64)
+    }
+
+    /// How audit entries name the person.
+    pub fn subject(self) -> String {
+        format!("applicant:{}", self.0)
+    }
+}
+
+impl std::fmt::Display for ApplicantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ApplicantError {
     #[error("full name is required (2–100 characters, letters and spaces)")]

@@ -15,6 +15,7 @@ use crate::app::admin::Settings;
 use crate::app::requests::NewRequest;
 use crate::app::retention::PurgeReason;
 use crate::app::AppError;
+use crate::applicant::ApplicantId;
 use crate::auth::{Principal, Role};
 use crate::store::audit::Filter;
 
@@ -170,8 +171,16 @@ pub async fn purge(
     ApiJson(b): ApiJson<NoteBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let n = blocking(move || app.purge(&p, id, PurgeReason::Admin, &b.note, crate::store::now()))
-        .await?;
+    let n = blocking(move || {
+        app.purge(
+            &p,
+            ApplicantId(id),
+            PurgeReason::Admin,
+            &b.note,
+            crate::store::now(),
+        )
+    })
+    .await?;
     Ok(Json(json!({"templates_purged": n})))
 }
 
@@ -226,7 +235,7 @@ pub async fn request_export(
         .row
         .applicant_id
         .ok_or_else(|| AppError::NotFound("the request's applicant".into()))?;
-    let e = app.subject_export(&p, applicant)?;
+    let e = app.subject_export(&p, ApplicantId(applicant))?;
     let mut body = String::new();
     let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     body.push_str("<h2>1. Thông tin cá nhân · Personal data</h2><table>");

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{ApiJson, ApiResult, AppState, Caller, STAFF};
 use crate::app::dossiers::EventInput;
 use crate::app::AppError;
+use crate::applicant::ApplicantId;
 use crate::auth::Role;
 use crate::store::people;
 
@@ -33,7 +34,7 @@ pub async fn create(
     let (code, token) = app.create_dossier(
         p,
         &b.code,
-        b.applicant_id,
+        ApplicantId(b.applicant_id),
         &b.procedure,
         &b.received_at,
         &b.due_at,

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::{blocking, ApiError, ApiJson, ApiResult, AppState, Caller, STAFF};
 use crate::app::AppError;
 use crate::applicant::masked_name;
+use crate::applicant::ApplicantId;
 use crate::consent::PURPOSE;
 use crate::store::{dossiers as dsql, people};
 
@@ -102,7 +103,7 @@ pub async fn grant_consent(
     ApiJson(b): ApiJson<ConsentBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?;
-    let cid = app.record_consent(p, id, &b.text_version, &b.method)?;
+    let cid = app.record_consent(p, ApplicantId(id), &b.text_version, &b.method)?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({"consent_id": cid, "purpose": PURPOSE})),
@@ -121,7 +122,7 @@ pub async fn withdraw_consent(
     } else {
         "rút đồng ý tại quầy"
     };
-    let purged = blocking(move || a.withdraw_consent(&p, id, note)).await?;
+    let purged = blocking(move || a.withdraw_consent(&p, ApplicantId(id), note)).await?;
     Ok(Json(json!({"withdrawn": true, "templates_purged": purged})))
 }
 
@@ -158,7 +159,7 @@ pub async fn enrol_face(
         })
     })?;
     let a = app.clone();
-    let e = blocking(move || a.enrol_face(&p, id, &body)).await?;
+    let e = blocking(move || a.enrol_face(&p, ApplicantId(id), &body)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(e)))
 }
 

@@ -229,7 +229,7 @@ impl App {
         let id = match q.parse::<i64>() {
             Ok(n) if q.len() < 12 => Some(n),
             _ if crate::applicant::validate_id_number(q).is_ok() => {
-                self.applicant_by_id_number(q)?
+                self.applicant_by_id_number(q)?.map(|a| a.0)
             }
             _ => self
                 .store

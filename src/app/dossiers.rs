@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{App, AppError};
+use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::crypto::{random_token, sha256_hex};
 use crate::dossier::{self, Status};
@@ -111,7 +112,7 @@ impl App {
         &self,
         by: &Principal,
         code: &str,
-        applicant_id: i64,
+        applicant_id: ApplicantId,
         procedure: &str,
         received_at: &str,
         due_at: &str,
@@ -135,7 +136,7 @@ impl App {
         }
         if self
             .store
-            .read(|c| people::applicant(c, applicant_id))?
+            .read(|c| people::applicant(c, applicant_id.0))?
             .is_none()
         {
             return Err(AppError::NotFound(format!("applicant {applicant_id}")));
@@ -150,7 +151,7 @@ impl App {
                 tx,
                 &NewDossier {
                     code: &code,
-                    applicant_id,
+                    applicant_id: applicant_id.0,
                     procedure,
                     received_at: received.timestamp(),
                     due_at: due.timestamp(),

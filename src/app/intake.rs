@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::applicant;
+use crate::applicant::{self, ApplicantId};
 use crate::auth::Principal;
 use crate::consent::PURPOSE;
 use crate::crypto;
@@ -22,7 +22,7 @@ pub struct Enrolled {
     /// How many templates the applicant has now.
     pub templates: i64,
     /// Another applicant whose face this one matches (possible duplicate or look-alike).
-    pub possible_duplicate_of: Option<i64>,
+    pub possible_duplicate_of: Option<ApplicantId>,
     pub duplicate_score: Option<f32>,
 }
 
@@ -155,7 +155,7 @@ impl App {
         full_name: &str,
         id_number: &str,
         phone: Option<&str>,
-    ) -> Result<i64, AppError> {
+    ) -> Result<ApplicantId, AppError> {
         let name =
             applicant::normalise_name(full_name).map_err(|e| AppError::Invalid(e.to_string()))?;
         let id = applicant::validate_id_number(id_number)
@@ -182,34 +182,37 @@ impl App {
             )?;
             tx.record(
                 Action::ApplicantCreate,
-                &format!("applicant:{aid}"),
+                &ApplicantId(aid).subject(),
                 json!({}),
             )?;
-            Ok(aid)
+            Ok(ApplicantId(aid))
         })?)
     }
 
     /// The applicant with this ID number, if registered (so a clerk does not register twice).
-    pub fn applicant_by_id_number(&self, id_number: &str) -> Result<Option<i64>, AppError> {
+    pub fn applicant_by_id_number(&self, id_number: &str) -> Result<Option<ApplicantId>, AppError> {
         let id = applicant::validate_id_number(id_number)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let h = self.keys.id_hash(&id);
         Ok(self
             .store
             .read(|c| people::applicant_by_id_hash(c, &h))?
-            .map(|a| a.id))
+            .map(|a| ApplicantId(a.id)))
     }
 
-    pub(crate) fn require_applicant(&self, id: i64) -> Result<people::ApplicantRow, AppError> {
+    pub(crate) fn require_applicant(
+        &self,
+        id: ApplicantId,
+    ) -> Result<people::ApplicantRow, AppError> {
         self.store
-            .read(|c| people::applicant(c, id))?
+            .read(|c| people::applicant(c, id.0))?
             .ok_or_else(|| AppError::NotFound(format!("applicant {id}")))
     }
 
     pub fn record_consent(
         &self,
         by: &Principal,
-        applicant_id: i64,
+        applicant_id: ApplicantId,
         text_version: &str,
         method: &str,
     ) -> Result<i64, AppError> {
@@ -222,13 +225,13 @@ impl App {
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
         Ok(self.store.audited(&by.actor, t, |tx| {
-            if let Some(c) = people::valid_consent(tx, applicant_id, PURPOSE)? {
+            if let Some(c) = people::valid_consent(tx, applicant_id.0, PURPOSE)? {
                 return Ok(c.id);
             }
             let id = people::insert_consent(
                 tx,
                 &NewConsent {
-                    applicant_id,
+                    applicant_id: applicant_id.0,
                     purpose: PURPOSE,
                     text_version: &self.consent.version,
                     text_sha256: &self.consent.sha256,
@@ -239,7 +242,7 @@ impl App {
             )?;
             tx.record(
                 Action::ConsentGrant,
-                &format!("applicant:{applicant_id}"),
+                &applicant_id.subject(),
                 json!({"consent": id, "version": self.consent.version, "method": method}),
             )?;
             Ok(id)
@@ -251,7 +254,7 @@ impl App {
     pub fn withdraw_consent(
         &self,
         by: &Principal,
-        applicant_id: i64,
+        applicant_id: ApplicantId,
         note: &str,
     ) -> Result<usize, AppError> {
         self.purge(
@@ -267,13 +270,13 @@ impl App {
     pub fn enrol_face(
         &self,
         by: &Principal,
-        applicant_id: i64,
+        applicant_id: ApplicantId,
         image: &[u8],
     ) -> Result<Enrolled, AppError> {
         self.require_applicant(applicant_id)?;
         if self
             .store
-            .read(|c| people::valid_consent(c, applicant_id, PURPOSE))?
+            .read(|c| people::valid_consent(c, applicant_id.0, PURPOSE))?
             .is_none()
         {
             return Err(AppError::Forbidden(
@@ -289,7 +292,7 @@ impl App {
         // Does the face match somebody else already enrolled?
         let top = self.gallery.search_filtered(
             &Query::new(self.gallery.segments(), &self.scorer, &template),
-            |id| id != applicant_id as u64,
+            |id| id != applicant_id.gallery_key(),
         );
         let dup = top
             .best
@@ -304,43 +307,44 @@ impl App {
         };
         if self
             .store
-            .read(|c| people::valid_consent(c, applicant_id, PURPOSE))?
+            .read(|c| people::valid_consent(c, applicant_id.0, PURPOSE))?
             .is_none()
         {
             return Err(no_consent());
         }
-        let key = self.keys.applicant_key(applicant_id)?;
+        let key = self.keys.applicant_key(applicant_id.0)?;
         let bytes: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
         let sealed = crypto::seal(&key, &bytes, format!("template:{applicant_id}").as_bytes())?;
         let t = now();
         let stored = self.store.audited(&by.actor, t, |tx| {
-            if people::valid_consent(tx, applicant_id, PURPOSE)?.is_none() {
+            if people::valid_consent(tx, applicant_id.0, PURPOSE)?.is_none() {
                 return Ok(None);
             }
-            let tid = people::insert_template(tx, applicant_id, &self.model_id, &sealed, f64::from(q.score), t)?;
-            tx.record(Action::FaceEnrol, &format!("applicant:{applicant_id}"), json!({"template": tid, "quality": q.score, "possible_duplicate_of": dup.map(|d| d.identity)}))?;
+            let tid = people::insert_template(tx, applicant_id.0, &self.model_id, &sealed, f64::from(q.score), t)?;
+            tx.record(Action::FaceEnrol, &applicant_id.subject(), json!({"template": tid, "quality": q.score, "possible_duplicate_of": dup.map(|d| d.identity)}))?;
             Ok(Some((
                 tid,
-                people::template_count_for_model(tx, applicant_id, &self.model_id)?,
+                people::template_count_for_model(tx, applicant_id.0, &self.model_id)?,
             )))
         })?;
         let Some((tid, count)) = stored else {
             // Withdrawn by another process meanwhile: leave no key behind either.
             if self
                 .store
-                .read(|c| people::template_count(c, applicant_id))?
+                .read(|c| people::template_count(c, applicant_id.0))?
                 == 0
             {
-                self.keys.destroy_applicant_key(applicant_id)?;
+                self.keys.destroy_applicant_key(applicant_id.0)?;
             }
             return Err(no_consent());
         };
-        self.gallery.add(applicant_id as u64, tid as u64, &template);
+        self.gallery
+            .add(applicant_id.gallery_key(), tid as u64, &template);
         Ok(Enrolled {
             template_id: tid,
             quality: q,
             templates: count,
-            possible_duplicate_of: dup.map(|d| d.identity as i64),
+            possible_duplicate_of: dup.map(|d| ApplicantId::from_gallery(d.identity)),
             duplicate_score: dup.map(|d| d.score),
         })
     }

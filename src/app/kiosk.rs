@@ -14,6 +14,7 @@ use serde_json::json;
 use super::dossiers::DossierView;
 use super::{App, AppError};
 use crate::applicant::masked_name;
+use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::dossier::Status;
 use crate::kiosk::KioskState;
@@ -117,11 +118,11 @@ impl App {
     }
 
     /// The face result: open dossiers and those returned in the last 7 days, newest first.
-    pub(crate) fn face_result(&self, applicant: i64) -> Result<KioskResult, AppError> {
+    pub(crate) fn face_result(&self, applicant: ApplicantId) -> Result<KioskResult, AppError> {
         let (a, ds) = self.store.read(|c| {
             Ok((
-                people::applicant(c, applicant)?,
-                sql::dossiers_of(c, applicant)?,
+                people::applicant(c, applicant.0)?,
+                sql::dossiers_of(c, applicant.0)?,
             ))
         })?;
         let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {applicant}")))?;

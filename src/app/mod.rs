@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::applicant::ApplicantId;
 use crate::config::Config;
 use crate::consent::{ConsentText, PURPOSE};
 use crate::crypto::Keys;
@@ -184,8 +185,9 @@ impl App {
                 stale += 1;
                 continue;
             }
-            match self.open_template(t.applicant_id, &t.sealed) {
-                Some(v) if self.gallery.add(t.applicant_id as u64, t.id as u64, &v) => loaded += 1,
+            let who = ApplicantId(t.applicant_id);
+            match self.open_template(who, &t.sealed) {
+                Some(v) if self.gallery.add(who.gallery_key(), t.id as u64, &v) => loaded += 1,
                 _ => unreadable += 1,
             }
         }
@@ -194,8 +196,8 @@ impl App {
     }
 
     /// Decrypts one template (None when its key was destroyed or the data is damaged).
-    pub fn open_template(&self, applicant: i64, sealed: &[u8]) -> Option<Vec<f32>> {
-        let key = self.keys.existing_applicant_key(applicant).ok()?;
+    pub fn open_template(&self, applicant: ApplicantId, sealed: &[u8]) -> Option<Vec<f32>> {
+        let key = self.keys.existing_applicant_key(applicant.0).ok()?;
         let bytes =
             crate::crypto::open(&key, sealed, format!("template:{applicant}").as_bytes()).ok()?;
         Some(
@@ -312,8 +314,8 @@ impl App {
     /// Appends an audit entry in its own transaction (for events with no other write).
     /// Held while one applicant's biometric data changes (enrolment, withdrawal, purge):
     /// a withdrawal waits for an enrolment in progress and then removes its template.
-    pub(crate) fn person_lock(&self, applicant_id: i64) -> MutexGuard<'_, ()> {
-        lock(&self.person_locks[applicant_id.rem_euclid(PERSON_LOCKS as i64) as usize])
+    pub(crate) fn person_lock(&self, applicant: ApplicantId) -> MutexGuard<'_, ()> {
+        lock(&self.person_locks[(applicant.gallery_key() % PERSON_LOCKS as u64) as usize])
     }
 
     pub fn audit(

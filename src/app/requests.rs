@@ -12,6 +12,7 @@ use serde_json::json;
 use super::dossiers::{vn, DossierView};
 use super::retention::PurgeReason;
 use super::{App, AppError};
+use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::request::{RequestKind, RequestStatus, Step};
 use crate::store::{audit, dossiers as sql, now, people, requests};
@@ -111,7 +112,7 @@ impl App {
             AppError::Invalid("kind must be access, withdrawal or deletion".into())
         })?;
         let applicant_id = match (r.applicant_id, r.id_number.as_deref()) {
-            (Some(id), _) => id,
+            (Some(id), _) => ApplicantId(id),
             (None, Some(n)) => self
                 .applicant_by_id_number(n.trim())?
                 .ok_or_else(|| AppError::NotFound("applicant with this ID number".into()))?,
@@ -135,7 +136,7 @@ impl App {
             let id = requests::insert(
                 tx,
                 &requests::NewRequest {
-                    applicant_id,
+                    applicant_id: applicant_id.0,
                     kind,
                     channel,
                     received_at,
@@ -147,7 +148,7 @@ impl App {
             )?;
             tx.record(
                 Action::RequestCreate,
-                &format!("applicant:{applicant_id}"),
+                &applicant_id.subject(),
                 json!({"request": id, "kind": r.kind, "channel": channel}),
             )?;
             Ok(id)
@@ -203,7 +204,7 @@ impl App {
             }
             Step::Reject => (RequestStatus::Rejected, Action::RequestReject),
         };
-        let applicant = r.applicant_id.unwrap_or_default();
+        let applicant = ApplicantId(r.applicant_id.unwrap_or_default());
         let t = now();
         if status == RequestStatus::Completed && r.kind.purges() {
             self.purge(
@@ -218,7 +219,7 @@ impl App {
             requests::set_status(tx, id, status, note.trim(), t)?;
             tx.record(
                 action,
-                &format!("applicant:{applicant}"),
+                &applicant.subject(),
                 json!({"request": id, "kind": r.kind}),
             )?;
             Ok(())
@@ -230,15 +231,15 @@ impl App {
     pub fn subject_export(
         &self,
         by: &Principal,
-        applicant_id: i64,
+        applicant_id: ApplicantId,
     ) -> Result<SubjectExport, AppError> {
         let a = self.require_applicant(applicant_id)?;
-        let subject = format!("applicant:{applicant_id}");
+        let subject = applicant_id.subject();
         let (consents, templates, dossiers, activity, reqs) = self.store.read(|c| {
             Ok((
-                people::consents(c, applicant_id)?,
-                people::template_count(c, applicant_id)?,
-                sql::dossiers_of(c, applicant_id)?,
+                people::consents(c, applicant_id.0)?,
+                people::template_count(c, applicant_id.0)?,
+                sql::dossiers_of(c, applicant_id.0)?,
                 audit::search(
                     c,
                     &audit::Filter {
@@ -247,7 +248,7 @@ impl App {
                         ..Default::default()
                     },
                 )?,
-                requests::of_applicant(c, applicant_id)?,
+                requests::of_applicant(c, applicant_id.0)?,
             ))
         })?;
         let mut activity = activity;
@@ -266,7 +267,7 @@ impl App {
         }
         activity.sort_by_key(|e| e.id);
         let export = SubjectExport {
-            applicant_id,
+            applicant_id: applicant_id.0,
             full_name: a.full_name.clone(),
             id_number: self.id_number_of(&a).unwrap_or_default(),
             phone: self.phone_of(&a).ok().flatten(),

@@ -13,7 +13,7 @@ use crate::auth::Principal;
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::applicant::masked_name;
+use crate::applicant::{masked_name, ApplicantId};
 use crate::consent::PURPOSE;
 use crate::store::{admin, people};
 
@@ -48,7 +48,7 @@ impl PurgeReason {
 /// One person the retention job purges (or would purge).
 #[derive(Debug, Clone, Serialize)]
 pub struct RetentionItem {
-    pub applicant_id: i64,
+    pub applicant_id: ApplicantId,
     pub display_name: String,
     /// When the last dossier closed (None: the person never had a dossier).
     pub closed_at: Option<i64>,
@@ -72,7 +72,7 @@ impl App {
     pub fn purge(
         &self,
         by: &Principal,
-        applicant_id: i64,
+        applicant_id: ApplicantId,
         reason: PurgeReason,
         note: &str,
         t: i64,
@@ -81,8 +81,8 @@ impl App {
         let _person = self.person_lock(applicant_id);
         // Out of every match at once, then the key: even if the write below fails (a full
         // disk), what remains can no longer be read.
-        self.gallery.remove_identity(applicant_id as u64);
-        let key_destroyed = self.keys.destroy_applicant_key(applicant_id)?;
+        self.gallery.remove_identity(applicant_id.gallery_key());
+        let key_destroyed = self.keys.destroy_applicant_key(applicant_id.0)?;
         let consent_note = if note.is_empty() {
             format!("{reason:?}").to_lowercase()
         } else {
@@ -91,16 +91,16 @@ impl App {
         let n = self.store.audited(&by.actor, t, |tx| {
             let withdrawn = people::withdraw_consents(
                 tx,
-                applicant_id,
+                applicant_id.0,
                 PURPOSE,
                 by.user_id(),
                 &consent_note,
                 t,
             )?;
-            let n = people::purge_templates(tx, applicant_id, t)?;
+            let n = people::purge_templates(tx, applicant_id.0, t)?;
             tx.record(
                 reason.action(),
-                &format!("applicant:{applicant_id}"),
+                &applicant_id.subject(),
                 json!({"consents_ended": withdrawn, "templates_purged": n,
                         "key_destroyed": key_destroyed, "note": note}),
             )?;
@@ -133,7 +133,7 @@ impl App {
             .filter_map(|c| {
                 let due_at = c.closed_at.unwrap_or(c.created_at) + grace;
                 (due_at <= now).then(|| RetentionItem {
-                    applicant_id: c.applicant_id,
+                    applicant_id: ApplicantId(c.applicant_id),
                     display_name: masked_name(&c.full_name),
                     closed_at: c.closed_at,
                     due_at,

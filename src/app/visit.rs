@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::kiosk::{FrameReply, KioskResult};
 use super::{App, AppError};
+use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::config::LivenessMode;
 use crate::crypto::sha256_hex;
@@ -279,11 +280,11 @@ impl App {
                 self.audit(
                     device,
                     Action::KioskMatch,
-                    &format!("applicant:{who}"),
+                    &ApplicantId::from_gallery(*who).subject(),
                     json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
                 )?;
                 self.record_lookup(device.id, LookupMethod::Face, Some(d.age))?;
-                result = Some(self.face_result(*who as i64)?);
+                result = Some(self.face_result(ApplicantId::from_gallery(*who))?);
             }
             Some(Event::Attack {
                 reason,

@@ -167,7 +167,7 @@ pub fn purge(
         }
         let n = app.purge(
             &Principal::operator("cli"),
-            id,
+            hoso::applicant::ApplicantId(id),
             hoso::app::retention::PurgeReason::Admin,
             "hoso purge --applicant",
             t,

@@ -197,7 +197,7 @@ fn run(
             "2026-11-30 08:00",
             "2026-12-30 17:00",
         )?;
-        applicant[i] = Some(a as u64);
+        applicant[i] = Some(a.gallery_key());
     }
     let base = app.visit_rule();
     let mut rule = base;

@@ -38,12 +38,13 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return r;
     }
-    let json = r
+    // JSON already, or a page meant for a person (the public status page's own errors).
+    let shaped = r
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if shaped {
         return r;
     }
     let (parts, body) = r.into_parts();

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod intake;
 pub mod kiosk;
 pub mod session;
+pub mod status;
 pub mod ui;
 
 use std::sync::Arc;
@@ -194,6 +195,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
+        .route("/tra-cuu", get(status::page))
         .route("/clerk", get(ui::clerk_index))
         .route("/clerk/", get(ui::clerk_index))
         .route("/clerk/{name}", get(ui::clerk_asset))

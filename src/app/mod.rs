@@ -9,6 +9,7 @@ pub mod fields;
 pub mod intake;
 pub mod kiosk;
 pub mod pairing;
+pub mod public;
 pub mod requests;
 pub mod retention;
 pub mod signin;
@@ -74,6 +75,8 @@ pub struct App {
     visit_override: Mutex<Option<crate::kiosk::VisitRule>>,
     /// Limits on signing in (hashing slots, delays after failures).
     sign_in_guard: signin::SignInGuard,
+    /// Wrong lookup codes or tokens on the public status page, per client address.
+    public_misses: Mutex<crate::throttle::Throttle<std::net::IpAddr>>,
     /// Striped locks: enrolment and withdrawal/purge of one person never interleave.
     person_locks: Vec<Mutex<()>>,
 }
@@ -153,6 +156,11 @@ impl App {
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             attempts: Mutex::new(HashMap::new()),
             sign_in_guard,
+            public_misses: Mutex::new(crate::throttle::Throttle::new(crate::throttle::Rule {
+                free: 10,
+                max_delay_s: 900,
+                capacity: 10_000,
+            })),
             person_locks: (0..PERSON_LOCKS).map(|_| Mutex::new(())).collect(),
             decisions: Mutex::new(HashMap::new()),
             eligible: Mutex::new(None),

@@ -1,0 +1,99 @@
+//! `GET /tra-cuu?ma=<code>&t=<token>`: the receipt QR's link, for a citizen's phone. A
+//! mobile-first page in Vietnamese (English beneath), with the one dossier and what to do
+//! next; no sign-in. Unknown links get a page saying so, not an API error.
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::dossiers::esc;
+use super::AppState;
+use crate::app::AppError;
+use crate::server::listen::ClientAddr;
+
+#[derive(Deserialize)]
+pub struct Lookup {
+    ma: Option<String>,
+    t: Option<String>,
+}
+
+/// `2026-11-20T09:00:00+07:00` → `20/11/2026 09:00`.
+fn local(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+fn missing(status: StatusCode, retry_after: Option<u64>) -> Response {
+    let mut r = (
+        status,
+        Html(include_str!("../../templates/status-missing.html")),
+    )
+        .into_response();
+    if let Some(s) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+    }
+    r
+}
+
+pub async fn page(
+    State(app): State<AppState>,
+    client: Option<axum::Extension<ClientAddr>>,
+    Query(q): Query<Lookup>,
+) -> Response {
+    let (Some(code), Some(token)) = (q.ma, q.t) else {
+        return missing(StatusCode::NOT_FOUND, None);
+    };
+    let ip = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip());
+    let a = app.clone();
+    let found = tokio::task::spawn_blocking(move || a.public_status(ip, &code, &token)).await;
+    let r = match found {
+        Ok(Ok(r)) => r,
+        Ok(Err(AppError::Throttled(s))) => return missing(StatusCode::TOO_MANY_REQUESTS, Some(s)),
+        Ok(Err(AppError::NotFound(_))) => return missing(StatusCode::NOT_FOUND, None),
+        Ok(Err(e)) => return super::ApiError(e).into_response(),
+        Err(e) => {
+            return super::ApiError(AppError::Internal(format!("worker failed: {e}")))
+                .into_response()
+        }
+    };
+    let Some(d) = r.dossiers.first() else {
+        return missing(StatusCode::NOT_FOUND, None);
+    };
+    let v = &d.view;
+    let timeline: String = v
+        .timeline
+        .iter()
+        .map(|s| format!("<li>{} — {}</li>", local(&s.at), esc(s.status_text)))
+        .collect();
+    let late = if v.overdue {
+        "<div class=\"late\">Quá hạn · Overdue</div>"
+    } else {
+        ""
+    };
+    let page = format!(
+        include_str!("../../templates/status.html"),
+        code = esc(&v.code),
+        name = esc(&r.display_name),
+        procedure = esc(&v.procedure),
+        status = esc(v.status_text),
+        status_en = esc(v.status_text_en),
+        late = late,
+        received = local(&v.received_at),
+        due = local(&v.due_at),
+        next = esc(&d.next_action),
+        next_en = esc(&d.next_action_en),
+        timeline = timeline,
+        office = esc(&app.config.office.name),
+    );
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(page),
+    )
+        .into_response()
+}

@@ -1,0 +1,40 @@
+//! The public status page a citizen's phone opens from the receipt's QR code: one dossier,
+//! found by its code and 128-bit lookup token, with no sign-in and the same minimal data
+//! the kiosk shows (masked name). Wrong codes or tokens are counted per client address
+//! and answered with growing delays, so the token cannot be guessed at any useful rate.
+
+use std::net::IpAddr;
+
+use super::kiosk::KioskResult;
+use super::{lock, App, AppError};
+use crate::crypto::sha256_hex;
+use crate::store::dossiers as sql;
+
+impl App {
+    /// The dossier behind a receipt's lookup URL, as the kiosk would show it.
+    pub fn public_status(
+        &self,
+        client: IpAddr,
+        code: &str,
+        token: &str,
+    ) -> Result<KioskResult, AppError> {
+        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let wait = lock(&self.public_misses).wait_ms(&client, now_ms);
+        if wait > 0 {
+            return Err(AppError::Throttled(wait.div_ceil(1000)));
+        }
+        let found = (token.len() <= 64 && code.len() <= 64)
+            .then(|| {
+                self.store
+                    .read(|c| sql::dossier_by_token_hash(c, &sha256_hex(token.as_bytes())))
+            })
+            .transpose()?
+            .flatten()
+            .filter(|d| d.code == code);
+        let Some(d) = found else {
+            lock(&self.public_misses).fail(&client, now_ms);
+            return Err(AppError::NotFound("dossier".into()));
+        };
+        self.one_dossier_result(&d)
+    }
+}

@@ -22,6 +22,12 @@ impl ApplicantId {
         ApplicantId(identity as i64)
     }
 
+    /// The associated data a template of this person is sealed with: a template moved to
+    /// another person's row does not open.
+    pub fn template_aad(self) -> String {
+        format!("template:{}", self.0)
+    }
+
     /// How audit entries name the person.
     pub fn subject(self) -> String {
         format!("applicant:{}", self.0)

@@ -54,6 +54,26 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A signed-in clerk or admin (`user:<id>` in the audit log).
+    pub fn user(role: Role, id: i64, name: String) -> Principal {
+        Principal {
+            role,
+            actor: format!("user:{id}"),
+            id,
+            name,
+        }
+    }
+
+    /// A kiosk or integration device (`device:<id>` in the audit log).
+    pub fn device(role: Role, id: i64, name: String) -> Principal {
+        Principal {
+            role,
+            actor: format!("device:{id}"),
+            id,
+            name,
+        }
+    }
+
     /// Someone acting on this machine rather than through a session or token: the
     /// operator's command line (`cli`), a job of the service (`retention`), demo setup.
     /// Acts as an admin; is no user account.

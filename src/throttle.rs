@@ -2,10 +2,11 @@
 //! `free` failures, each further attempt must wait twice as long as the last (one second,
 //! two, four … up to a maximum) after the latest failure; a success clears the key. The
 //! table is bounded: when full, keys whose wait is over go first, then the oldest.
-//! Pure and clock-free (callers pass the time), so the rule is unit-tested.
+//! Callers pass the time, so the rule is unit-tested without waiting.
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::time::{Duration, Instant};
 
 /// The rule of one throttle.
 #[derive(Debug, Clone, Copy)]
@@ -21,8 +22,8 @@ pub struct Rule {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     failures: u32,
-    /// Time of the latest failure, milliseconds.
-    last_ms: u64,
+    /// Time of the latest failure.
+    last: Instant,
 }
 
 /// Failure counts by key.
@@ -40,33 +41,39 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
         }
     }
 
-    /// The delay after `failures` failures, milliseconds (0 while they are free).
-    fn delay_ms(&self, failures: u32) -> u64 {
-        if failures < self.rule.free.max(1) {
-            return 0;
-        }
-        let doublings = (failures - self.rule.free.max(1)).min(30);
-        (1000u64 << doublings).min(self.rule.max_delay_s.max(1) * 1000)
+    /// The longest delay.
+    fn max_delay(&self) -> Duration {
+        Duration::from_secs(self.rule.max_delay_s.max(1))
     }
 
-    /// Milliseconds `key` must still wait before its next attempt (0 = may try now).
-    pub fn wait_ms(&self, key: &K, now_ms: u64) -> u64 {
+    /// The delay after `failures` failures (zero while they are free).
+    fn delay(&self, failures: u32) -> Duration {
+        if failures < self.rule.free.max(1) {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - self.rule.free.max(1)).min(30);
+        Duration::from_secs(1u64 << doublings).min(self.max_delay())
+    }
+
+    /// Milliseconds `key` must still wait at `now` before its next attempt (0 = may try).
+    pub fn wait_ms(&self, key: &K, now: Instant) -> u64 {
         self.entries.get(key).map_or(0, |e| {
-            (e.last_ms + self.delay_ms(e.failures)).saturating_sub(now_ms)
+            let until = e.last + self.delay(e.failures);
+            u64::try_from(until.saturating_duration_since(now).as_millis()).unwrap_or(u64::MAX)
         })
     }
 
-    /// Counts a failure of `key`; returns its failures so far.
-    pub fn fail(&mut self, key: &K, now_ms: u64) -> u32 {
+    /// Counts a failure of `key` at `now`; returns its failures so far.
+    pub fn fail(&mut self, key: &K, now: Instant) -> u32 {
         if !self.entries.contains_key(key) && self.entries.len() >= self.rule.capacity.max(1) {
-            self.evict(now_ms);
+            self.evict(now);
         }
         let e = self.entries.entry(key.clone()).or_insert(Entry {
             failures: 0,
-            last_ms: now_ms,
+            last: now,
         });
         e.failures = e.failures.saturating_add(1);
-        e.last_ms = now_ms;
+        e.last = now;
         e.failures
     }
 
@@ -85,18 +92,18 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
 
     /// Frees room: keys whose wait is over and that are idle for the longest delay go
     /// first; if none, the oldest key.
-    fn evict(&mut self, now_ms: u64) {
-        let idle = self.rule.max_delay_s.max(1) * 1000;
+    fn evict(&mut self, now: Instant) {
+        let idle = self.max_delay();
         let before = self.entries.len();
         self.entries
-            .retain(|_, e| now_ms.saturating_sub(e.last_ms) < idle);
+            .retain(|_, e| now.saturating_duration_since(e.last) < idle);
         if self.entries.len() < before {
             return;
         }
         if let Some(oldest) = self
             .entries
             .iter()
-            .min_by_key(|(_, e)| e.last_ms)
+            .min_by_key(|(_, e)| e.last)
             .map(|(k, _)| k.clone())
         {
             self.entries.remove(&oldest);
@@ -107,6 +114,12 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ms` milliseconds after a fixed start.
+    fn at(ms: u64) -> Instant {
+        static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *T0.get_or_init(Instant::now) + Duration::from_millis(ms)
+    }
 
     fn rule() -> Rule {
         Rule {
@@ -121,34 +134,34 @@ mod tests {
         let mut t = Throttle::new(rule());
         let k = "a".to_string();
         for i in 1..=2 {
-            assert_eq!(t.fail(&k, 0), i);
-            assert_eq!(t.wait_ms(&k, 0), 0, "failure {i} is free");
+            assert_eq!(t.fail(&k, at(0)), i);
+            assert_eq!(t.wait_ms(&k, at(0)), 0, "failure {i} is free");
         }
-        t.fail(&k, 0);
-        assert_eq!(t.wait_ms(&k, 0), 1000);
-        assert_eq!(t.wait_ms(&k, 400), 600);
-        t.fail(&k, 1000);
-        assert_eq!(t.wait_ms(&k, 1000), 2000);
+        t.fail(&k, at(0));
+        assert_eq!(t.wait_ms(&k, at(0)), 1000);
+        assert_eq!(t.wait_ms(&k, at(400)), 600);
+        t.fail(&k, at(1000));
+        assert_eq!(t.wait_ms(&k, at(1000)), 2000);
         for _ in 0..10 {
-            t.fail(&k, 5000);
+            t.fail(&k, at(5000));
         }
-        assert_eq!(t.wait_ms(&k, 5000), 8000, "capped");
+        assert_eq!(t.wait_ms(&k, at(5000)), 8000, "capped");
         t.clear(&k);
-        assert_eq!(t.wait_ms(&k, 5000), 0);
+        assert_eq!(t.wait_ms(&k, at(5000)), 0);
     }
 
     #[test]
     fn bounded_table_drops_idle_keys_first_then_the_oldest() {
         let mut t = Throttle::new(rule());
         for (i, k) in ["a", "b", "c"].iter().enumerate() {
-            t.fail(&k.to_string(), i as u64 * 1000);
+            t.fail(&k.to_string(), at(i as u64 * 1000));
         }
         // Nothing idle for 8 s yet: the oldest ("a") goes.
-        t.fail(&"d".to_string(), 3000);
+        t.fail(&"d".to_string(), at(3000));
         assert_eq!(t.len(), 3);
-        assert_eq!(t.wait_ms(&"a".to_string(), 3000), 0);
+        assert_eq!(t.wait_ms(&"a".to_string(), at(3000)), 0);
         // Much later every key is idle: all go, the new one stays.
-        t.fail(&"e".to_string(), 60_000);
+        t.fail(&"e".to_string(), at(60_000));
         assert_eq!(t.len(), 1);
     }
 }

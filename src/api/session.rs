@@ -26,7 +26,7 @@ pub async fn login(
     client: Option<axum::Extension<crate::server::listen::ClientAddr>>,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let ip = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip());
+    let ip = crate::server::listen::ClientAddr::ip_of(client);
     let l = app.sign_in(ip, b.username, b.password).await?;
     let secure = if https.0 { "; Secure" } else { "" };
     let cookie = format!(

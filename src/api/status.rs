@@ -46,18 +46,15 @@ pub async fn page(
     let (Some(code), Some(token)) = (q.ma, q.t) else {
         return missing(StatusCode::NOT_FOUND, None);
     };
-    let ip = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip());
+    let ip = ClientAddr::ip_of(client);
     let a = app.clone();
-    let found = tokio::task::spawn_blocking(move || a.public_status(ip, &code, &token)).await;
-    let r = match found {
-        Ok(Ok(r)) => r,
-        Ok(Err(AppError::Throttled(s))) => return missing(StatusCode::TOO_MANY_REQUESTS, Some(s)),
-        Ok(Err(AppError::NotFound(_))) => return missing(StatusCode::NOT_FOUND, None),
-        Ok(Err(e)) => return super::ApiError(e).into_response(),
-        Err(e) => {
-            return super::ApiError(AppError::Internal(format!("worker failed: {e}")))
-                .into_response()
+    let r = match super::blocking(move || a.public_status(ip, &code, &token)).await {
+        Ok(r) => r,
+        Err(super::ApiError(AppError::Throttled(s))) => {
+            return missing(StatusCode::TOO_MANY_REQUESTS, Some(s))
         }
+        Err(super::ApiError(AppError::NotFound(_))) => return missing(StatusCode::NOT_FOUND, None),
+        Err(e) => return e.into_response(),
     };
     let Some(d) = r.dossiers.first() else {
         return missing(StatusCode::NOT_FOUND, None);

@@ -30,22 +30,22 @@ impl App {
         Ok((id, phone))
     }
 
+    /// One sealed text field.
+    fn open_text(&self, sealed: &[u8], aad: &str) -> Result<String, AppError> {
+        String::from_utf8(self.keys.open_field(sealed, aad)?)
+            .map_err(|_| AppError::Internal("a sealed field is not text".into()))
+    }
+
     /// The applicant's ID number.
     pub(crate) fn id_number_of(&self, a: &ApplicantRow) -> Result<String, AppError> {
-        let b = self
-            .keys
-            .open_field(&a.id_number_enc, &aad("id_number", &a.id_number_hash))?;
-        String::from_utf8(b).map_err(|_| AppError::Internal("ID number is not text".into()))
+        self.open_text(&a.id_number_enc, &aad("id_number", &a.id_number_hash))
     }
 
     /// The applicant's phone number, if any.
     pub(crate) fn phone_of(&self, a: &ApplicantRow) -> Result<Option<String>, AppError> {
         a.phone_enc
             .as_deref()
-            .map(|p| {
-                let b = self.keys.open_field(p, &aad("phone", &a.id_number_hash))?;
-                String::from_utf8(b).map_err(|_| AppError::Internal("phone is not text".into()))
-            })
+            .map(|p| self.open_text(p, &aad("phone", &a.id_number_hash)))
             .transpose()
     }
 
@@ -53,14 +53,12 @@ impl App {
     pub(crate) fn bind_legacy_fields(&self) -> Result<usize, AppError> {
         let rows = self.store.read(people::unbound_applicants)?;
         for a in &rows {
-            let id = self.keys.open_field(&a.id_number_enc, "id_number")?;
+            let id = self.open_text(&a.id_number_enc, "id_number")?;
             let phone = a
                 .phone_enc
                 .as_deref()
-                .map(|p| self.keys.open_field(p, "phone"))
+                .map(|p| self.open_text(p, "phone"))
                 .transpose()?;
-            let id = String::from_utf8(id).unwrap_or_default();
-            let phone = phone.map(|p| String::from_utf8(p).unwrap_or_default());
             let (id_enc, phone_enc) =
                 self.seal_applicant_fields(&a.id_number_hash, &id, phone.as_deref())?;
             self.store

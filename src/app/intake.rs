@@ -64,6 +64,13 @@ struct Examined {
     issue: Option<Issue>,
 }
 
+/// Enrolment without a running consent.
+fn no_consent() -> AppError {
+    AppError::Forbidden(
+        "no valid consent to face lookup: record the applicant's consent first".into(),
+    )
+}
+
 impl App {
     /// What enrolment sees in one image; the desk's live check and enrolment both use it,
     /// so the check says exactly what enrolling that frame would do.
@@ -266,6 +273,17 @@ impl App {
         )
     }
 
+    /// Refuses unless the applicant has a running consent to face lookup.
+    fn require_consent(&self, applicant_id: ApplicantId) -> Result<(), AppError> {
+        match self
+            .store
+            .read(|c| people::valid_consent(c, applicant_id.0, PURPOSE))?
+        {
+            Some(_) => Ok(()),
+            None => Err(no_consent()),
+        }
+    }
+
     /// Enrols one frame of the applicant's face.
     pub fn enrol_face(
         &self,
@@ -274,15 +292,7 @@ impl App {
         image: &[u8],
     ) -> Result<Enrolled, AppError> {
         self.require_applicant(applicant_id)?;
-        if self
-            .store
-            .read(|c| people::valid_consent(c, applicant_id.0, PURPOSE))?
-            .is_none()
-        {
-            return Err(AppError::Forbidden(
-                "no valid consent to face lookup: record the applicant's consent first".into(),
-            ));
-        }
+        self.require_consent(applicant_id)?;
         let (img, face, q) = self.enrolment_face(image)?;
         let template = self
             .engine
@@ -300,21 +310,10 @@ impl App {
         // From here to the gallery, a withdrawal of this person waits (and then removes
         // what was stored); consent is checked again inside the transaction that stores.
         let _person = self.person_lock(applicant_id);
-        let no_consent = || {
-            AppError::Forbidden(
-                "no valid consent to face lookup: record the applicant's consent first".into(),
-            )
-        };
-        if self
-            .store
-            .read(|c| people::valid_consent(c, applicant_id.0, PURPOSE))?
-            .is_none()
-        {
-            return Err(no_consent());
-        }
+        self.require_consent(applicant_id)?;
         let key = self.keys.applicant_key(applicant_id.0)?;
         let bytes: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let sealed = crypto::seal(&key, &bytes, format!("template:{applicant_id}").as_bytes())?;
+        let sealed = crypto::seal(&key, &bytes, applicant_id.template_aad().as_bytes())?;
         let t = now();
         let stored = self.store.audited(&by.actor, t, |tx| {
             if people::valid_consent(tx, applicant_id.0, PURPOSE)?.is_none() {

@@ -206,8 +206,7 @@ impl App {
     /// Decrypts one template (None when its key was destroyed or the data is damaged).
     pub fn open_template(&self, applicant: ApplicantId, sealed: &[u8]) -> Option<Vec<f32>> {
         let key = self.keys.existing_applicant_key(applicant.0).ok()?;
-        let bytes =
-            crate::crypto::open(&key, sealed, format!("template:{applicant}").as_bytes()).ok()?;
+        let bytes = crate::crypto::open(&key, sealed, applicant.template_aad().as_bytes()).ok()?;
         Some(
             bytes
                 .chunks_exact(4)

@@ -8,6 +8,7 @@ use crate::store::audit::Action;
 use serde_json::json;
 
 use super::{App, AppError};
+use crate::auth::{Principal, Role};
 use crate::crypto::{self, random_token, sha256_hex};
 use crate::store::{now, users};
 
@@ -58,18 +59,8 @@ impl App {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(refused)?;
-        let paired = crate::auth::Principal {
-            role: crate::auth::Role::Kiosk,
-            actor: format!("device:{device}"),
-            id: device,
-            name: String::new(),
-        };
-        self.audit(
-            &paired,
-            Action::DevicePair,
-            &format!("device:{device}"),
-            json!({}),
-        )?;
+        let paired = Principal::device(Role::Kiosk, device, String::new());
+        self.audit(&paired, Action::DevicePair, &paired.actor, json!({}))?;
         Ok(token)
     }
 }

@@ -4,6 +4,7 @@
 //! and answered with growing delays, so the token cannot be guessed at any useful rate.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use super::kiosk::KioskResult;
 use super::{lock, App, AppError};
@@ -18,8 +19,8 @@ impl App {
         code: &str,
         token: &str,
     ) -> Result<KioskResult, AppError> {
-        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let wait = lock(&self.public_misses).wait_ms(&client, now_ms);
+        let now = Instant::now();
+        let wait = lock(&self.public_misses).wait_ms(&client, now);
         if wait > 0 {
             return Err(AppError::Throttled(wait.div_ceil(1000)));
         }
@@ -32,7 +33,7 @@ impl App {
             .flatten()
             .filter(|d| d.code == code);
         let Some(d) = found else {
-            lock(&self.public_misses).fail(&client, now_ms);
+            lock(&self.public_misses).fail(&client, now);
             return Err(AppError::NotFound("dossier".into()));
         };
         self.one_dossier_result(&d)

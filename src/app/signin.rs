@@ -8,6 +8,7 @@ use crate::store::audit::Action;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde_json::json;
 
@@ -28,7 +29,6 @@ pub struct SignInGuard {
     queue: usize,
     by_client: Mutex<Throttle<IpAddr>>,
     by_user: Mutex<Throttle<String>>,
-    epoch: std::time::Instant,
 }
 
 impl SignInGuard {
@@ -45,12 +45,7 @@ impl SignInGuard {
             queue: l.login_queue,
             by_client: Mutex::new(Throttle::new(rule(l.login_free_failures_per_client))),
             by_user: Mutex::new(Throttle::new(rule(l.login_free_failures_per_user))),
-            epoch: std::time::Instant::now(),
         }
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -90,7 +85,7 @@ impl App {
     ) -> Result<Login, AppError> {
         let g = &self.sign_in_guard;
         let key = user_key(&username);
-        let now = g.now_ms();
+        let now = Instant::now();
         let wait = lock(&g.by_client)
             .wait_ms(&client, now)
             .max(lock(&g.by_user).wait_ms(&key, now));
@@ -111,7 +106,7 @@ impl App {
         })
         .await
         .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?;
-        let now = g.now_ms();
+        let now = Instant::now();
         match result {
             Ok(l) => {
                 lock(&g.by_user).clear(&key);

@@ -121,12 +121,7 @@ impl App {
         Ok(row.and_then(|s| {
             let role = Role::parse(&s.user.role)?;
             Some((
-                Principal {
-                    role,
-                    actor: format!("user:{}", s.user.id),
-                    id: s.user.id,
-                    name: s.user.username,
-                },
+                Principal::user(role, s.user.id, s.user.username),
                 s.csrf_token,
             ))
         }))
@@ -139,12 +134,7 @@ impl App {
             .read(|c| users::device_by_name(c, name))?
             .filter(|d| d.role == Role::Kiosk.as_str())
             .ok_or_else(|| AppError::NotFound(format!("active kiosk device named {name:?}")))?;
-        Ok(Principal {
-            role: Role::Kiosk,
-            actor: format!("device:{}", d.id),
-            id: d.id,
-            name: d.name,
-        })
+        Ok(Principal::device(Role::Kiosk, d.id, d.name))
     }
 
     /// The device behind a bearer token.
@@ -153,12 +143,7 @@ impl App {
         let row = self.store.read(|c| users::device_by_token(c, &h, now()))?;
         Ok(row.and_then(|d| {
             let role = Role::parse(&d.role)?;
-            Some(Principal {
-                role,
-                actor: format!("device:{}", d.id),
-                id: d.id,
-                name: d.name,
-            })
+            Some(Principal::device(role, d.id, d.name))
         }))
     }
 }

@@ -85,12 +85,8 @@ pub fn audit_verify(config: &Config) -> Result<()> {
 pub fn init(config: &Config) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("securing {}", config.data_dir.display()))?;
-    }
+    hoso::store::make_private(&config.data_dir, 0o700)
+        .with_context(|| format!("securing {}", config.data_dir.display()))?;
     let keys = hoso::crypto::Keys::open_or_create(&config.data_dir)?;
     hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
     println!("data directory ready: {}", config.data_dir.display());

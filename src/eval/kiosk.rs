@@ -144,18 +144,8 @@ fn run(
         "eval-password-2026",
         Role::Clerk,
     )?;
-    let clerk = &Principal {
-        role: Role::Clerk,
-        actor: format!("user:{clerk_id}"),
-        id: clerk_id,
-        name: "eval-clerk".into(),
-    };
-    let kiosk = Principal {
-        role: Role::Kiosk,
-        actor: "device:0".into(),
-        id: 0,
-        name: "eval".into(),
-    };
+    let clerk = &Principal::user(Role::Clerk, clerk_id, "eval-clerk".into());
+    let kiosk = Principal::device(Role::Kiosk, 0, "eval".into());
     let limits = app.config.decode_limits();
     let read = |p: &Path| std::fs::read(p).ok();
     // Enrol every other identity: consent, the first K photos the intake accepts, a dossier.

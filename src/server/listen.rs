@@ -30,6 +30,14 @@ pub struct ConnLimits {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+impl ClientAddr {
+    /// The caller's IP address; 0.0.0.0 for a request that did not come through the accept
+    /// loop (all of those then share one set of limits).
+    pub fn ip_of(c: Option<axum::Extension<ClientAddr>>) -> IpAddr {
+        c.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0 .0.ip())
+    }
+}
+
 /// Open connections by client address.
 #[derive(Default)]
 struct Open {

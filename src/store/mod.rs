@@ -31,6 +31,11 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("database file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} already exists")]
     Conflict(String),
     #[error("{0} not found")]
@@ -94,9 +99,9 @@ impl Store {
         for f in ["hoso.sqlite3", "hoso.sqlite3-wal", "hoso.sqlite3-shm"] {
             let p = data_dir.join(f);
             if p.exists() {
-                make_private(&p, 0o600).map_err(|source| StoreError::Open {
+                make_private(&p, 0o600).map_err(|source| StoreError::Io {
                     path: p.clone(),
-                    source: rusqlite::Error::ToSqlConversionFailure(Box::new(source)),
+                    source,
                 })?;
             }
         }

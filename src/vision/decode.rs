@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, LazyLock, Mutex};
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -137,9 +137,8 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, DecodeErr
         image::DynamicImage::ImageRgb8(rgb) => rgb,
         other => other.to_rgb8(),
     };
-    let mut small = shrink(rgb, limits.working_side)?;
     // Orientation last: rotating the scaled-down image costs a fraction.
-    let mut dynamic = image::DynamicImage::ImageRgb8(std::mem::take(&mut small));
+    let mut dynamic = image::DynamicImage::ImageRgb8(shrink(rgb, limits.working_side)?);
     dynamic.apply_orientation(orientation);
     Ok(match dynamic {
         image::DynamicImage::ImageRgb8(rgb) => rgb,
@@ -172,10 +171,12 @@ fn shrink(img: RgbImage, side: u32) -> Result<RgbImage, DecodeError> {
 }
 
 /// At most one decode per core at a time: each may take up to `max_decoded_bytes`.
-static DECODES: Gate = Gate::new();
+static DECODES: LazyLock<Gate> =
+    LazyLock::new(|| Gate::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 /// A counting semaphore for blocking threads.
 struct Gate {
+    max: usize,
     busy: Mutex<usize>,
     freed: Condvar,
 }
@@ -183,17 +184,17 @@ struct Gate {
 struct Entered(&'static Gate);
 
 impl Gate {
-    const fn new() -> Self {
+    fn new(max: usize) -> Self {
         Self {
+            max: max.max(1),
             busy: Mutex::new(0),
             freed: Condvar::new(),
         }
     }
 
     fn enter(&'static self) -> Entered {
-        let max = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        while *busy >= max {
+        while *busy >= self.max {
             busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
         }
         *busy += 1;

@@ -20,6 +20,7 @@ pub mod kiosk;
 pub mod request;
 pub mod score;
 pub mod server;
+pub mod speech;
 pub mod store;
 pub mod throttle;
 pub mod tls;

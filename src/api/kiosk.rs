@@ -83,6 +83,42 @@ pub async fn rate(
     ))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeechBody {
+    lang: String,
+    text: String,
+}
+
+/// `POST /api/v1/kiosk/speech`: one phrase of the result read aloud (WAV), synthesised on
+/// this server by espeak-ng and cached per phrase.
+pub async fn speech(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<SpeechBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Kiosk])?;
+    let lang = crate::speech::Lang::parse(&b.lang)
+        .ok_or_else(|| ApiError(AppError::Invalid("lang must be vi or en".into())))?;
+    let audio = blocking(move || Ok(app.speech.say(lang, &b.text)?)).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "audio/wav"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        Bytes::from_owner(Audio(audio)),
+    ))
+}
+
+/// Cached audio handed to the response without a copy.
+struct Audio(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Audio {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairBody {

@@ -3,6 +3,7 @@
 //! use cases in `app`.
 
 pub mod admin;
+pub mod desk;
 pub mod dossiers;
 pub mod errors;
 pub mod intake;
@@ -236,6 +237,10 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             post(kiosk::frame).layer(DefaultBodyLimit::max(face_limit)),
         )
         .route("/api/v1/kiosk/lookup", post(kiosk::lookup))
+        .route("/api/v1/kiosk/help", post(desk::call))
+        .route("/api/v1/kiosk/speech", post(kiosk::speech))
+        .route("/api/v1/desk/events", get(desk::events))
+        .route("/api/v1/desk/help/{id}/answer", post(desk::answer))
         .route(
             "/api/v1/kiosk/pair",
             post(kiosk::pair).layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),

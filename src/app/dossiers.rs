@@ -74,6 +74,7 @@ fn ts(t: i64) -> DateTime<Utc> {
 pub struct TimelineStep {
     pub status: u8,
     pub status_text: &'static str,
+    pub status_text_en: &'static str,
     pub at: String,
     pub note: Option<String>,
     pub agency: Option<String>,
@@ -241,6 +242,7 @@ impl App {
                 .map(|e| TimelineStep {
                     status: e.status,
                     status_text: Status(e.status).text_vi(),
+                    status_text_en: Status(e.status).text_en(),
                     at: fmt(e.at),
                     note: e.note,
                     agency: e.agency,

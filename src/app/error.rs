@@ -19,11 +19,12 @@ pub enum AppError {
     Unauthorized,
     #[error("{0}")]
     TooLarge(String),
-    #[error("too many attempts; try again later")]
-    TooMany,
     /// Too many failures from this client or for this account: wait this many seconds.
     #[error("too many failed attempts; try again in {0} s")]
     Throttled(u64),
+    /// The dossier code is locked after repeated wrong ID digits: wait this many seconds.
+    #[error("this dossier code is locked after repeated wrong ID digits; try again in {0} s or ask at the desk")]
+    CodeLocked(u64),
     /// Every slot for this kind of work is taken: try again in a moment.
     #[error("the server is busy; try again in a moment")]
     Busy,
@@ -44,6 +45,18 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::speech::SpeechError> for AppError {
+    fn from(e: crate::speech::SpeechError) -> Self {
+        match e {
+            crate::speech::SpeechError::BadPhrase => AppError::Invalid(e.to_string()),
+            e => AppError::Unprocessable {
+                code: "speech_unavailable",
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 impl From<crate::crypto::CryptoError> for AppError {
     fn from(e: crate::crypto::CryptoError) -> Self {
         AppError::Internal(e.to_string())
@@ -60,7 +73,7 @@ impl AppError {
     /// Seconds the client should wait before trying again, when the error says so.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::Throttled(s) => Some(*s),
+            AppError::Throttled(s) | AppError::CodeLocked(s) => Some(*s),
             AppError::Busy => Some(1),
             _ => None,
         }
@@ -75,7 +88,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
             AppError::TooLarge(_) => 413,
-            AppError::TooMany | AppError::Throttled(_) => 429,
+            AppError::Throttled(_) | AppError::CodeLocked(_) => 429,
             AppError::Busy => 503,
             AppError::DiskFull => 507,
             AppError::Internal(_) => 500,
@@ -91,7 +104,8 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unauthorized => "unauthorized",
             AppError::TooLarge(_) => "too_large",
-            AppError::TooMany | AppError::Throttled(_) => "too_many_requests",
+            AppError::Throttled(_) => "too_many_requests",
+            AppError::CodeLocked(_) => "code_locked",
             AppError::Busy => "busy",
             AppError::DiskFull => "disk_full",
             AppError::Internal(_) => "internal",

@@ -1,15 +1,11 @@
 //! The lobby kiosk's use cases: a camera frame (decoded here, decided in `visit`), the
-//! presence check while a result is shown, the keypad fallback (dossier code + last 4 ID
-//! digits, rate-limited and locked out after repeated misses), and the result a citizen
-//! sees: masked name, dossiers, timeline, appointment, next action. Matches are audited;
-//! frames are never stored.
+//! presence check while a result is shown, and the result a citizen sees: masked name,
+//! dossiers (most urgent first), timeline, appointment, next action. Matches are audited;
+//! frames are never stored. The keypad fallback is `app::keypad`.
 
-use crate::store::audit::Action;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::dossiers::DossierView;
 use super::{App, AppError};
@@ -74,18 +70,19 @@ pub struct FrameReply {
     pub evidence: Option<crate::kiosk::Evidence>,
 }
 
-/// Keypad attempts of one kiosk.
-#[derive(Debug, Default)]
-pub struct Attempts {
-    misses: u32,
-    window: Vec<Instant>,
-    locked_until: Option<Instant>,
-}
-
-const LOCKOUT_MISSES: u32 = 5;
-const LOCKOUT: Duration = Duration::from_secs(300);
-const PER_MINUTE: usize = 10;
 const RECENTLY_RETURNED_S: i64 = 7 * 24 * 3600;
+
+/// How soon a citizen must act on a dossier (lower first): a supplement or a payment is
+/// asked of them, then overdue, then ready to collect, then the rest.
+fn urgency(d: &DossierView) -> u8 {
+    match d.status {
+        5 | 6 => 0,
+        _ if d.overdue => 1,
+        9 => 2,
+        _ if !d.closed => 3,
+        _ => 4,
+    }
+}
 
 impl App {
     fn next_action(&self, d: &DossierView, en: bool) -> String {
@@ -134,7 +131,10 @@ impl App {
                     || (d.status == 10 && t - d.updated_at <= RECENTLY_RETURNED_S)
             })
             .map(|d| self.kiosk_dossier(d))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut dossiers = dossiers;
+        // Most urgent first (stable: newest first within a rank).
+        dossiers.sort_by_key(|d| urgency(&d.view));
         Ok(KioskResult {
             display_name: masked_name(&a.full_name),
             dossiers,
@@ -192,67 +192,5 @@ impl App {
             KioskState::Searching
         };
         Ok(self.reply(state, None, None, None))
-    }
-
-    /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID.
-    pub fn kiosk_lookup(
-        &self,
-        device: &Principal,
-        code: &str,
-        id_digits: &str,
-    ) -> Result<KioskResult, AppError> {
-        let t = Instant::now();
-        {
-            let mut limits = self.attempts();
-            let a = limits.entry(device.id).or_default();
-            if a.locked_until.is_some_and(|u| t < u) {
-                return Err(AppError::TooMany);
-            }
-            a.window
-                .retain(|w| t.duration_since(*w) < Duration::from_secs(60));
-            if a.window.len() >= PER_MINUTE {
-                return Err(AppError::TooMany);
-            }
-            a.window.push(t);
-        }
-        let found = self
-            .codes
-            .check(code)
-            .ok()
-            .and_then(|c| self.store.read(|db| sql::dossier(db, &c)).ok().flatten());
-        let hit = found.filter(|d| {
-            let digits: String = id_digits.chars().filter(char::is_ascii_digit).collect();
-            digits.len() == 4
-                && self
-                    .store
-                    .read(|c| people::applicant(c, d.applicant_id))
-                    .ok()
-                    .flatten()
-                    .and_then(|a| self.id_number_of(&a).ok())
-                    .is_some_and(|id| id.ends_with(&digits))
-        });
-        let mut limits = self.attempts();
-        let a = limits.entry(device.id).or_default();
-        match hit {
-            Some(d) => {
-                a.misses = 0;
-                drop(limits);
-                self.audit(device, Action::KioskLookupCode, &d.code, json!({}))?;
-                self.record_lookup(device.id, LookupMethod::Keypad, None)?;
-                self.one_dossier_result(&d)
-            }
-            None => {
-                a.misses += 1;
-                if a.misses >= LOCKOUT_MISSES {
-                    a.locked_until = Some(t + LOCKOUT);
-                    a.misses = 0;
-                }
-                drop(limits);
-                self.audit(device, Action::KioskLookupMiss, "", json!({}))?;
-                Err(AppError::NotFound(
-                    "no dossier with this code and ID digits".into(),
-                ))
-            }
-        }
     }
 }

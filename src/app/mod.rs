@@ -6,7 +6,9 @@ pub mod admin;
 pub mod dossiers;
 pub mod error;
 pub mod fields;
+pub mod help;
 pub mod intake;
+pub mod keypad;
 pub mod kiosk;
 pub mod pairing;
 pub mod public;
@@ -50,13 +52,18 @@ pub struct App {
     pub started: Instant,
     pub demo: bool,
     pub strings: kiosk::Strings,
+    /// The kiosk's offline read-aloud (espeak-ng), cached per phrase.
+    pub speech: crate::speech::Speech,
     sessions: Mutex<crate::kiosk::Sessions>,
-    attempts: Mutex<HashMap<i64, kiosk::Attempts>>,
+    /// Keypad look-ups one at a time, so concurrent tries cannot outrun the miss counters.
+    keypad_gate: Mutex<()>,
     /// Kiosk decisions since start, by state (no images, no identities).
     decisions: Mutex<HashMap<crate::kiosk::KioskState, u64>>,
     /// Decisions of the server-side camera, for the page of the kiosk device it serves
     /// (server-sent events): (device id, JSON).
     pub events: tokio::sync::broadcast::Sender<(i64, String)>,
+    /// Kiosk "call staff" requests and their answers, for the clerk desks (JSON).
+    pub help_events: tokio::sync::broadcast::Sender<String>,
     /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
@@ -153,8 +160,9 @@ impl App {
             started: Instant::now(),
             demo,
             strings: kiosk::Strings::load(),
+            speech: crate::speech::Speech::new("espeak-ng"),
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
-            attempts: Mutex::new(HashMap::new()),
+            keypad_gate: Mutex::new(()),
             sign_in_guard,
             public_misses: Mutex::new(crate::throttle::Throttle::new(crate::throttle::Rule {
                 free: 10,
@@ -172,6 +180,7 @@ impl App {
             keeper: std::sync::atomic::AtomicBool::new(false),
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
+            help_events: tokio::sync::broadcast::channel(64).0,
         };
         app.bind_legacy_fields()?;
         app.load_gallery()?;
@@ -219,8 +228,8 @@ impl App {
         lock(&self.sessions)
     }
 
-    pub(crate) fn attempts(&self) -> MutexGuard<'_, HashMap<i64, kiosk::Attempts>> {
-        lock(&self.attempts)
+    pub(crate) fn keypad_gate(&self) -> MutexGuard<'_, ()> {
+        lock(&self.keypad_gate)
     }
 
     pub(crate) fn dice(&self) -> MutexGuard<'_, crate::kiosk::challenge::Dice> {

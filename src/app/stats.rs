@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{App, AppError};
 use crate::consent::PURPOSE;
 use crate::kiosk::LookupMethod;
-use crate::store::{now, requests, stats};
+use crate::store::{help, now, requests, stats};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
@@ -41,6 +41,9 @@ pub struct Stats {
     pub enrolled_people: i64,
     pub open_requests: i64,
     pub late_requests: i64,
+    /// Kiosk "call staff" requests in the period, and how many a clerk answered.
+    pub help_calls: i64,
+    pub help_answered: i64,
 }
 
 fn median(v: &[i64]) -> Option<i64> {
@@ -117,6 +120,7 @@ impl App {
                     requests::open_counts(c, t)?,
                 ))
             })?;
+        let (help_calls, help_answered) = self.store.read(|c| help::counts(c, from))?;
         let sum = |f: fn(&stats::Day) -> i64| per_day.iter().map(f).sum::<i64>();
         let (face, qr, keypad, none) = (
             sum(|d| d.face),
@@ -168,6 +172,8 @@ impl App {
             enrolled_people: enrolled,
             open_requests: open_r,
             late_requests: late_r,
+            help_calls,
+            help_answered,
         })
     }
 

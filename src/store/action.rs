@@ -37,6 +37,8 @@ pub enum Action {
     KioskLookupCode,
     KioskLookupMiss,
     KioskLookupQr,
+    KioskHelpCall,
+    HelpAnswer,
 }
 
 impl Action {
@@ -74,6 +76,8 @@ impl Action {
         Action::KioskLookupCode,
         Action::KioskLookupMiss,
         Action::KioskLookupQr,
+        Action::KioskHelpCall,
+        Action::HelpAnswer,
     ];
 
     /// The code stored in the log.
@@ -112,6 +116,8 @@ impl Action {
             Action::KioskLookupCode => "kiosk.lookup_code",
             Action::KioskLookupMiss => "kiosk.lookup_miss",
             Action::KioskLookupQr => "kiosk.lookup_qr",
+            Action::KioskHelpCall => "kiosk.help_call",
+            Action::HelpAnswer => "help.answer",
         }
     }
 }

@@ -6,6 +6,8 @@ pub mod action;
 pub mod admin;
 pub mod audit;
 pub mod dossiers;
+pub mod help;
+pub mod misses;
 pub mod people;
 pub mod requests;
 mod schema;

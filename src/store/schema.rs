@@ -161,4 +161,22 @@ CREATE TABLE device_pairings (
     expires_at   INTEGER NOT NULL
 );
 "#,
+    // 5: the kiosk keypad's miss counters (per dossier code, per kiosk; they survive a
+    // restart) and the kiosks' "call staff" requests (counted, answered at the clerk desk).
+    r#"
+CREATE TABLE keypad_misses (
+    key     TEXT PRIMARY KEY,
+    count   INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL
+);
+CREATE INDEX keypad_misses_last ON keypad_misses(last_ms);
+CREATE TABLE help_calls (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    device_id   INTEGER REFERENCES device_tokens(id),
+    answered_at INTEGER,
+    answered_by INTEGER REFERENCES users(id)
+);
+CREATE INDEX help_calls_at ON help_calls(at);
+"#,
 ];

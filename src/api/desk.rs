@@ -1,0 +1,59 @@
+//! The kiosk's "call staff" button and the clerk desk's live list of those requests
+//! (server-sent events: the requests still waiting on connect, then each new request and
+//! each answer as it happens).
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use axum::Json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{blocking, ApiResult, AppState, Caller, STAFF};
+use crate::auth::Role;
+
+/// `POST /api/v1/kiosk/help`: a citizen at the kiosk asks for staff.
+pub async fn call(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(&[Role::Kiosk])?.clone();
+    let call = blocking(move || app.call_staff(&p)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(call)))
+}
+
+/// `POST /api/v1/desk/help/{id}/answer`: a clerk goes to the kiosk.
+pub async fn answer(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    Ok(Json(blocking(move || app.answer_help(&p, id)).await?))
+}
+
+/// `GET /api/v1/desk/events`: the requests waiting now, then new ones and answers.
+pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    caller.require(STAFF)?;
+    // Subscribe before reading what waits, so nothing falls between the two.
+    let rx = app.help_events.subscribe();
+    let a = app.clone();
+    let waiting = blocking(move || a.waiting_help()).await?;
+    let first: Vec<String> = waiting
+        .iter()
+        .map(|c| serde_json::json!({"type": "help", "call": c}).to_string())
+        .collect();
+    let stream =
+        futures_util::stream::unfold((first.into_iter(), rx), |(mut first, mut rx)| async move {
+            if let Some(json) = first.next() {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(Event::default().data(json)),
+                    (first, rx),
+                ));
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(json) => return Some((Ok(Event::default().data(json)), (first, rx))),
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

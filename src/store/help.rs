@@ -1,0 +1,84 @@
+//! SQL for the kiosks' "call staff" requests: when, which kiosk, when answered and by whom.
+//! Never who was standing at the kiosk.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// One request, as the clerk desk shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HelpCall {
+    pub id: i64,
+    pub at: i64,
+    pub kiosk: String,
+    pub answered_at: Option<i64>,
+}
+
+/// Records a request from kiosk `device_id`; returns its id.
+pub fn insert(tx: &Transaction, at: i64, device_id: i64) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO help_calls (at, device_id) VALUES (?1, ?2)",
+        params![at, device_id],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The kiosk's unanswered request made at or after `since`, if any.
+pub fn open_of(c: &Connection, device_id: i64, since: i64) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row(
+        "SELECT id FROM help_calls WHERE device_id = ?1 AND at >= ?2 AND answered_at IS NULL
+         ORDER BY id DESC LIMIT 1",
+        params![device_id, since],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Marks a request answered; false when it was already answered or does not exist.
+pub fn answer(tx: &Transaction, id: i64, by: i64, at: i64) -> Result<bool, StoreError> {
+    Ok(tx.execute(
+        "UPDATE help_calls SET answered_at = ?1, answered_by = ?2 WHERE id = ?3 AND answered_at IS NULL",
+        params![at, by, id],
+    )? == 1)
+}
+
+/// One request with its kiosk's name.
+pub fn get(c: &Connection, id: i64) -> Result<Option<HelpCall>, StoreError> {
+    Ok(c.query_row(
+        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at FROM help_calls h
+         LEFT JOIN device_tokens d ON d.id = h.device_id WHERE h.id = ?1",
+        [id],
+        row,
+    )
+    .optional()?)
+}
+
+/// Unanswered requests made at or after `since`, oldest first.
+pub fn open(c: &Connection, since: i64) -> Result<Vec<HelpCall>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at FROM help_calls h
+         LEFT JOIN device_tokens d ON d.id = h.device_id
+         WHERE h.at >= ?1 AND h.answered_at IS NULL ORDER BY h.id",
+    )?;
+    let rows = st.query_map([since], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// (requests, answered requests) made at or after `from`.
+pub fn counts(c: &Connection, from: i64) -> Result<(i64, i64), StoreError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*), COUNT(answered_at) FROM help_calls WHERE at >= ?1",
+        [from],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<HelpCall> {
+    Ok(HelpCall {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        kiosk: r.get(2)?,
+        answered_at: r.get(3)?,
+    })
+}

@@ -126,9 +126,26 @@ pub fn masked_name(full: &str) -> String {
     }
 }
 
+/// The name a kiosk greets with: the masked name with the given name's initial as an
+/// initial ("Nguyễn V. T."), no asterisks on a screen citizens read.
+pub fn greeting_name(full: &str) -> String {
+    let m = masked_name(full);
+    match m.strip_suffix("***") {
+        Some(s) => format!("{s}."),
+        None => m,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn greeting_names_have_initials_not_asterisks() {
+        assert_eq!(greeting_name("Trần Thị Thu Hà"), "Trần T. T. H.");
+        assert_eq!(greeting_name("Hà"), "H.");
+        assert_eq!(greeting_name(""), "");
+    }
 
     #[test]
     fn names_are_nfc_and_masked() {

@@ -39,6 +39,24 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub liveness: LivenessConfig,
     pub limits: LimitsConfig,
+    pub kiosk: KioskConfig,
+}
+
+/// The lobby kiosk's pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskConfig {
+    /// Seconds without a touch before a kiosk screen asks "need more time?" (then 10 s
+    /// more before it returns to the start and forgets everything).
+    pub inactivity_seconds: u64,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        Self {
+            inactivity_seconds: 30,
+        }
+    }
 }
 
 /// What one client may take of the service: connections, time, sign-in attempts.
@@ -173,6 +191,9 @@ pub struct OfficeConfig {
     pub return_place: String,
     /// Regular expression for dossier codes; a capture group, if any, holds YYMMDD.
     pub code_pattern: String,
+    /// The start of this office's dossier codes, pre-filled on the kiosk keypad
+    /// (e.g. "000.00.17.H29-"); empty = taken from the newest dossier's code.
+    pub code_prefix: String,
     /// Base URL printed in receipt QR codes (the kiosk decodes it; it is never fetched).
     pub public_url: String,
     /// The office's own consent text (first line `version: …`); empty = the built-in text.
@@ -188,6 +209,7 @@ impl Default for OfficeConfig {
             address: String::new(),
             return_place: "Bộ phận Tiếp nhận và Trả kết quả".into(),
             code_pattern: crate::dossier::DEFAULT_CODE_PATTERN.into(),
+            code_prefix: String::new(),
             public_url: "https://hoso.local".into(),
             consent_text: None,
             session_hours: 10,
@@ -242,6 +264,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             liveness: LivenessConfig::default(),
             limits: LimitsConfig::default(),
+            kiosk: KioskConfig::default(),
         }
     }
 }

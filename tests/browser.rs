@@ -111,7 +111,7 @@ fn seed_person(
     common::enrol_faces(c, id, photos);
     let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký hộ kinh doanh", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
     assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
-    (id, hoso::applicant::masked_name(name))
+    (id, hoso::applicant::greeting_name(name))
 }
 
 #[test]

@@ -97,7 +97,7 @@ fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
             "matched" => {
                 let name = v["result"]["display_name"].as_str().unwrap();
                 let who = enrolled.values().find(|e| {
-                    hoso::applicant::masked_name(&e.name) == name
+                    hoso::applicant::greeting_name(&e.name) == name
                         && truth.is_some_and(|t| enrolled[&t].applicant == e.applicant)
                 });
                 if who.is_some() {
@@ -183,7 +183,7 @@ fn qr_fallback_keypad_and_lockout() {
     assert_eq!(v["result"]["dossiers"][0]["code"], code);
     assert_eq!(
         v["result"]["display_name"],
-        hoso::applicant::masked_name(&e.name)
+        hoso::applicant::greeting_name(&e.name)
     );
     assert!(
         !v.to_string().contains(&id_number(1)),

@@ -1,23 +1,38 @@
-// Hồ Sơ lobby kiosk: sends ~5 camera frames a second to the server, shows its prompts,
-// the result (masked name, dossiers, timeline, next action), the QR / keypad fallbacks and
-// a one-tap rating. The device token comes once via #token=… and stays in localStorage.
+// Hồ Sơ lobby kiosk. One visit at a time: the camera looks for a face (about 5 frames a
+// second); a result shows the person's dossiers, most urgent first, paged to fit the
+// screen; "not found" is said once, calmly, with the fallbacks (receipt QR, keypad, call
+// staff) and never restarts a challenge. Every screen returns to the start after a spell
+// without a touch (asking "need more time?" first) or when the person walks away, and the
+// start forgets everything: inputs, result, language. Read-aloud is audio made by the
+// server (espeak-ng), so it works offline. The device token comes once (#pair=… or
+// #token=…) and stays in localStorage.
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  const S = { token: null, session: null, inflight: false, mode: 'idle', strings: {}, lang: 'vi', clearTimer: null, result: null, absent: 0, tick: 0 };
+  const S = {
+    token: null, session: null, inflight: false, mode: 'idle', strings: {}, lang: 'vi',
+    result: null, page: 0, absent: 0, tick: 0, awaitLeave: false, lastTouch: Date.now(),
+    leaveAt: 0, prefix: '', idleS: 30, audio: null, target: null,
+  };
+  const PAGE = 3;
+  const LEAVE_GRACE_MS = 5000;
 
   async function loadLang(lang) {
     S.strings = await (await fetch(`/locales/${lang}.json`)).json();
     S.lang = lang;
     document.documentElement.lang = lang;
     document.querySelectorAll('[data-i18n]').forEach((el) => { if (S.strings[el.dataset.i18n]) el.textContent = S.strings[el.dataset.i18n]; });
-    if (S.result) renderResult(S.result);
+    if (S.result) renderResult();
   }
-  const t = (k) => S.strings[k] || k;
+  const t = (k, vars) => Object.entries(vars || {}).reduce((s, [k2, v]) => s.replace(`{${k2}}`, v), S.strings[k] || k);
+  const api = (method, path, body, extra) => fetch(path, {
+    method,
+    headers: { 'Authorization': `Bearer ${S.token}`, ...(body && !(body instanceof Blob) ? { 'Content-Type': 'application/json' } : {}), ...(extra || {}) },
+    body: body instanceof Blob ? body : body ? JSON.stringify(body) : undefined,
+  });
 
   // The token comes once: from a one-time setup code (#pair=…, what the appliance is set
-  // up with, so no token is ever on a command line) or typed/pasted (#token=…), and stays
-  // in localStorage. A spent setup code on a restart is ignored once a token is kept.
+  // up with, so no token is ever on a command line) or typed/pasted (#token=…).
   async function token() {
     const m = location.hash.match(/token=([^&]+)/);
     const p = location.hash.match(/pair=([^&]+)/);
@@ -33,82 +48,95 @@
     return localStorage.getItem('hoso.kiosk.token');
   }
 
-  function newSession() { S.session = Math.random().toString(36).slice(2) + Date.now().toString(36); }
+  const newSession = () => { S.session = Math.random().toString(36).slice(2) + Date.now().toString(36); };
 
   function show(mode) {
     S.mode = mode;
-    for (const id of ['idle', 'fallback', 'keypad', 'result']) $(id).hidden = id !== mode;
+    for (const id of ['idle', 'fallback', 'qr', 'keypad', 'result']) $(id).hidden = id !== mode;
     document.body.dataset.mode = mode;
+    S.lastTouch = Date.now(); S.leaveAt = 0; S.absent = 0;
+    $('more-time').hidden = true; $('returning').textContent = '';
   }
 
+  // Back to the start, forgetting everything of the last citizen. Someone still standing
+  // there is not asked again until they step away (a new visit starts with a new face).
   function reset() {
-    clearTimeout(S.clearTimer);
-    S.absent = 0;
-    S.result = null;
-    $('prompt').textContent = '';
-    $('challenge').hidden = true;
-    $('idle').classList.remove('challenging');
-    $('code').value = ''; $('digits').value = ''; $('keypad-error').textContent = '';
+    stopSpeaking();
+    S.result = null; S.page = 0;
+    $('prompt').textContent = ''; $('fallback-reason').textContent = ''; $('fallback-hint').textContent = ''; $('qr-hint').textContent = '';
+    $('challenge').hidden = true; $('idle').classList.remove('challenging');
+    $('code').value = S.prefix; $('digits').value = ''; $('keypad-error').textContent = '';
+    $('help-status').hidden = true;
+    $('dossiers').replaceChildren();
+    S.awaitLeave = true;
     newSession();
     show('idle');
+    if (S.lang !== 'vi') loadLang('vi');
   }
 
   const video = $('video');
   const canvas = document.createElement('canvas');
 
+  // What to send this tick: a visit frame, a receipt frame (QR only, with presence), a
+  // presence check, or nothing.
+  function frameKind() {
+    if (S.mode === 'idle') return S.awaitLeave ? 'presence' : 'visit';
+    if (S.mode === 'qr') return 'receipt';
+    if (S.mode === 'fallback') return S.tick % 2 === 0 ? 'receipt' : null;
+    if (S.mode === 'result') return S.tick % 5 === 0 ? 'presence' : null;
+    return null;
+  }
+
   async function sendFrame() {
-    // While a result is shown, check about once a second that the person is still there.
-    const presence = S.mode === 'result';
-    if (presence && (S.tick++ % 5 !== 0)) return;
-    if (S.inflight || !(S.mode === 'idle' || S.mode === 'fallback' || presence) || !video.videoWidth) return;
+    S.tick++;
+    const kind = frameKind();
+    if (!kind || S.inflight || !video.videoWidth) return;
     S.inflight = true;
     try {
       const w = Math.min(640, video.videoWidth);
       canvas.width = w; canvas.height = Math.round(video.videoHeight * w / video.videoWidth);
       canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
-      const blob = await new Promise((r) => canvas.toBlob(r, 'image/jpeg', 0.85));
-      const r = await fetch('/api/v1/kiosk/frames', {
-        method: 'POST', body: blob,
-        headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'image/jpeg', 'X-Kiosk-Session': S.session, ...(presence ? { 'X-Kiosk-Presence': '1' } : {}) },
-      });
+      const blob = await new Promise((r) => canvas.toBlob(r, 'image/jpeg', 0.9));
+      const extra = { 'Content-Type': 'image/jpeg', 'X-Kiosk-Session': S.session };
+      if (kind === 'presence') extra['X-Kiosk-Presence'] = '1';
+      if (kind === 'receipt') extra['X-Kiosk-Mode'] = 'qr';
+      const r = await api('POST', '/api/v1/kiosk/frames', blob, extra);
       if (r.status === 401) { localStorage.removeItem('hoso.kiosk.token'); location.reload(); return; }
-      if (!r.ok) return;
-      handle(await r.json());
-    } catch (_) { /* offline for a moment: keep trying */ }
-    finally { S.inflight = false; }
+      if (r.ok) handle(await r.json(), kind);
+    } catch (_) { /* offline for a moment: keep trying */ } finally { S.inflight = false; }
   }
 
-  // A decision, from a frame we sent or from the server's own camera.
-  function handle(d) {
-    if (S.mode === 'result') {
-      // Two empty checks in a row: the person has walked away.
-      S.absent = d.state === 'searching' ? S.absent + 1 : 0;
-      if (S.absent >= 2 && !S.result.keypad) reset();
+  // Whether someone is in front of the camera, from any frame's answer.
+  const present = (d) => d.state !== 'searching';
+
+  function handle(d, kind) {
+    if (kind === 'presence' && S.mode === 'idle') { if (!present(d)) S.awaitLeave = false; return; }
+    if (d.state === 'matched' && d.result) { showResult(d.result, false); return; }
+    if (S.mode === 'result' || S.mode === 'fallback') { watchPresence(present(d)); }
+    if (S.mode === 'qr' || S.mode === 'fallback') {
+      const hint = d.qr_hint ? t(d.qr_hint) : '';
+      $(S.mode === 'qr' ? 'qr-hint' : 'fallback-hint').textContent = hint;
       return;
     }
-    if (d.state === 'challenge' && d.challenge) {
-      if (S.mode !== 'idle') show('idle');
-      renderChallenge(d);
-      return;
+    if (S.mode !== 'idle') return;
+    if (d.state === 'challenge' && d.challenge) { renderChallenge(d); return; }
+    $('challenge').hidden = true; $('idle').classList.remove('challenging');
+    if (d.state === 'no_match' || d.state === 'spoof_suspected') {
+      // Said once per visit: the fallback screen stays until the person acts or leaves.
+      $('fallback-reason').textContent = d.state === 'spoof_suspected' ? t('prompt.challenge_failed') : '';
+      show('fallback');
+    } else {
+      $('prompt').textContent = d.qr_hint ? t(d.qr_hint) : d.prompt_key ? t(d.prompt_key) : '';
     }
-    $('challenge').hidden = true;
-    $('idle').classList.remove('challenging');
-    if (d.state === 'matched' && d.result) {
-      if (S.mode === 'result') return;
-      renderResult(d.result); show('result'); armClear();
-    } else if (d.state === 'no_match' || d.state === 'spoof_suspected') {
-      // The visit is decided once: the same session keeps it until the face leaves, so a
-      // person left standing is not asked again (and not counted again).
-      if (S.mode === 'idle') {
-        $('fallback-reason').textContent = d.state === 'spoof_suspected' ? t('prompt.challenge_failed') : '';
-        show('fallback');
-      }
-    }
-    else if (S.mode === 'idle') $('prompt').textContent = d.prompt_key ? t(d.prompt_key) : '';
   }
 
-  // The head-turn challenge: an arrow and a head that turns the asked way, the words, and
-  // one dot per step.
+  // The person walked away: back to the start a few seconds later (unless they return).
+  function watchPresence(here) {
+    S.absent = here ? 0 : S.absent + 1;
+    if (here) { S.leaveAt = 0; $('returning').textContent = ''; return; }
+    if (S.absent >= 2 && !S.leaveAt && !(S.result && S.result.keypad)) S.leaveAt = Date.now() + LEAVE_GRACE_MS;
+  }
+
   function renderChallenge(d) {
     const c = d.challenge;
     $('prompt').textContent = '';
@@ -118,19 +146,16 @@
     $('challenge').dataset.dir = dir;
     $('arrow').textContent = dir === 'left' ? '←' : dir === 'right' ? '→' : '●';
     $('challenge-prompt').textContent = t(d.prompt_key);
+    $('challenge-time').textContent = t('kiosk.seconds_left', { s: Math.max(0, Math.ceil(c.seconds_left)) });
     const steps = $('challenge-steps');
-    steps.textContent = '';
-    c.steps.forEach((s, i) => {
-      const dot = el('span', i < c.done ? 'dot done' : 'dot', s === 'left' ? '←' : '→');
-      steps.append(dot);
-    });
+    steps.replaceChildren(...c.steps.map((s, i) => el('span', i < c.done ? 'dot done' : 'dot', s === 'left' ? '←' : '→')));
   }
 
   // Server-camera mode (#camera=server): decisions arrive as server-sent events.
   async function listen() {
     for (;;) {
       try {
-        const r = await fetch('/api/v1/kiosk/events', { headers: { 'Authorization': `Bearer ${S.token}` } });
+        const r = await api('GET', '/api/v1/kiosk/events');
         const reader = r.body.getReader();
         const dec = new TextDecoder();
         let buf = '';
@@ -142,7 +167,7 @@
           while ((i = buf.indexOf('\n\n')) >= 0) {
             const ev = buf.slice(0, i); buf = buf.slice(i + 2);
             const data = ev.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('');
-            if (data && (S.mode === 'idle' || S.mode === 'fallback')) handle(JSON.parse(data));
+            if (data && S.mode === 'idle') handle(JSON.parse(data), 'visit');
           }
         }
       } catch (_) { /* reconnect */ }
@@ -151,39 +176,60 @@
   }
 
   function fmtDate(s) {
-    const d = new Date(s);
-    return d.toLocaleDateString(S.lang === 'vi' ? 'vi-VN' : 'en-GB', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'Asia/Ho_Chi_Minh' });
+    const d = new Date(s.replace(' ', 'T'));
+    if (Number.isNaN(d.getTime())) return s;
+    return d.toLocaleDateString(S.lang === 'vi' ? 'vi-VN' : 'en-GB', { day: '2-digit', month: '2-digit', year: 'numeric' });
   }
 
   function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 
-  function renderResult(res) {
-    S.result = res;
+  function showResult(res, keypad) {
+    res.keypad = keypad;
+    S.result = res; S.page = 0;
+    stopSpeaking();
+    $('thanks').hidden = true; $('rate-label').hidden = false;
+    renderResult();
+    show('result');
+  }
+
+  function dueTag(d) {
+    if (d.status === 9 || d.status === 10) return el('span', 'ontime', t('kiosk.done_tag'));
+    return d.overdue ? el('span', 'overdue', t('kiosk.overdue')) : el('span', 'ontime', t('kiosk.on_time'));
+  }
+
+  function renderResult() {
+    const res = S.result;
+    const en = S.lang === 'en';
     $('name').textContent = res.display_name;
+    const pages = Math.max(1, Math.ceil(res.dossiers.length / PAGE));
+    const shown = res.dossiers.slice(S.page * PAGE, S.page * PAGE + PAGE);
     const box = $('dossiers');
     box.replaceChildren();
     if (!res.dossiers.length) box.append(el('p', null, t('kiosk.no_open')));
-    for (const d of res.dossiers) {
-      const c = el('div', 'dossier');
+    for (const d of shown) {
+      const urgent = d.status === 5 || d.status === 6 || d.overdue;
+      const c = el('div', `dossier${urgent ? ' urgent' : d.status === 9 ? ' ready' : ''}`);
       c.dataset.code = d.code;
       c.append(el('h2', null, d.procedure), el('div', 'code', d.code));
-      c.append(el('div', 'status', S.lang === 'vi' ? d.status_text : d.status_text_en));
+      c.append(el('div', 'status', en ? d.status_text_en : d.status_text));
       const due = el('div', 'due', `${t('kiosk.due')}: ${fmtDate(d.due_at)} — `);
-      const tag = d.overdue ? el('span', 'overdue', t('kiosk.overdue')) : el('span', 'ontime', t('kiosk.on_time'));
-      due.append(tag);
+      due.append(dueTag(d));
       if (d.moved_with_apology) due.append(el('span', null, ` · ${t('kiosk.moved')}`));
       c.append(due);
       const ul = el('ul', 'timeline');
-      for (const s of d.timeline) ul.append(el('li', null, `${fmtDate(s.at)} — ${s.status_text}${s.agency ? ' (' + s.agency + ')' : ''}`));
+      for (const s of d.timeline.slice(-3)) ul.append(el('li', null, `${fmtDate(s.at)} — ${en ? s.status_text_en : s.status_text}${s.agency ? ` (${s.agency})` : ''}`));
       c.append(ul);
-      c.append(el('div', 'next', `${t('kiosk.next')}: ${S.lang === 'vi' ? d.next_action : d.next_action_en}`));
+      c.append(el('div', 'next', `${t('kiosk.next')}: ${en ? d.next_action_en : d.next_action}`));
       box.append(c);
     }
+    $('pager').hidden = pages < 2;
+    $('page-of').textContent = t('kiosk.page', { a: S.page + 1, b: pages });
+    if (!$('thanks').hidden) return;
     const stars = $('stars');
     stars.replaceChildren();
-    $('thanks').hidden = true;
     for (let i = 1; i <= 5; i++) {
       const b = el('button', null, '★'.repeat(i));
+      b.type = 'button';
       b.setAttribute('aria-label', `${i}/5`);
       b.addEventListener('click', () => rate(i));
       stars.append(b);
@@ -191,82 +237,154 @@
   }
 
   async function rate(score) {
-    try {
-      await fetch('/api/v1/kiosk/rating', { method: 'POST', headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ score }) });
-    } catch (_) { /* best effort */ }
-    $('stars').replaceChildren(); $('thanks').hidden = false;
-    clearTimeout(S.clearTimer); S.clearTimer = setTimeout(reset, 4000);
+    try { await api('POST', '/api/v1/kiosk/rating', { score }); } catch (_) { /* best effort */ }
+    $('stars').replaceChildren(); $('rate-label').hidden = true; $('thanks').hidden = false;
+    setTimeout(() => { if (S.mode === 'result') reset(); }, 5000);
   }
-
-  function armClear() { clearTimeout(S.clearTimer); S.clearTimer = setTimeout(reset, 30000); }
 
   async function lookup() {
     $('keypad-error').textContent = '';
-    const r = await fetch('/api/v1/kiosk/lookup', {
-      method: 'POST',
-      headers: { 'Authorization': `Bearer ${S.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ code: $('code').value.trim(), id_digits: $('digits').value.trim() }),
-    }).catch(() => null);
-    if (r && r.ok) { const res = await r.json(); res.keypad = true; renderResult(res); show('result'); armClear(); return; }
-    $('keypad-error').textContent = r && r.status === 429 ? t('kiosk.locked') : t('kiosk.lookup_failed');
+    const digits = $('digits').value.trim();
+    if (!/^\d{4}$/.test(digits)) { $('keypad-error').textContent = t('kiosk.digits_needed'); return; }
+    const r = await api('POST', '/api/v1/kiosk/lookup', { code: $('code').value.trim(), id_digits: digits }).catch(() => null);
+    if (r && r.ok) { showResult(await r.json(), true); return; }
+    $('digits').value = '';
+    let msg = t('kiosk.lookup_failed');
+    if (r && r.status === 429) {
+      const body = await r.json().catch(() => ({}));
+      const s = Number(r.headers.get('Retry-After')) || 60;
+      msg = body.error === 'code_locked' ? t('kiosk.locked', { m: Math.ceil(s / 60) }) : t('kiosk.wait', { s });
+    } else if (r && r.status === 400) msg = t('kiosk.digits_needed');
+    $('keypad-error').textContent = msg;
   }
 
-  // On-screen keys: digits, '.', '-', letters, delete. They type into the focused field.
-  let target = null;
+  // The keypad: digits as on a phone, letters in keyboard rows (for codes like H29);
+  // they type into the focused field; the ID digits are masked.
   function buildKeys() {
-    const keys = [...'1234567890', '.', '-', ...'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '⌫'];
-    for (const k of keys) {
-      const b = el('button', null, k);
+    const key = (box, k, cls) => {
+      const b = el('button', cls, k === '⌫' || k === 'clear' ? (k === 'clear' ? t('kiosk.clear') : '⌫') : k);
       b.type = 'button';
+      if (k === 'clear') b.dataset.i18n = 'kiosk.clear';
       b.addEventListener('click', () => {
-        const f = target || $('code');
-        f.value = k === '⌫' ? f.value.slice(0, -1) : f.value + k;
+        const f = S.target || $('code');
+        if (k === '⌫') f.value = f.value.slice(0, -1);
+        else if (k === 'clear') f.value = f === $('code') ? S.prefix : '';
+        else if (!(f === $('digits') && (f.value.length >= 4 || !/\d/.test(k)))) f.value += k;
         f.focus();
       });
-      $('keys').append(b);
+      box.append(b);
+    };
+    for (const k of [...'123456789']) key($('digit-keys'), k);
+    key($('digit-keys'), 'clear', 'wide'); key($('digit-keys'), '0'); key($('digit-keys'), '⌫', 'wide');
+    for (const k of [...'QWERTYUIOPASDFGHJKL', '-', ...'ZXCVBNM', '.']) key($('letter-keys'), k);
+    for (const id of ['code', 'digits']) {
+      $(id).addEventListener('focus', (e) => { S.target = e.target; $('letter-keys').hidden = id === 'digits'; });
     }
-    for (const id of ['code', 'digits']) $(id).addEventListener('focus', (e) => { target = e.target; });
   }
 
-  function speak() {
-    if (!('speechSynthesis' in window) || !S.result) return;
-    const parts = [S.result.display_name, ...S.result.dossiers.map((d) => `${d.procedure}. ${d.status_text}. ${d.next_action}`)];
-    const u = new SpeechSynthesisUtterance(parts.join('. '));
-    const vi = speechSynthesis.getVoices().find((v) => v.lang && v.lang.startsWith(S.lang));
-    if (vi) u.voice = vi;
-    u.lang = S.lang === 'vi' ? 'vi-VN' : 'en-GB';
-    speechSynthesis.speak(u);
+  // Read-aloud: each phrase synthesised by the server (cached there), played in turn. The
+  // name and codes are not read out in a public lobby.
+  function phrases() {
+    const en = S.lang === 'en';
+    const out = [t('kiosk.greeting') + '.'];
+    for (const d of S.result.dossiers.slice(S.page * PAGE, S.page * PAGE + PAGE)) {
+      out.push(`${d.procedure}.`, `${en ? d.status_text_en : d.status_text}.`, `${t('kiosk.due')}: ${fmtDate(d.due_at)}.`, `${en ? d.next_action_en : d.next_action}`);
+    }
+    return out;
   }
+
+  function stopSpeaking() {
+    if (S.audio) { S.audio.stop = true; if (S.audio.el) S.audio.el.pause(); }
+    S.audio = null;
+    $('speak-status').textContent = '';
+  }
+
+  async function speak() {
+    if (S.audio) { stopSpeaking(); return; }
+    if (!S.result) return;
+    const run = { stop: false, el: null };
+    S.audio = run;
+    $('speak-status').textContent = t('kiosk.speaking');
+    try {
+      for (const p of phrases()) {
+        const r = await api('POST', '/api/v1/kiosk/speech', { lang: S.lang, text: p });
+        if (!r.ok) throw new Error(`speech ${r.status}`);
+        const url = URL.createObjectURL(await r.blob());
+        if (run.stop) return;
+        run.el = new Audio(url);
+        await new Promise((res, rej) => { run.el.onended = res; run.el.onerror = rej; run.el.play().catch(rej); });
+        URL.revokeObjectURL(url);
+        document.body.dataset.spoken = String(Number(document.body.dataset.spoken || 0) + 1);
+        if (run.stop) return;
+      }
+      if (S.audio === run) { S.audio = null; $('speak-status').textContent = ''; }
+    } catch (_) {
+      if (S.audio === run) { S.audio = null; $('speak-status').textContent = t('kiosk.speak_failed'); }
+    }
+  }
+
+  async function callStaff() {
+    const r = await api('POST', '/api/v1/kiosk/help').catch(() => null);
+    $('help-status').textContent = r && r.ok ? t('kiosk.help_sent') : t('kiosk.help_failed');
+    $('help-status').hidden = false;
+    S.lastTouch = Date.now();
+  }
+
+  // Once a second: the "need more time?" question, the countdown back to the start.
+  function clock() {
+    const now = Date.now();
+    if (S.mode === 'idle') return;
+    if (S.leaveAt) {
+      const s = Math.ceil((S.leaveAt - now) / 1000);
+      if (s <= 0) { reset(); return; }
+      $('returning').textContent = t('kiosk.returning', { s });
+    }
+    const idle = (now - S.lastTouch) / 1000;
+    if (idle >= S.idleS + 10) { reset(); return; }
+    if (idle >= S.idleS) {
+      $('more-time').hidden = false;
+      $('more-time-left').textContent = t('kiosk.returning', { s: Math.ceil(S.idleS + 10 - idle) });
+    }
+  }
+
+  const toQr = () => { newSession(); show('qr'); };
+  const toKeypad = () => { newSession(); show('keypad'); $('code').value = $('code').value || S.prefix; $('code').focus(); };
 
   async function start() {
     await loadLang('vi');
-    buildKeys();
     S.token = await token();
     if (!S.token) {
-      $('setup').hidden = false; show('none');
+      $('setup').hidden = false; show('none'); document.body.dataset.mode = 'none';
       $('token-save').addEventListener('click', () => { localStorage.setItem('hoso.kiosk.token', $('token-input').value.trim()); location.reload(); });
       return;
     }
+    try {
+      const r = await api('GET', '/api/v1/kiosk/setup');
+      if (r.ok) { const c = await r.json(); S.prefix = c.code_prefix || ''; S.idleS = c.inactivity_seconds || 30; }
+    } catch (_) { /* defaults */ }
+    buildKeys();
     reset();
-    if (/camera=server/.test(location.hash) || localStorage.getItem('hoso.kiosk.camera') === 'server') {
-      localStorage.setItem('hoso.kiosk.camera', 'server');
-      video.hidden = true;
-      listen();
-      return;
-    }
+    S.awaitLeave = false;
+    setInterval(clock, 1000);
+    if (localStorage.getItem('hoso.kiosk.camera') === 'server') { $('camera').hidden = true; listen(); return; }
     try {
       video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
     } catch (_) { $('prompt').textContent = t('kiosk.camera_error'); }
     setInterval(sendFrame, 200);
   }
 
+  // Any touch is activity: the screen stays, the question goes away.
+  for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => { S.lastTouch = Date.now(); $('more-time').hidden = true; }, true);
   $('lang').addEventListener('click', () => loadLang(S.lang === 'vi' ? 'en' : 'vi'));
-  $('show-qr').addEventListener('click', () => { newSession(); show('fallback'); });
-  $('to-keypad').addEventListener('click', () => { show('keypad'); $('code').focus(); });
-  $('to-keypad-idle').addEventListener('click', () => { show('keypad'); $('code').focus(); });
-  $('keypad-back').addEventListener('click', reset);
+  $('help').addEventListener('click', callStaff);
+  $('fallback-help').addEventListener('click', callStaff);
+  for (const id of ['show-qr', 'to-qr-idle', 'challenge-qr']) $(id).addEventListener('click', toQr);
+  for (const id of ['to-keypad', 'to-keypad-idle', 'challenge-keypad', 'qr-keypad']) $(id).addEventListener('click', toKeypad);
+  document.querySelectorAll('.home').forEach((b) => b.addEventListener('click', reset));
+  $('more-time-yes').addEventListener('click', () => { S.lastTouch = Date.now(); $('more-time').hidden = true; });
   $('lookup').addEventListener('click', lookup);
   $('done').addEventListener('click', reset);
   $('speak').addEventListener('click', speak);
+  $('next-page').addEventListener('click', () => { S.page = (S.page + 1) % Math.ceil(S.result.dossiers.length / PAGE); stopSpeaking(); renderResult(); });
   start();
 })();

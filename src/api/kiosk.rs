@@ -26,11 +26,14 @@ pub async fn frame(
         .unwrap_or("")
         .to_string();
     let presence = headers.get("x-kiosk-presence").is_some_and(|v| v == "1");
+    let qr_only = headers.get("x-kiosk-mode").is_some_and(|v| v == "qr");
     let a = app.clone();
     Ok(Json(
         blocking(move || {
             if presence {
                 a.kiosk_presence(&p, &body)
+            } else if qr_only {
+                a.kiosk_receipt_frame(&p, &session, &body)
             } else {
                 a.kiosk_frame(&p, &session, &body)
             }
@@ -81,6 +84,12 @@ pub async fn rate(
         axum::http::StatusCode::CREATED,
         Json(serde_json::json!({"ok": true})),
     ))
+}
+
+/// `GET /api/v1/kiosk/setup`: what the kiosk page needs of its office (keypad prefix).
+pub async fn setup(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Kiosk])?;
+    Ok(Json(blocking(move || app.kiosk_setup()).await?))
 }
 
 #[derive(Deserialize)]

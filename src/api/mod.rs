@@ -239,6 +239,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/api/v1/kiosk/lookup", post(kiosk::lookup))
         .route("/api/v1/kiosk/help", post(desk::call))
         .route("/api/v1/kiosk/speech", post(kiosk::speech))
+        .route("/api/v1/kiosk/setup", get(kiosk::setup))
         .route("/api/v1/desk/events", get(desk::events))
         .route("/api/v1/desk/help/{id}/answer", post(desk::answer))
         .route(

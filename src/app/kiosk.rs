@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::dossiers::DossierView;
 use super::{App, AppError};
-use crate::applicant::masked_name;
+use crate::applicant::greeting_name;
 use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::dossier::Status;
@@ -65,12 +65,24 @@ pub struct FrameReply {
     /// The head-turn challenge in progress (state "challenge").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<crate::kiosk::ChallengeView>,
+    /// A receipt QR code was seen but not read: what to tell the person (locale key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_hint: Option<&'static str>,
     /// The visit's identity evidence after this frame (for `hoso eval --kiosk`; never sent).
     #[serde(skip)]
     pub evidence: Option<crate::kiosk::Evidence>,
 }
 
 const RECENTLY_RETURNED_S: i64 = 7 * 24 * 3600;
+
+fn check_session(session: &str) -> Result<(), AppError> {
+    if session.is_empty() || session.len() > 100 {
+        return Err(AppError::Invalid(
+            "X-Kiosk-Session header (1–100 characters) is required".into(),
+        ));
+    }
+    Ok(())
+}
 
 /// How soon a citizen must act on a dossier (lower first): a supplement or a payment is
 /// asked of them, then overdue, then ready to collect, then the rest.
@@ -136,7 +148,7 @@ impl App {
         // Most urgent first (stable: newest first within a rank).
         dossiers.sort_by_key(|d| urgency(&d.view));
         Ok(KioskResult {
-            display_name: masked_name(&a.full_name),
+            display_name: greeting_name(&a.full_name),
             dossiers,
         })
     }
@@ -147,7 +159,7 @@ impl App {
             .read(|c| people::applicant(c, d.applicant_id))?
             .ok_or_else(|| AppError::NotFound("applicant".into()))?;
         Ok(KioskResult {
-            display_name: masked_name(&a.full_name),
+            display_name: greeting_name(&a.full_name),
             dossiers: vec![self.kiosk_dossier(d)?],
         })
     }
@@ -159,13 +171,21 @@ impl App {
         session: &str,
         image: &[u8],
     ) -> Result<FrameReply, AppError> {
-        if session.is_empty() || session.len() > 100 {
-            return Err(AppError::Invalid(
-                "X-Kiosk-Session header (1–100 characters) is required".into(),
-            ));
-        }
+        check_session(session)?;
         let img = self.kiosk_decode(device, image)?;
         self.kiosk_image(device, session, &img)
+    }
+
+    /// One camera frame while the citizen holds up the receipt (the QR fallback).
+    pub fn kiosk_receipt_frame(
+        &self,
+        device: &Principal,
+        session: &str,
+        image: &[u8],
+    ) -> Result<FrameReply, AppError> {
+        check_session(session)?;
+        let img = self.kiosk_decode(device, image)?;
+        self.kiosk_qr_frame(device, session, &img)
     }
 
     /// Decodes a kiosk frame, counting unreadable ones for the kiosk's health.
@@ -176,6 +196,24 @@ impl App {
             code: "bad_image",
             message: e.to_string(),
         })
+    }
+
+    /// What the kiosk page needs to know of its office: the start of dossier codes to
+    /// pre-fill on the keypad, and how long a screen waits for a touch.
+    pub fn kiosk_setup(&self) -> Result<serde_json::Value, AppError> {
+        let configured = &self.config.office.code_prefix;
+        let prefix = if configured.is_empty() {
+            self.store
+                .read(sql::newest_code)?
+                .and_then(|c| c.split_once('-').map(|(p, _)| format!("{p}-")))
+                .unwrap_or_default()
+        } else {
+            configured.clone()
+        };
+        Ok(serde_json::json!({
+            "code_prefix": prefix,
+            "inactivity_seconds": self.config.kiosk.inactivity_seconds.clamp(5, 600),
+        }))
     }
 
     /// Whether someone is still in front of the kiosk (used while a result is shown, so the

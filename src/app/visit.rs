@@ -126,22 +126,63 @@ impl App {
         let rule = self.visit_rule();
         let mut s = self.sessions().take(&key, t);
         let want = s.want();
-        let (qr, facts) = std::thread::scope(|sc| {
-            let qr = sc.spawn(|| qr::find_lookup(img));
+        let (scan, facts) = std::thread::scope(|sc| {
+            let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick));
             let facts = self.frame_facts(img, want, &rule);
-            (qr.join().ok().flatten(), facts)
+            (scan.join().unwrap_or_default(), facts)
         });
-        let result = match qr.map(|(code, token)| self.qr_result(device, &mut s, &code, &token, t))
+        let result = match scan
+            .found
+            .map(|(code, token)| self.qr_result(device, &mut s, &code, &token, t))
         {
             Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
             Some(Err(e)) => Err(e),
             _ => facts.map(|f| Either::Visit(self.observe(&mut s, &f, &rule, t))),
         };
         self.sessions().put(&key, s, Instant::now());
-        match result? {
-            Either::Qr(reply) => Ok(reply),
-            Either::Visit(d) => self.act(device, d?),
+        let mut reply = match result? {
+            Either::Qr(reply) => return Ok(reply),
+            Either::Visit(d) => self.act(device, d?)?,
+        };
+        reply.qr_hint = qr_hint(scan.seen_px);
+        Ok(reply)
+    }
+
+    /// A frame while the citizen holds up the receipt (they chose the QR fallback, so the
+    /// face visit is over): only the QR code is looked for, hard, with a hint on how to
+    /// hold it.
+    pub fn kiosk_qr_frame(
+        &self,
+        device: &Principal,
+        session: &str,
+        img: &image::RgbImage,
+    ) -> Result<FrameReply, AppError> {
+        let key = format!("{}:{session}", device.id);
+        let t = Instant::now();
+        let mut s = self.sessions().take(&key, t);
+        s.end_visit();
+        let (scan, faces) = std::thread::scope(|sc| {
+            let scan = sc.spawn(|| qr::scan(img, qr::Effort::Hard));
+            let faces = self.engine.detect(img, self.config.vision.min_face_px);
+            (scan.join().unwrap_or_default(), faces)
+        });
+        let reply = match scan.found {
+            Some((code, token)) => self.qr_result(device, &mut s, &code, &token, t),
+            None => Ok(None),
+        };
+        self.sessions().put(&key, s, Instant::now());
+        if let Some(r) = reply? {
+            return Ok(r);
         }
+        // Whether someone is there (the page returns to the start once they leave).
+        let state = if faces?.is_empty() {
+            KioskState::Searching
+        } else {
+            KioskState::HoldStill
+        };
+        let mut r = self.reply(state, Some("prompt.qr_show"), None, None);
+        r.qr_hint = qr_hint(scan.seen_px).or(Some("prompt.qr_show"));
+        Ok(r)
     }
 
     /// The dossier of a receipt QR code read in the frame (None: not one of ours).
@@ -329,6 +370,18 @@ impl App {
             result,
             challenge: None,
             evidence: None,
+            qr_hint: None,
         }
     }
+}
+
+/// What to tell a person whose receipt QR code was seen but not read.
+fn qr_hint(seen_px: Option<u32>) -> Option<&'static str> {
+    seen_px.map(|w| {
+        if w < qr::CLOSER_PX {
+            "prompt.qr_closer"
+        } else {
+            "prompt.qr_hold_still"
+        }
+    })
 }

@@ -17,14 +17,149 @@ pub fn parse_lookup_url(text: &str) -> Option<(String, String)> {
     Some((code?, token?))
 }
 
-/// Decodes the first readable QR code in the frame that holds a lookup URL.
-pub fn find_lookup(img: &RgbImage) -> Option<(String, String)> {
+/// What the camera showed of a receipt QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scan {
+    /// (dossier code, token) of a readable lookup QR code.
+    pub found: Option<(String, String)>,
+    /// Width in pixels of a QR code seen but not read (to tell the person what to do).
+    pub seen_px: Option<u32>,
+}
+
+/// A QR code narrower than this in the frame is asked to come closer.
+pub const CLOSER_PX: u32 = 140;
+
+/// How hard to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    /// Every frame of a visit: one pass, and the harder passes only when a code was seen.
+    Quick,
+    /// The citizen chose the QR fallback: every pass on every frame.
+    Hard,
+}
+
+/// Looks for a receipt QR code, trying harder than one pass: the frame as it is, its
+/// contrast stretched and binarised (Otsu), then the centre (where the guide asks people to
+/// hold the receipt) upscaled 2×, as it is, binarised and sharpened. Stops at the first
+/// readable lookup code.
+pub fn scan(img: &RgbImage, effort: Effort) -> Scan {
     let grey = image::imageops::grayscale(img);
-    let mut prep = rqrr::PreparedImage::prepare(grey);
-    prep.detect_grids()
+    let mut seen: Option<u32> = None;
+    let passes: [&dyn Fn(&image::GrayImage) -> (image::GrayImage, u32); 5] = [
+        &|g| (g.clone(), 1),
+        &|g| (otsu(&stretch(g)), 1),
+        &|g| (centre_2x(g), 2),
+        &|g| (otsu(&centre_2x(g)), 2),
+        &|g| (image::imageops::unsharpen(&centre_2x(g), 1.5, 8), 2),
+    ];
+    for (i, pass) in passes.into_iter().enumerate() {
+        if i > 0 && effort == Effort::Quick && seen.is_none() {
+            break;
+        }
+        let (g, scale) = pass(&grey);
+        let (found, width) = attempt(g, scale);
+        seen = seen.max(width);
+        if let Some(found) = found {
+            return Scan {
+                found: Some(found),
+                seen_px: None,
+            };
+        }
+    }
+    Scan {
+        found: None,
+        seen_px: seen,
+    }
+}
+
+/// One decoding pass: the lookup code read, and the widest code seen (in the frame's pixels).
+fn attempt(g: image::GrayImage, scale: u32) -> (Option<(String, String)>, Option<u32>) {
+    let mut prep = rqrr::PreparedImage::prepare(g);
+    let grids = prep.detect_grids();
+    let width = grids
+        .iter()
+        .map(|g| {
+            let xs = g.bounds.iter().map(|p| p.x);
+            (xs.clone().max().unwrap_or(0) - xs.min().unwrap_or(0)).max(0) as u32 / scale
+        })
+        .max();
+    let found = grids
         .into_iter()
         .filter_map(|g| g.decode().ok())
-        .find_map(|(_, text)| parse_lookup_url(&text))
+        .find_map(|(_, text)| parse_lookup_url(&text));
+    (found, width)
+}
+
+/// Decodes the first readable lookup QR code in the frame, trying hard.
+pub fn find_lookup(img: &RgbImage) -> Option<(String, String)> {
+    scan(img, Effort::Hard).found
+}
+
+/// The central half (each way) of the frame, upscaled 2×.
+fn centre_2x(g: &image::GrayImage) -> image::GrayImage {
+    let (w, h) = g.dimensions();
+    let (cw, ch) = ((w / 2).max(1), (h / 2).max(1));
+    let crop = image::imageops::crop_imm(g, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
+    image::imageops::resize(&crop, cw * 2, ch * 2, image::imageops::FilterType::Triangle)
+}
+
+/// Contrast stretched to the full range (1st to 99th percentile).
+fn stretch(g: &image::GrayImage) -> image::GrayImage {
+    let hist = histogram(g);
+    let n = u64::from(g.width()) * u64::from(g.height());
+    let pick = |q: u64| {
+        let mut acc = 0;
+        hist.iter()
+            .position(|&c| {
+                acc += c;
+                acc * 100 >= n * q
+            })
+            .unwrap_or(255) as i32
+    };
+    let (lo, hi) = (pick(1), pick(99).max(pick(1) + 1));
+    let mut out = g.clone();
+    for p in out.pixels_mut() {
+        p.0[0] = ((i32::from(p.0[0]) - lo) * 255 / (hi - lo)).clamp(0, 255) as u8;
+    }
+    out
+}
+
+/// Black and white at Otsu's threshold.
+fn otsu(g: &image::GrayImage) -> image::GrayImage {
+    let hist = histogram(g);
+    let total: u64 = hist.iter().sum();
+    let sum: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
+    let (mut w0, mut sum0, mut best, mut t) = (0u64, 0f64, -1f64, 128u8);
+    for (i, &c) in hist.iter().enumerate() {
+        w0 += c;
+        if w0 == 0 || w0 == total {
+            continue;
+        }
+        sum0 += i as f64 * c as f64;
+        let (m0, m1) = (sum0 / w0 as f64, (sum - sum0) / (total - w0) as f64);
+        let between = w0 as f64 * (total - w0) as f64 * (m0 - m1).powi(2);
+        if between > best {
+            best = between;
+            t = i as u8;
+        }
+    }
+    let mut out = g.clone();
+    for p in out.pixels_mut() {
+        p.0[0] = if p.0[0] > t { 255 } else { 0 };
+    }
+    out
+}
+
+fn histogram(g: &image::GrayImage) -> [u64; 256] {
+    let mut h = [0u64; 256];
+    for p in g.pixels() {
+        h[usize::from(p.0[0])] += 1;
+    }
+    h
 }
 
 #[cfg(test)]
@@ -61,5 +196,78 @@ mod tests {
         }
         assert_eq!(find_lookup(&frame).unwrap().0, "000.00.17.H29-261120-0001");
         assert!(find_lookup(&RgbImage::new(64, 64)).is_none());
+    }
+
+    /// A camera frame of a receipt held at the centre: its QR code `width` px wide on white
+    /// paper, printed grey on white, blurred by `blur` and JPEG-compressed.
+    fn receipt_frame(width: u32, blur: f32) -> RgbImage {
+        let url = "https://192.168.1.10:8443/tra-cuu?ma=000.00.17.H29-261120-0001&t=Q2hhbmdlTWVQbGVhc2UxMjM0";
+        let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+            .unwrap();
+        let qr = code
+            .render::<image::Luma<u8>>()
+            .module_dimensions(6, 6)
+            .quiet_zone(false)
+            .build();
+        let side = width;
+        let qr = image::imageops::resize(&qr, side, side, image::imageops::FilterType::Triangle);
+        let mut frame = RgbImage::from_pixel(640, 480, image::Rgb([110, 100, 90]));
+        // The receipt: white paper around the code.
+        let pad = (side / 3).min(240 - side / 2 - 1);
+        let (x0, y0) = (320 - side / 2 - pad, 240 - side / 2 - pad);
+        for y in y0..(y0 + side + 2 * pad).min(480) {
+            for x in x0..(x0 + side + 2 * pad).min(640) {
+                frame.put_pixel(x, y, image::Rgb([225, 222, 215]));
+            }
+        }
+        for (x, y, p) in qr.enumerate_pixels() {
+            let v = 30 + (p.0[0] as u32 * 195 / 255) as u8;
+            frame.put_pixel(
+                x + 320 - side / 2,
+                y + 240 - side / 2,
+                image::Rgb([v, v, v]),
+            );
+        }
+        let frame = if blur > 0.0 {
+            image::imageops::blur(&frame, blur)
+        } else {
+            frame
+        };
+        let mut jpg = Vec::new();
+        image::DynamicImage::ImageRgb8(frame)
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        image::load_from_memory(&jpg).unwrap().to_rgb8()
+    }
+
+    #[test]
+    fn reads_receipt_codes_100_to_300_px_wide_quickly() {
+        for blur in [0.0f32, 0.8] {
+            for w in (100..=300).step_by(20) {
+                let f = receipt_frame(w, blur);
+                let t = std::time::Instant::now();
+                let s = scan(&f, Effort::Hard);
+                let ms = t.elapsed().as_millis();
+                assert!(s.found.is_some(), "QR {w} px wide, blur {blur}: not read");
+                // The kiosk sends about 5 frames a second: one frame must do.
+                assert!(ms < 1000, "QR {w} px: {ms} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_code_is_seen_and_asked_closer() {
+        // A code too small to read: seen (to say "closer") or read, never silently missed.
+        let s = scan(&receipt_frame(60, 0.0), Effort::Hard);
+        assert!(
+            s.found.is_some() || s.seen_px.is_some_and(|w| w < CLOSER_PX),
+            "{s:?}"
+        );
+        // Quick effort on a frame without any code: one pass.
+        let blank = RgbImage::from_pixel(640, 480, image::Rgb([90, 90, 90]));
+        assert_eq!(scan(&blank, Effort::Quick), Scan::default());
     }
 }

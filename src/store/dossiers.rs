@@ -236,3 +236,13 @@ pub fn seed_synthetic(
     }
     Ok(())
 }
+
+/// The code of the newest dossier, if any.
+pub fn newest_code(c: &Connection) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT code FROM dossiers ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()?)
+}

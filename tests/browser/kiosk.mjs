@@ -69,7 +69,7 @@ try {
     // challenge a photo cannot pass); the kiosk offers the fallbacks, never a dossier.
     await page.waitForSelector('#fallback:not([hidden])');
     const reason = await page.textContent('#fallback-reason');
-    if (!reason.includes('Chưa xác nhận')) await fail(page, artifacts, `fallback reason: ${reason}`);
+    if (!reason.includes('chưa xác nhận')) await fail(page, artifacts, `fallback reason: ${reason}`);
     if ((await page.$$('.dossier')).length || !(await page.isHidden('#result'))) await fail(page, artifacts, 'a dossier was shown');
     await shot('attack-fallback');
     // The photo stays in front of the camera: still no dossier, and no challenge loop.
@@ -79,7 +79,7 @@ try {
   } else if (scenario === 'fallback') {
     await page.waitForSelector('#fallback:not([hidden])');
     const text = await page.textContent('#fallback');
-    if (!text.includes('Không nhận diện được')) await fail(page, artifacts, 'no "không nhận diện được"');
+    if (!text.includes('Chưa tìm thấy hồ sơ')) await fail(page, artifacts, 'no "chưa tìm thấy hồ sơ"');
     if ((await page.$$('.dossier')).length) await fail(page, artifacts, 'a dossier was shown');
     if (!(await page.isVisible('#show-qr')) || !(await page.isVisible('#to-keypad'))) await fail(page, artifacts, 'fallbacks not offered');
     await shot(`fallback-${args[0] || 'stranger'}`);
@@ -89,7 +89,7 @@ try {
     await page.click('#to-keypad-idle');
     await page.fill('#code', code);
     await page.click('#digits');
-    for (const d of digits) await page.click(`#keys button:text-is("${d}")`);
+    for (const d of digits) await page.click(`#digit-keys button:text-is("${d}")`);
     await shot('keypad');
     await page.click('#lookup');
     await page.waitForSelector('#result:not([hidden])');
@@ -104,7 +104,7 @@ try {
     }
     await page.fill('#digits', digits);
     await page.click('#lookup');
-    await page.waitForFunction(() => document.querySelector('#keypad-error').textContent.includes('quá nhiều'));
+    await page.waitForFunction(() => document.querySelector('#keypad-error').textContent.includes('tạm khoá'));
     await shot('lockout');
     console.log('OK keypad and lockout');
   } else {

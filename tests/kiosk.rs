@@ -1,7 +1,7 @@
 //! The kiosk's frames endpoint on real photos: enrolled people are recognised from photos
 //! that were not enrolled, nobody is ever matched to someone else, withdrawn or closed
 //! people are not matched, a receipt QR answers for its dossier, and the keypad fallback
-//! is rate-limited and locks out.
+//! locks a dossier code after repeated misses.
 
 mod common;
 
@@ -211,15 +211,11 @@ fn qr_fallback_keypad_and_lockout() {
             404
         );
     }
-    assert_eq!(
-        k.post(
-            "/api/v1/kiosk/lookup",
-            json!({"code": code, "id_digits": last4})
-        )
-        .0,
-        429,
-        "locked out"
+    let (s, v) = k.post(
+        "/api/v1/kiosk/lookup",
+        json!({"code": code, "id_digits": last4}),
     );
+    assert_eq!((s, v["error"].as_str()), (429, Some("code_locked")), "{v}");
     // While a result is shown the page only checks presence: no identification, no audit.
     let probe_face = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
     let (_, v) = k.post_raw_with(

@@ -19,6 +19,7 @@
       const r = await api('POST', '/api/v1/auth/login', form(e.target));
       state.csrf = r.csrf_token;
       $('logout').hidden = false;
+      followHelpCalls();
       showStep('applicant-step');
     } catch (err) { show(err.message); }
   });
@@ -26,6 +27,8 @@
   $('logout').addEventListener('click', async () => {
     try { await api('POST', '/api/v1/auth/logout'); } catch (_) { /* already out */ }
     state.csrf = null; $('logout').hidden = true; stopCamera(); showStep('login-step');
+    if (state.helpSource) { state.helpSource.close(); state.helpSource = null; }
+    calls.clear(); renderCalls();
   });
 
   $('applicant-form').addEventListener('submit', async (e) => {
@@ -141,6 +144,39 @@
     for (const id of ['applicant-form', 'consent-form', 'dossier-form']) $(id).reset();
     $('receipt-actions').hidden = true; clearMsg(); showStep('applicant-step');
   });
+
+  // Kiosk "call staff" requests, live (server-sent events): each shows the kiosk's name
+  // and time until a clerk answers it (here or at another desk).
+  const calls = new Map();
+  function renderCalls() {
+    const list = $('help-list');
+    list.replaceChildren();
+    for (const c of calls.values()) {
+      const li = document.createElement('li');
+      li.dataset.call = c.id;
+      const at = new Date(c.at * 1000).toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+      li.append(document.createTextNode(`${t('desk.help_at')} ${c.kiosk} — ${at}`));
+      const b = document.createElement('button');
+      b.type = 'button'; b.className = 'secondary'; b.textContent = t('desk.help_answer');
+      b.addEventListener('click', async () => {
+        try { await api('POST', `/api/v1/desk/help/${c.id}/answer`); } catch (err) { show(err.message); }
+      });
+      li.append(b);
+      list.append(li);
+    }
+    $('help-calls').hidden = calls.size === 0;
+  }
+  function followHelpCalls() {
+    if (state.helpSource) return;
+    const es = new EventSource('/api/v1/desk/events');
+    state.helpSource = es;
+    es.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === 'help') calls.set(m.call.id, m.call); else calls.delete(m.call.id);
+      renderCalls();
+    };
+    es.onerror = () => { if (es.readyState === EventSource.CLOSED) { state.helpSource = null; setTimeout(followHelpCalls, 3000); } };
+  }
 
   $('lang').addEventListener('click', () => loadLang(state.lang === 'vi' ? 'en' : 'vi'));
   loadLang('vi');

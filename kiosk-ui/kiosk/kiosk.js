@@ -246,7 +246,7 @@
     $('keypad-error').textContent = '';
     const digits = $('digits').value.trim();
     if (!/^\d{4}$/.test(digits)) { $('keypad-error').textContent = t('kiosk.digits_needed'); return; }
-    const r = await api('POST', '/api/v1/kiosk/lookup', { code: $('code').value.trim(), id_digits: digits }).catch(() => null);
+    const r = await api('POST', '/api/v1/kiosk/lookup', { code: $('code').value.trim(), id_digits: digits }, { 'X-Kiosk-Session': S.session }).catch(() => null);
     if (r && r.ok) { showResult(await r.json(), true); return; }
     $('digits').value = '';
     let msg = t('kiosk.lookup_failed');
@@ -347,8 +347,10 @@
     }
   }
 
-  const toQr = () => { newSession(); show('qr'); };
-  const toKeypad = () => { newSession(); show('keypad'); $('code').value = $('code').value || S.prefix; $('code').focus(); };
+  // The fallbacks stay in the visit's session: a look-up there resolves the same visit
+  // (the statistics count one visit, not two).
+  const toQr = () => show('qr');
+  const toKeypad = () => { show('keypad'); $('code').value = $('code').value || S.prefix; $('code').focus(); };
 
   async function start() {
     await loadLang('vi');

@@ -20,11 +20,7 @@ pub async fn frame(
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(&[Role::Kiosk])?.clone();
     let body = body.map_err(|r| ApiError(AppError::TooLarge(r.body_text())))?;
-    let session = headers
-        .get("x-kiosk-session")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let session = session_of(&headers);
     let presence = headers.get("x-kiosk-presence").is_some_and(|v| v == "1");
     let qr_only = headers.get("x-kiosk-mode").is_some_and(|v| v == "qr");
     let a = app.clone();
@@ -42,6 +38,16 @@ pub async fn frame(
     ))
 }
 
+/// The kiosk page's session (header `X-Kiosk-Session`; empty when absent).
+fn session_of(headers: &HeaderMap) -> String {
+    headers
+        .get("x-kiosk-session")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| s.len() <= 100)
+        .unwrap_or("")
+        .to_string()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LookupBody {
@@ -52,12 +58,14 @@ pub struct LookupBody {
 pub async fn lookup(
     State(app): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ApiJson(b): ApiJson<LookupBody>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(&[Role::Kiosk])?.clone();
+    let session = session_of(&headers);
     let a = app.clone();
     Ok(Json(
-        blocking(move || a.kiosk_lookup(&p, &b.code, &b.id_digits)).await?,
+        blocking(move || a.kiosk_lookup(&p, &session, &b.code, &b.id_digits)).await?,
     ))
 }
 

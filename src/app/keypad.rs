@@ -21,10 +21,12 @@ fn now_ms() -> i64 {
 }
 
 impl App {
-    /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID.
+    /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID, typed
+    /// in kiosk page session `session` (which may resolve that session's face visit).
     pub fn kiosk_lookup(
         &self,
         device: &Principal,
+        session: &str,
         code: &str,
         id_digits: &str,
     ) -> Result<KioskResult, AppError> {
@@ -76,7 +78,12 @@ impl App {
                     tx.record(Action::KioskLookupCode, &d.code, json!({}))
                 })?;
                 drop(_gate);
-                self.record_lookup(device.id, LookupMethod::Keypad, None)?;
+                let visit = if session.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}:{session}", device.id)
+                };
+                self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
                 self.one_dossier_result(&d)
             }
             None => {

@@ -72,8 +72,9 @@ pub struct App {
     purge_watermark: Mutex<i64>,
     /// The admin's settings (thresholds, retention), stored in the database.
     settings: std::sync::RwLock<admin::Settings>,
-    /// Per kiosk: a visit left unresolved, which a QR or keypad look-up may still resolve.
-    pending_visits: Mutex<HashMap<i64, (i64, Instant)>>,
+    /// Per kiosk page session: a visit left unresolved, which a QR or keypad look-up in the
+    /// same session may still resolve.
+    pending_visits: Mutex<HashMap<String, (i64, Instant)>>,
     /// Where challenge orders come from (seeded in tests).
     dice: Mutex<crate::kiosk::challenge::Dice>,
     /// Whether a background keeper refreshes the eligible set.
@@ -236,7 +237,7 @@ impl App {
         lock(&self.dice)
     }
 
-    pub(crate) fn pending_visits(&self) -> MutexGuard<'_, HashMap<i64, (i64, Instant)>> {
+    pub(crate) fn pending_visits(&self) -> MutexGuard<'_, HashMap<String, (i64, Instant)>> {
         lock(&self.pending_visits)
     }
 

@@ -46,6 +46,9 @@ pub struct Stats {
     pub help_answered: i64,
 }
 
+/// How long an unresolved visit may still be resolved by a fallback, seconds.
+const PENDING_S: u64 = 120;
+
 fn median(v: &[i64]) -> Option<i64> {
     match v.len() {
         0 => None,
@@ -55,26 +58,25 @@ fn median(v: &[i64]) -> Option<i64> {
 }
 
 impl App {
-    /// Records how a kiosk visit ended ("face", "qr", "keypad" or "none"). A visit left
-    /// unresolved that the same kiosk resolves by QR or keypad within two minutes counts
-    /// once, as resolved by the fallback.
+    /// Records how a kiosk visit ended ("face", "qr", "keypad" or "none"). `visit` names
+    /// the kiosk page's session: a visit left unresolved that a QR or keypad look-up in the
+    /// same session resolves within two minutes counts once, as resolved by the fallback.
     pub(crate) fn record_lookup(
         &self,
         device_id: i64,
+        visit: &str,
         method: LookupMethod,
         since_first_frame: Option<std::time::Duration>,
     ) -> Result<(), AppError> {
         let t = now();
         let pending = {
             let mut p = self.pending_visits();
-            let hit = p
-                .get(&device_id)
-                .filter(|(_, at)| at.elapsed().as_secs() < 120)
-                .copied();
-            if method != LookupMethod::None {
-                p.remove(&device_id);
+            p.retain(|_, (_, at)| at.elapsed().as_secs() < PENDING_S);
+            if method == LookupMethod::None {
+                None
+            } else {
+                p.remove(visit)
             }
-            hit
         };
         let ms = since_first_frame.map(|d| d.as_millis() as i64);
         match (method, pending) {
@@ -93,11 +95,12 @@ impl App {
                         ms,
                     )
                 })?;
-                if method == LookupMethod::None {
+                if method == LookupMethod::None && !visit.is_empty() {
                     let first = since_first_frame
                         .and_then(|d| Instant::now().checked_sub(d))
                         .unwrap_or_else(Instant::now);
-                    self.pending_visits().insert(device_id, (row, first));
+                    self.pending_visits()
+                        .insert(visit.to_string(), (row, first));
                 }
             }
         }

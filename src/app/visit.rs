@@ -133,7 +133,7 @@ impl App {
         });
         let result = match scan
             .found
-            .map(|(code, token)| self.qr_result(device, &mut s, &code, &token, t))
+            .map(|(code, token)| self.qr_result(device, &key, &mut s, &code, &token, t))
         {
             Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
             Some(Err(e)) => Err(e),
@@ -142,7 +142,7 @@ impl App {
         self.sessions().put(&key, s, Instant::now());
         let mut reply = match result? {
             Either::Qr(reply) => return Ok(reply),
-            Either::Visit(d) => self.act(device, d?)?,
+            Either::Visit(d) => self.act(device, &key, d?)?,
         };
         reply.qr_hint = qr_hint(scan.seen_px);
         Ok(reply)
@@ -167,7 +167,7 @@ impl App {
             (scan.join().unwrap_or_default(), faces)
         });
         let reply = match scan.found {
-            Some((code, token)) => self.qr_result(device, &mut s, &code, &token, t),
+            Some((code, token)) => self.qr_result(device, &key, &mut s, &code, &token, t),
             None => Ok(None),
         };
         self.sessions().put(&key, s, Instant::now());
@@ -189,6 +189,7 @@ impl App {
     fn qr_result(
         &self,
         device: &Principal,
+        visit: &str,
         s: &mut Session,
         code: &str,
         token: &str,
@@ -203,7 +204,7 @@ impl App {
         self.audit(device, Action::KioskLookupQr, &d.code, json!({}))?;
         let age = s.age(t);
         s.end_visit();
-        self.record_lookup(device.id, LookupMethod::Qr, Some(age))?;
+        self.record_lookup(device.id, visit, LookupMethod::Qr, Some(age))?;
         let r = self.one_dossier_result(&d)?;
         Ok(Some(self.reply(
             KioskState::Matched,
@@ -309,7 +310,7 @@ impl App {
     }
 
     /// Acts once on what the visit decided: audit, statistics, the result.
-    fn act(&self, device: &Principal, d: Decision) -> Result<FrameReply, AppError> {
+    fn act(&self, device: &Principal, visit: &str, d: Decision) -> Result<FrameReply, AppError> {
         let mut result = None;
         match &d.event {
             Some(Event::Matched {
@@ -324,7 +325,7 @@ impl App {
                     &ApplicantId::from_gallery(*who).subject(),
                     json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
                 )?;
-                self.record_lookup(device.id, LookupMethod::Face, Some(d.age))?;
+                self.record_lookup(device.id, visit, LookupMethod::Face, Some(d.age))?;
                 result = Some(self.face_result(ApplicantId::from_gallery(*who))?);
             }
             Some(Event::Attack {
@@ -338,10 +339,10 @@ impl App {
                     "",
                     json!({"kiosk": device.name, "reason": reason, "score": score, "passive": passive}),
                 )?;
-                self.record_lookup(device.id, LookupMethod::None, Some(d.age))?;
+                self.record_lookup(device.id, visit, LookupMethod::None, Some(d.age))?;
             }
             Some(Event::NoMatch) => {
-                self.record_lookup(device.id, LookupMethod::None, Some(d.age))?
+                self.record_lookup(device.id, visit, LookupMethod::None, Some(d.age))?
             }
             Some(Event::ChallengeStarted) | None => {}
         }

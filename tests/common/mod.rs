@@ -254,6 +254,28 @@ impl Client {
         Self::reply(r.send(body))
     }
 
+    /// POSTs JSON and returns (status, content type, raw body) — for non-JSON answers.
+    pub fn post_for_bytes(&self, path: &str, body: serde_json::Value) -> (u16, String, Vec<u8>) {
+        let mut res = self
+            .auth(self.agent.post(format!("{}{path}", self.base)))
+            .send_json(body)
+            .expect("request");
+        let status = res.status().as_u16();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = res
+            .body_mut()
+            .with_config()
+            .limit(50 << 20)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, ct, bytes)
+    }
+
     pub fn put_json(&self, path: &str, body: serde_json::Value) -> Reply {
         Self::reply(
             self.auth(self.agent.put(format!("{}{path}", self.base)))

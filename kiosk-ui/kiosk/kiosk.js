@@ -330,20 +330,19 @@
     S.lastTouch = Date.now();
   }
 
-  // Once a second: the "need more time?" question, the countdown back to the start.
+  // Once a second: a calm countdown back to the start (sooner once the person has left),
+  // the "need more time?" question, and the return to the start.
   function clock() {
     const now = Date.now();
     if (S.mode === 'idle') return;
-    if (S.leaveAt) {
-      const s = Math.ceil((S.leaveAt - now) / 1000);
-      if (s <= 0) { reset(); return; }
-      $('returning').textContent = t('kiosk.returning', { s });
-    }
     const idle = (now - S.lastTouch) / 1000;
-    if (idle >= S.idleS + 10) { reset(); return; }
+    let left = Math.ceil(S.idleS + 10 - idle);
+    if (S.leaveAt) left = Math.min(left, Math.ceil((S.leaveAt - now) / 1000));
+    if (left <= 0) { reset(); return; }
+    $('returning').textContent = t('kiosk.returning', { s: left });
     if (idle >= S.idleS) {
       $('more-time').hidden = false;
-      $('more-time-left').textContent = t('kiosk.returning', { s: Math.ceil(S.idleS + 10 - idle) });
+      $('more-time-left').textContent = t('kiosk.returning', { s: left });
     }
   }
 

@@ -196,6 +196,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
+        .route("/api/v1/demo", get(demo_guide))
         .route("/tra-cuu", get(status::page))
         .route("/clerk", get(ui::clerk_index))
         .route("/clerk/", get(ui::clerk_index))
@@ -327,6 +328,17 @@ async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> i
         "gallery_templates": app.gallery.len(),
         "kiosks_seen": app.kiosk_health().len(),
     }))
+}
+
+/// Demo mode's guide for the start page (404 outside demo mode).
+async fn demo_guide(
+    axum::extract::State(app): axum::extract::State<AppState>,
+) -> ApiResult<impl IntoResponse> {
+    let g = app
+        .demo_guide
+        .get()
+        .ok_or_else(|| ApiError(AppError::NotFound("demo guide".into())))?;
+    Ok(Json(g.clone()))
 }
 
 async fn index() -> Html<&'static str> {

@@ -3,6 +3,7 @@
 //! changes data writes its audit entry in the same transaction.
 
 pub mod admin;
+pub mod demo;
 pub mod dossiers;
 pub mod error;
 pub mod fields;
@@ -54,6 +55,8 @@ pub struct App {
     pub strings: kiosk::Strings,
     /// The kiosk's offline read-aloud (espeak-ng), cached per phrase.
     pub speech: crate::speech::Speech,
+    /// Demo mode's guide (links, demo kiosk token, sample dossiers), for the start page.
+    pub demo_guide: std::sync::OnceLock<demo::DemoGuide>,
     sessions: Mutex<crate::kiosk::Sessions>,
     /// Keypad look-ups one at a time, so concurrent tries cannot outrun the miss counters.
     keypad_gate: Mutex<()>,
@@ -162,6 +165,7 @@ impl App {
             demo,
             strings: kiosk::Strings::load(),
             speech: crate::speech::Speech::new("espeak-ng"),
+            demo_guide: std::sync::OnceLock::new(),
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             keypad_gate: Mutex::new(()),
             sign_in_guard,

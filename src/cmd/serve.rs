@@ -46,6 +46,9 @@ pub fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     let app = hoso::app::App::open(config, engine, demo)?;
     if demo {
         demo_accounts(&app)?;
+        let guide = app.demo_setup()?;
+        print_guide(&format!("http://{}", app.config.listen), &guide);
+        let _ = app.demo_guide.set(guide);
     }
     let app = Arc::new(app);
     // A camera that cannot be opened stops the start, naming the device.
@@ -67,13 +70,35 @@ fn demo_accounts(app: &hoso::app::App) -> Result<()> {
         match app.create_user(
             &hoso::auth::Principal::operator("demo"),
             user,
-            "hoso-demo-2026",
+            hoso::app::demo::PASSWORD,
             role,
         ) {
             Ok(_) | Err(hoso::app::AppError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    eprintln!("demo accounts: admin / hoso-demo-2026 and clerk / hoso-demo-2026");
     Ok(())
+}
+
+/// What a newcomer opens first, on standard error (the first line of standard output stays
+/// the listening address).
+fn print_guide(base: &str, g: &hoso::app::demo::DemoGuide) {
+    let pw = hoso::app::demo::PASSWORD;
+    eprintln!("Hồ Sơ demo — open in a browser:");
+    eprintln!("  start page   {base}/");
+    eprintln!("  clerk desk   {base}{}   (clerk / {pw})", g.clerk);
+    eprintln!("  admin desk   {base}{}   (admin / {pw})", g.admin);
+    eprintln!("  lobby kiosk  {base}{}", g.kiosk);
+    if !g.samples.is_empty() {
+        eprintln!("  sample dossiers (kiosk keypad: code + last 4 ID digits; receipt link):");
+    }
+    for s in &g.samples {
+        eprintln!(
+            "    {}  {}  {}  {base}{}",
+            s.code, s.id_digits, s.status, s.status_page
+        );
+    }
+    eprintln!(
+        "  enrol yourself at the clerk desk with your webcam, then stand in front of the kiosk."
+    );
 }

@@ -32,7 +32,7 @@ pub const CLOSER_PX: u32 = 140;
 /// How hard to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effort {
-    /// Every frame of a visit: one pass, and the harder passes only when a code was seen.
+    /// Every frame of a visit: one pass, and the enlarged centre only when a code was seen.
     Quick,
     /// The citizen chose the QR fallback: every pass on every frame.
     Hard,
@@ -53,8 +53,9 @@ pub fn scan(img: &RgbImage, effort: Effort) -> Scan {
         &|g| (image::imageops::unsharpen(&centre_2x(g), 1.5, 8), 2),
     ];
     for (i, pass) in passes.into_iter().enumerate() {
-        if i > 0 && effort == Effort::Quick && seen.is_none() {
-            break;
+        // Quick: the frame as it is, and only when a code was seen its centre enlarged.
+        if effort == Effort::Quick && (i == 1 || i > 2 || (i == 2 && seen.is_none())) {
+            continue;
         }
         let (g, scale) = pass(&grey);
         let (found, width) = attempt(g, scale);

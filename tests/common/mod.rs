@@ -2,6 +2,8 @@
 //! and a `hoso` server on 127.0.0.1 with a temp data dir.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

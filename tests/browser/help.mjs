@@ -1,0 +1,42 @@
+// "Gọi cán bộ hỗ trợ": a citizen taps it at the kiosk; the clerk desk, open in another
+// window, shows the request with the kiosk's name within 2 s and answers it.
+// Usage: node help.mjs BASE KIOSK_TOKEN VIDEO.y4m ARTIFACTS CLERK PASSWORD KIOSK_NAME
+import { join } from 'node:path';
+import { launch, fail } from './lib.mjs';
+
+const [base, token, y4m, artifacts, user, password, kioskName] = process.argv.slice(2);
+const ctx = await launch(y4m, { width: 1366, height: 768 });
+const desk = await ctx.newPage();
+const kiosk = await ctx.newPage();
+desk.setDefaultTimeout(30000); kiosk.setDefaultTimeout(30000);
+const errors = [];
+for (const p of [desk, kiosk]) p.on('pageerror', (e) => errors.push(e.message));
+try {
+  await desk.goto(`${base}/clerk/`);
+  await desk.fill('#login-form [name=username]', user);
+  await desk.fill('#login-form [name=password]', password);
+  await desk.click('#login-form button[type=submit]');
+  await desk.waitForSelector('#applicant-step:not([hidden])');
+  await kiosk.goto(`${base}/kiosk/#token=${encodeURIComponent(token)}`);
+  await kiosk.waitForSelector('#idle:not([hidden])');
+  await kiosk.waitForTimeout(500);
+  const t0 = Date.now();
+  await kiosk.click('#help');
+  await kiosk.waitForSelector('#help-status:not([hidden])');
+  const said = await kiosk.textContent('#help-status');
+  if (!said.includes('Đã báo cán bộ')) await fail(kiosk, artifacts, `kiosk says: ${said}`);
+  await desk.waitForSelector('#help-calls:not([hidden]) li', { timeout: 2000 });
+  const ms = Date.now() - t0;
+  const text = await desk.textContent('#help-list');
+  if (!text.includes(kioskName)) await fail(desk, artifacts, `desk shows: ${text}`);
+  await desk.screenshot({ path: join(artifacts, 'clerk-help-call.png') });
+  await kiosk.screenshot({ path: join(artifacts, 'kiosk-help-called.png') });
+  await desk.click('#help-list li button');
+  await desk.waitForSelector('#help-calls', { state: 'hidden' });
+  if (errors.length) await fail(desk, artifacts, `page errors: ${errors.join('; ')}`);
+  console.log(`OK help: on the clerk desk in ${ms} ms`);
+} catch (e) {
+  await fail(desk, artifacts, e.stack || String(e));
+} finally {
+  await ctx.close();
+}

@@ -1,0 +1,287 @@
+//! The citizen's visit in headless Chromium with a fake camera, at a kiosk's two screen
+//! shapes (portrait 1080×1920, landscape 1920×1080): the result fits and pages, read-aloud
+//! plays server audio, a stranger gets one calm fallback and the start again, abandoned
+//! input is wiped, keypad limits per code, the receipt QR read at 120 and 300 px, and
+//! "call staff" reaching the clerk desk. Screenshots go to test-artifacts/.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::browser::{artifacts, node, tooling, y4m};
+use common::{Client, Office, PASSWORD};
+use serde_json::json;
+
+/// Short inactivity so the return-to-start is seen quickly; recognition without liveness.
+const CONFIG: &str = "[kiosk]\ninactivity_seconds = 8\n[liveness]\nmode = \"off\"\n";
+
+fn visit(o: &Office, photos: &[&Path], orient: &str, scenario: &[&str]) -> String {
+    let video = o.server.dir.join(format!("{}-{orient}.y4m", scenario[0]));
+    y4m(photos, &video);
+    let art = artifacts();
+    let mut args = vec![
+        o.server.base.as_str(),
+        o.kiosk_token.as_str(),
+        video.to_str().unwrap(),
+        art.to_str().unwrap(),
+        orient,
+    ];
+    args.extend_from_slice(scenario);
+    let (ok, out) = node("visit.mjs", &args);
+    assert!(ok, "{scenario:?} {orient}: {out}");
+    out
+}
+
+fn event(i: &Client, code: &str, status: i64, at: &str, note: Option<&str>) {
+    let (s, v) = i.post(
+        &format!("/api/v1/dossiers/{code}/events"),
+        json!({"status": status, "at": at, "note": note}),
+    );
+    assert_eq!(s, 201, "{v}");
+}
+
+#[test]
+fn a_visit_fits_both_orientations_reads_aloud_and_forgets_everything() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let c = &o.clerk;
+    let p = |f: &str| faces.join("deepface_p01").join(f);
+    let id = common::consented_applicant(c, "Trần Thị Thu Hà", "001099012345");
+    common::enrol_faces(c, id, &[p("img1.jpg"), p("img2.jpg")]);
+    let code = |n: u32| format!("000.00.17.H29-261110-00{n:02}");
+    for (n, proc_, due) in [
+        (1, "Đăng ký hộ kinh doanh", "2026-12-20"),
+        (2, "Cấp giấy phép xây dựng", "2026-12-22"),
+        (3, "Chứng thực bản sao", "2026-11-25"),
+        (4, "Đăng ký khai sinh", "2026-12-05"),
+    ] {
+        let d = json!({"code": code(n), "applicant_id": id, "procedure": proc_, "received_at": "2026-11-10 08:00", "due_at": due});
+        assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+    }
+    let i = Client::with_bearer(&o.server.base, &o.integration_token);
+    event(&i, &code(2), 5, "2026-11-21 09:00", Some("bản vẽ mặt bằng"));
+    event(&i, &code(3), 4, "2026-11-12 09:00", None);
+    event(&i, &code(4), 4, "2026-11-12 09:00", None);
+    event(&i, &code(4), 9, "2026-11-20 09:00", None);
+    let name = hoso::applicant::greeting_name("Trần Thị Thu Hà");
+    for orient in ["portrait", "landscape"] {
+        let out = visit(&o, &[&p("img5.jpg")], orient, &["tour", &name, &code(2)]);
+        assert!(out.contains("OK tour"), "{out}");
+        println!("{}", out.trim());
+    }
+    // Order on the first page: supplement needed, overdue, ready to collect.
+    let art = artifacts();
+    for f in ["result", "result-en", "idle", "qr", "keypad", "more-time"] {
+        for orient in ["portrait", "landscape"] {
+            assert!(
+                art.join(format!("kiosk-{orient}-{f}.png")).exists(),
+                "{f} {orient}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_stranger_gets_one_calm_fallback_and_the_start_again() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let photo = faces.join("Barack_Obama/obama.jpg");
+    for orient in ["portrait", "landscape"] {
+        let out = visit(&o, &[&photo], orient, &["stranger"]);
+        assert!(out.contains("OK stranger"), "{out}");
+    }
+    // Two visits (one per orientation), each counted once as unresolved.
+    let (_, st) = o.admin.get("/api/v1/admin/stats?days=1");
+    assert_eq!(st["totals"]["unresolved"], 2, "{st}");
+}
+
+#[test]
+fn keypad_misses_lock_one_code_not_the_kiosk_in_the_browser() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let c = &o.clerk;
+    let mut codes = Vec::new();
+    for (n, (name, idn)) in [
+        ("Phạm Văn An", "001099001111"),
+        ("Đỗ Thị Bình", "001099002222"),
+        ("Vũ Văn Cường", "001099003333"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = common::consented_applicant(c, name, idn);
+        let code = format!("000.00.17.H29-261120-03{n:02}");
+        let d = json!({"code": code, "applicant_id": id, "procedure": "Cấp phiếu lý lịch tư pháp", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
+        assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+        codes.push(code);
+    }
+    let blank = faces.join("_noface/white.png");
+    let out = visit(
+        &o,
+        &[&blank],
+        "landscape",
+        &["limits", &codes[0], "1111", &codes[1], "2222", &codes[2]],
+    );
+    assert!(out.contains("OK limits"), "{out}");
+}
+
+#[test]
+fn the_receipt_qr_is_read_at_120_and_300_px() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let c = &o.clerk;
+    let id = common::consented_applicant(c, "Hoàng Văn Nam", "001099004444");
+    let code = "000.00.17.H29-261120-0401";
+    let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký kết hôn", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
+    assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+    let qr = common::receipt_qr_image(c, code);
+    let _ = &faces;
+    for width in [120u32, 300] {
+        // The receipt held up in the middle of a 640×480 frame: its QR code `width` px wide.
+        let scaled =
+            image::imageops::resize(&qr, width, width, image::imageops::FilterType::Triangle);
+        let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([96, 88, 80]));
+        let paper = image::RgbImage::from_pixel(
+            width + 80,
+            (width + 80).min(470),
+            image::Rgb([235, 232, 225]),
+        );
+        image::imageops::overlay(
+            &mut frame,
+            &paper,
+            i64::from(280 - width / 2),
+            i64::from(240 - paper.height() / 2),
+        );
+        image::imageops::overlay(
+            &mut frame,
+            &scaled,
+            i64::from(320 - width / 2),
+            i64::from(240 - width / 2),
+        );
+        let png: PathBuf = o.server.dir.join(format!("receipt-{width}.png"));
+        frame.save(&png).unwrap();
+        let out = visit(&o, &[&png], "portrait", &["qrbutton", code]);
+        assert!(out.contains("OK qrbutton"), "{width} px: {out}");
+        println!("QR {width} px: {}", out.trim());
+    }
+}
+
+#[test]
+fn call_staff_reaches_the_clerk_desk_page() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let video = o.server.dir.join("help.y4m");
+    y4m(&[&faces.join("_noface/white.png")], &video);
+    let art = artifacts();
+    let (ok, out) = node(
+        "help.mjs",
+        &[
+            &o.server.base,
+            &o.kiosk_token,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "clerk1",
+            PASSWORD,
+            "Sảnh 1",
+        ],
+    );
+    assert!(ok && out.contains("OK help"), "{out}");
+    println!("{}", out.trim());
+}
+
+#[test]
+fn a_newcomer_follows_the_demo_s_printed_kiosk_link() {
+    use std::io::{BufRead, BufReader};
+    if !tooling() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut child = common::bin()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = format!(
+        "http://{}",
+        line.split("http://")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .trim_end_matches('/')
+    );
+    // The guide on standard error: the kiosk link and the sample dossiers.
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut kiosk = None;
+    let mut sample = None;
+    while let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        if let Some(link) = l.trim().strip_prefix("lobby kiosk") {
+            kiosk = link
+                .trim()
+                .split_once("/kiosk/")
+                .map(|(_, t)| format!("{base}/kiosk/{t}"));
+        }
+        let words: Vec<&str> = l.split_whitespace().collect();
+        if words.len() >= 3 && words[0].starts_with("000.00.17.H29-") && sample.is_none() {
+            sample = Some((words[0].to_string(), words[1].to_string()));
+        }
+        if l.contains("enrol yourself") {
+            break;
+        }
+    }
+    let kiosk = kiosk.expect("a printed kiosk link");
+    let (code, digits) = sample.expect("printed sample dossiers");
+    let out_dir = data.path().to_path_buf();
+    let video = out_dir.join("blank.y4m");
+    let faces = common::faces_dir();
+    let Some(faces) = faces else { return };
+    y4m(&[&faces.join("_noface/white.png")], &video);
+    let art = artifacts();
+    let url = format!("url:{kiosk}");
+    let (ok, out) = node(
+        "visit.mjs",
+        &[
+            &base,
+            &url,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "landscape",
+            "lookup",
+            &code,
+            &digits,
+        ],
+    );
+    // The start page links the same pages.
+    let (_, g) = Client::new(&base).get("/api/v1/demo");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok && out.contains("OK lookup"), "{out}");
+    assert_eq!(g["clerk"], "/clerk/", "{g}");
+    assert_eq!(g["samples"].as_array().map(Vec::len), Some(4), "{g}");
+}

@@ -225,6 +225,13 @@ fn printed_photo_attack_gets_the_fallback_not_a_dossier() {
     let attack = faces.join("_spoof/nuaa_0001/0001_00_00_01_251.jpg");
     let (ok, out) = kiosk_sees(&o, &[&attack], "attack", &[]);
     assert!(ok && out.contains("OK attack"), "{out}");
+    // One visit: one audit entry, one unresolved look-up — however long the photo stays.
+    let (_, log) = o
+        .admin
+        .get("/api/v1/admin/audit?action=kiosk.attack_suspected");
+    assert_eq!(log.as_array().map(Vec::len), Some(1), "{log}");
+    let (_, st) = o.admin.get("/api/v1/admin/stats?days=1");
+    assert_eq!(st["totals"]["unresolved"], 1, "{st}");
 }
 
 /// Plays `photos` to the kiosk page's camera and runs a kiosk.mjs scenario.

@@ -44,20 +44,30 @@ pub enum Effort {
 /// readable lookup code.
 pub fn scan(img: &RgbImage, effort: Effort) -> Scan {
     let grey = image::imageops::grayscale(img);
+    let mut centre: Option<image::GrayImage> = None;
     let mut seen: Option<u32> = None;
-    let passes: [&dyn Fn(&image::GrayImage) -> (image::GrayImage, u32); 5] = [
-        &|g| (g.clone(), 1),
-        &|g| (otsu(&stretch(g)), 1),
-        &|g| (centre_2x(g), 2),
-        &|g| (otsu(&centre_2x(g)), 2),
-        &|g| (image::imageops::unsharpen(&centre_2x(g), 1.5, 8), 2),
-    ];
-    for (i, pass) in passes.into_iter().enumerate() {
+    for pass in Pass::ALL {
         // Quick: the frame as it is, and only when a code was seen its centre enlarged.
-        if effort == Effort::Quick && (i == 1 || i > 2 || (i == 2 && seen.is_none())) {
+        let wanted = match effort {
+            Effort::Hard => true,
+            Effort::Quick => pass == Pass::AsIs || (pass == Pass::Centre && seen.is_some()),
+        };
+        if !wanted {
             continue;
         }
-        let (g, scale) = pass(&grey);
+        let (g, scale) = match pass {
+            Pass::AsIs => (grey.clone(), 1),
+            Pass::Binarised => (otsu(&stretch(&grey)), 1),
+            _ => {
+                let c = centre.get_or_insert_with(|| centre_2x(&grey));
+                let g = match pass {
+                    Pass::CentreBinarised => otsu(c),
+                    Pass::CentreSharpened => image::imageops::unsharpen(c, 1.5, 8),
+                    _ => c.clone(),
+                };
+                (g, 2)
+            }
+        };
         let (found, width) = attempt(g, scale);
         seen = seen.max(width);
         if let Some(found) = found {
@@ -71,6 +81,26 @@ pub fn scan(img: &RgbImage, effort: Effort) -> Scan {
         found: None,
         seen_px: seen,
     }
+}
+
+/// The ways a frame is prepared for the decoder, in the order they are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    AsIs,
+    Binarised,
+    Centre,
+    CentreBinarised,
+    CentreSharpened,
+}
+
+impl Pass {
+    const ALL: [Pass; 5] = [
+        Pass::AsIs,
+        Pass::Binarised,
+        Pass::Centre,
+        Pass::CentreBinarised,
+        Pass::CentreSharpened,
+    ];
 }
 
 /// One decoding pass: the lookup code read, and the widest code seen (in the frame's pixels).

@@ -72,9 +72,12 @@ try {
     if (!reason.includes('chưa xác nhận')) await fail(page, artifacts, `fallback reason: ${reason}`);
     if ((await page.$$('.dossier')).length || !(await page.isHidden('#result'))) await fail(page, artifacts, 'a dossier was shown');
     await shot('attack-fallback');
-    // The photo stays in front of the camera: still no dossier, and no challenge loop.
-    await page.waitForTimeout(3000);
+    // The photo stays in front of the camera: still no dossier, the fallbacks stay, and no
+    // new challenge starts.
+    await page.evaluate(() => { window.sawChallenge = false; });
+    await page.waitForTimeout(6000);
     if ((await page.$$('.dossier')).length || !(await page.isHidden('#result'))) await fail(page, artifacts, 'a dossier was shown later');
+    if (await page.evaluate(() => window.sawChallenge) || (await page.isHidden('#fallback'))) await fail(page, artifacts, 'the fallbacks gave way to a new challenge');
     console.log(`OK attack: fallback, challenge shown: ${await page.evaluate(() => window.sawChallenge)}`);
   } else if (scenario === 'fallback') {
     await page.waitForSelector('#fallback:not([hidden])');

@@ -58,8 +58,7 @@ fn a_visit_fits_both_orientations_reads_aloud_and_forgets_everything() {
         (3, "Chứng thực bản sao", "2026-11-25"),
         (4, "Đăng ký khai sinh", "2026-12-05"),
     ] {
-        let d = json!({"code": code(n), "applicant_id": id, "procedure": proc_, "received_at": "2026-11-10 08:00", "due_at": due});
-        assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+        common::open_dossier(c, id, &code(n), proc_, "2026-11-10 08:00", due);
     }
     let i = Client::with_bearer(&o.server.base, &o.integration_token);
     event(&i, &code(2), 5, "2026-11-21 09:00", Some("bản vẽ mặt bằng"));
@@ -120,8 +119,14 @@ fn keypad_misses_lock_one_code_not_the_kiosk_in_the_browser() {
     {
         let id = common::consented_applicant(c, name, idn);
         let code = format!("000.00.17.H29-261120-03{n:02}");
-        let d = json!({"code": code, "applicant_id": id, "procedure": "Cấp phiếu lý lịch tư pháp", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
-        assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+        common::open_dossier(
+            c,
+            id,
+            &code,
+            "Cấp phiếu lý lịch tư pháp",
+            "2026-11-20 08:00",
+            "2026-12-10",
+        );
         codes.push(code);
     }
     let blank = faces.join("_noface/white.png");
@@ -144,8 +149,14 @@ fn the_receipt_qr_is_read_at_120_and_300_px() {
     let c = &o.clerk;
     let id = common::consented_applicant(c, "Hoàng Văn Nam", "001099004444");
     let code = "000.00.17.H29-261120-0401";
-    let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký kết hôn", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
-    assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+    common::open_dossier(
+        c,
+        id,
+        code,
+        "Đăng ký kết hôn",
+        "2026-11-20 08:00",
+        "2026-12-10",
+    );
     let qr = common::receipt_qr_image(c, code);
     let _ = &faces;
     for width in [120u32, 300] {

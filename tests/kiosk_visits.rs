@@ -18,8 +18,14 @@ const CODE_C: &str = "000.00.17.H29-261120-0103";
 /// An applicant with one dossier; the last 4 digits of their ID are `last4`.
 fn dossier(c: &Client, name: &str, last4: &str, code: &str) {
     let id = common::consented_applicant(c, name, &format!("00109900{last4}"));
-    let d = json!({"code": code, "applicant_id": id, "procedure": "Cấp đổi giấy phép lái xe", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
-    assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+    common::open_dossier(
+        c,
+        id,
+        code,
+        "Cấp đổi giấy phép lái xe",
+        "2026-11-20 08:00",
+        "2026-12-10",
+    );
 }
 
 fn lookup(k: &Client, code: &str, digits: &str) -> (u16, serde_json::Value) {
@@ -248,8 +254,14 @@ fn statistics_of_a_scripted_morning_count_visits() {
         let id = common::consented_applicant(c, name, &format!("0010990000{i:02}"));
         common::enrol_faces(c, id, &[p(dir, enrol[0]), p(dir, enrol[1])]);
         let code = format!("000.00.17.H29-261120-02{i:02}");
-        let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký khai sinh", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
-        assert_eq!(c.post("/api/v1/dossiers", d).0, 201);
+        common::open_dossier(
+            c,
+            id,
+            &code,
+            "Đăng ký khai sinh",
+            "2026-11-20 08:00",
+            "2026-12-10",
+        );
     }
     let mut session = 0;
     let mut next = || {

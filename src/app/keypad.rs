@@ -81,7 +81,7 @@ impl App {
                 let visit = if session.is_empty() {
                     String::new()
                 } else {
-                    format!("{}:{session}", device.id)
+                    super::visit::visit_key(device, session)
                 };
                 self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
                 self.one_dossier_result(&d)

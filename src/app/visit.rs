@@ -113,6 +113,16 @@ impl App {
         *super::lock(&self.visit_override) = rule;
     }
 
+    /// Runs `f` on page session `key`, taken out of the map (a frame is processed without
+    /// the lock) and put back after.
+    fn in_session<T>(&self, key: &str, f: impl FnOnce(&mut Session, Instant) -> T) -> T {
+        let t = Instant::now();
+        let mut s = self.sessions().take(key, t);
+        let out = f(&mut s, t);
+        self.sessions().put(key, s, Instant::now());
+        out
+    }
+
     /// One decoded frame (browser upload or the server-side camera). The receipt-QR scan
     /// and the face analysis run side by side; a receipt QR answers first.
     pub fn kiosk_image(
@@ -121,25 +131,26 @@ impl App {
         session: &str,
         img: &image::RgbImage,
     ) -> Result<FrameReply, AppError> {
-        let key = format!("{}:{session}", device.id);
-        let t = Instant::now();
+        let key = visit_key(device, session);
         let rule = self.visit_rule();
-        let mut s = self.sessions().take(&key, t);
-        let want = s.want();
-        let (scan, facts) = std::thread::scope(|sc| {
-            let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick));
-            let facts = self.frame_facts(img, want, &rule);
-            (scan.join().unwrap_or_default(), facts)
+        let (scan, result) = self.in_session(&key, |s, t| {
+            let want = s.want();
+            let (scan, facts) = std::thread::scope(|sc| {
+                let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick));
+                let facts = self.frame_facts(img, want, &rule);
+                (scan.join().unwrap_or_default(), facts)
+            });
+            let result = match scan
+                .found
+                .as_ref()
+                .map(|(code, token)| self.qr_result(device, &key, s, code, token, t))
+            {
+                Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
+                Some(Err(e)) => Err(e),
+                _ => facts.map(|f| Either::Visit(self.observe(s, &f, &rule, t))),
+            };
+            (scan, result)
         });
-        let result = match scan
-            .found
-            .map(|(code, token)| self.qr_result(device, &key, &mut s, &code, &token, t))
-        {
-            Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
-            Some(Err(e)) => Err(e),
-            _ => facts.map(|f| Either::Visit(self.observe(&mut s, &f, &rule, t))),
-        };
-        self.sessions().put(&key, s, Instant::now());
         let mut reply = match result? {
             Either::Qr(reply) => return Ok(reply),
             Either::Visit(d) => self.act(device, &key, d?)?,
@@ -157,20 +168,19 @@ impl App {
         session: &str,
         img: &image::RgbImage,
     ) -> Result<FrameReply, AppError> {
-        let key = format!("{}:{session}", device.id);
-        let t = Instant::now();
-        let mut s = self.sessions().take(&key, t);
-        s.end_visit();
+        let key = visit_key(device, session);
         let (scan, faces) = std::thread::scope(|sc| {
             let scan = sc.spawn(|| qr::scan(img, qr::Effort::Hard));
             let faces = self.engine.detect(img, self.config.vision.min_face_px);
             (scan.join().unwrap_or_default(), faces)
         });
-        let reply = match scan.found {
-            Some((code, token)) => self.qr_result(device, &key, &mut s, &code, &token, t),
-            None => Ok(None),
-        };
-        self.sessions().put(&key, s, Instant::now());
+        let reply = self.in_session(&key, |s, t| {
+            s.end_visit();
+            match &scan.found {
+                Some((code, token)) => self.qr_result(device, &key, s, code, token, t),
+                None => Ok(None),
+            }
+        });
         if let Some(r) = reply? {
             return Ok(r);
         }
@@ -374,6 +384,11 @@ impl App {
             qr_hint: None,
         }
     }
+}
+
+/// The key of a kiosk page's session (and of its visit) among all kiosks' pages.
+pub(crate) fn visit_key(device: &Principal, session: &str) -> String {
+    format!("{}:{session}", device.id)
 }
 
 /// What to tell a person whose receipt QR code was seen but not read.

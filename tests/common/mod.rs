@@ -3,6 +3,10 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod kiosk;
+
+#[allow(unused_imports)]
+pub use kiosk::*;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -308,6 +312,20 @@ pub fn receipt_qr_image(c: &Client, code: &str) -> image::RgbImage {
     image::load_from_memory(&png).expect("PNG").to_rgb8()
 }
 
+/// Registers a dossier of `applicant`; panics unless it is created.
+pub fn open_dossier(
+    c: &Client,
+    applicant: i64,
+    code: &str,
+    procedure: &str,
+    received_at: &str,
+    due_at: &str,
+) {
+    let d = serde_json::json!({"code": code, "applicant_id": applicant, "procedure": procedure, "received_at": received_at, "due_at": due_at});
+    let (s, v) = c.post("/api/v1/dossiers", d);
+    assert_eq!(s, 201, "dossier {code}: {v}");
+}
+
 /// Registers an applicant and records their consent (tick); returns the applicant id.
 pub fn consented_applicant(c: &Client, full_name: &str, id_number: &str) -> i64 {
     let (s, v) = c.post(
@@ -430,91 +448,6 @@ pub fn sorted_files(dir: &std::path::Path) -> Vec<PathBuf> {
     v
 }
 
-/// A JPEG of an image (kiosk frames).
-pub fn jpeg(img: &image::RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut out),
-        image::ImageFormat::Jpeg,
-    )
-    .unwrap();
-    out
-}
-
-/// The states that end a kiosk visit's identification (or start its challenge).
-pub fn decided(v: &serde_json::Value) -> bool {
-    matches!(
-        v["state"].as_str(),
-        Some("matched" | "no_match" | "spoof_suspected" | "challenge")
-    )
-}
-
-/// Whether the kiosk recognised the person (the result, or the challenge before it).
-pub fn recognised(v: &serde_json::Value) -> bool {
-    matches!(v["state"].as_str(), Some("matched" | "challenge"))
-}
-
-/// Plays a photo as a kiosk visit: 640×480 frames with small seeded jitter (like a person
-/// standing still), stepping closer when the kiosk asks, until the visit decides (or
-/// `max` frames). Returns the last reply and the frames sent.
-pub fn visit(
-    k: &Client,
-    session: &str,
-    photo: &std::path::Path,
-    seed: u64,
-    max: usize,
-) -> (serde_json::Value, usize) {
-    let img = hoso::vision::decode(
-        &std::fs::read(photo).unwrap(),
-        &hoso::vision::DecodeLimits::default(),
-    )
-    .unwrap();
-    let focus = engine().detect_framed(&img, 40.0).ok().and_then(|f| {
-        hoso::vision::primary_face(&f, img.width(), img.height()).map(|f| (f.centre(), f.height()))
-    });
-    let mut v = hoso::eval::visits::Visit::new(&img, seed);
-    let mut last = serde_json::Value::Null;
-    for i in 0..max {
-        let frame = v.next_frame(i == 0);
-        let (s, r) = k.post_raw_with(
-            "/api/v1/kiosk/frames",
-            "image/jpeg",
-            &frame,
-            &[("X-Kiosk-Session", session)],
-        );
-        assert_eq!(s, 200, "{}: {r}", photo.display());
-        if let (Some("prompt.closer"), Some((c, h))) = (r["prompt_key"].as_str(), focus) {
-            v.approach(c, h);
-        }
-        last = r;
-        if decided(&last) {
-            return (last, i + 1);
-        }
-    }
-    (last, max)
-}
-
-/// Sends the same frame to the kiosk until the visit decides (at most 12 frames: a
-/// stranger is "not recognised" after 10 good frames).
-pub fn decide(k: &Client, session: &str, frame: &[u8]) -> serde_json::Value {
-    let mut last = serde_json::Value::Null;
-    for _ in 0..12 {
-        let (s, v) = k.post_raw_with(
-            "/api/v1/kiosk/frames",
-            "image/jpeg",
-            frame,
-            &[("X-Kiosk-Session", session)],
-        );
-        assert_eq!(s, 200, "{v}");
-        let state = v["state"].as_str().unwrap_or_default().to_string();
-        last = v;
-        if decided(&last) || state == "searching" {
-            break;
-        }
-    }
-    last
-}
-
 /// Runs `hoso` with `--data-dir`; returns (success, stdout, stderr).
 pub fn cli_result(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = bin()
@@ -594,18 +527,6 @@ pub fn enrol_faces(c: &Client, applicant: i64, photos: &[PathBuf]) {
     }
 }
 
-/// One kiosk frame from a photo file.
-pub fn kiosk_frame(k: &Client, session: &str, photo: &std::path::Path) -> serde_json::Value {
-    let (s, v) = k.post_raw_with(
-        "/api/v1/kiosk/frames",
-        "image/jpeg",
-        &std::fs::read(photo).unwrap(),
-        &[("X-Kiosk-Session", session)],
-    );
-    assert_eq!(s, 200, "{}: {v}", photo.display());
-    v
-}
-
 /// Runs a prepared command with standard input; returns stdout, panicking on failure.
 pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> String {
     use std::io::Write;
@@ -638,18 +559,6 @@ pub fn rss_mib(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Sends `n` kiosk frames (each its own visit) so the models have run before a measurement.
-pub fn warm_kiosk(k: &Client, frame: &[u8], n: usize) {
-    for i in 0..n {
-        k.post_raw_with(
-            "/api/v1/kiosk/frames",
-            "image/jpeg",
-            frame,
-            &[("X-Kiosk-Session", &format!("warm{i}"))],
-        );
-    }
 }
 
 /// `hoso serve` on free loopback ports for HTTP and HTTPS, on `data`.

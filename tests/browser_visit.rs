@@ -295,3 +295,24 @@ fn a_newcomer_follows_the_demo_s_printed_kiosk_link() {
     assert_eq!(g["clerk"], "/clerk/", "{g}");
     assert_eq!(g["samples"].as_array().map(Vec::len), Some(4), "{g}");
 }
+
+#[test]
+fn the_receipt_link_opens_the_status_page_on_a_phone() {
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let c = &o.clerk;
+    let id = common::consented_applicant(c, "Ngô Thị Lan", "001199005555");
+    let code = "000.00.17.H29-261120-0501";
+    let d = json!({"code": code, "applicant_id": id, "procedure": "Đăng ký thường trú", "received_at": "2026-11-20 08:00", "due_at": "2026-12-10"});
+    let (s, v) = c.post("/api/v1/dossiers", d);
+    assert_eq!(s, 201, "{v}");
+    // The link printed in the receipt's QR code, on this server.
+    let link = v["lookup_url"].as_str().unwrap();
+    let path = &link[link.find("/tra-cuu").unwrap()..];
+    let url = format!("{}{path}", o.server.base);
+    let art = artifacts();
+    let (ok, out) = node("status.mjs", &[&url, art.to_str().unwrap(), code]);
+    assert!(ok && out.contains("OK status page"), "{out}");
+}

@@ -47,9 +47,12 @@ window.HosoStaff = {
       catch (e) { throw new Error(t('error.network')); }
       const data = await r.json().catch(() => ({}));
       if (!r.ok) {
-        const err = new Error(`${t('error.' + (data.error || 'internal'))}: ${data.message || r.status}`);
+        const login = path === '/api/v1/auth/login';
+        const text = login && r.status === 401 ? t('login.failed')
+          : `${t('error.' + (data.error || 'internal'))}: ${data.message || r.status}`;
+        const err = new Error(text);
         err.code = data.error; err.status = r.status;
-        if (r.status === 401 && path !== '/api/v1/auth/login') onUnauthorized();
+        if (r.status === 401 && !login) onUnauthorized();
         throw err;
       }
       return data;

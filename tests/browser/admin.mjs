@@ -16,6 +16,16 @@ const shot = (name) => page.screenshot({ path: join(artifacts, `admin-${name}.pn
 try {
   await page.goto(`${base}/admin/`);
   if ((await page.textContent('h1')) !== 'Hồ Sơ — Quản trị') await fail(page, artifacts, 'title not in Vietnamese');
+  // Before signing in: no tabs, no "Đăng xuất"; a wrong password is named as such.
+  if ((await page.isVisible('#logout')) || (await page.isVisible('#tabs'))) await fail(page, artifacts, 'logout or tabs shown before sign-in');
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', 'sai-mat-khau-2026');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#message:not([hidden])');
+  const refused = await page.textContent('#message');
+  if (!refused.includes('Sai tên đăng nhập hoặc mật khẩu') || refused.includes('Phiên')) await fail(page, artifacts, `wrong password message: ${refused}`);
+  await shot('wrong-password');
+  errors.splice(0); // the browser logs the refused sign-in's 401
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
   await page.click('#login-form button[type=submit]');
@@ -57,6 +67,12 @@ try {
     await page.waitForSelector(`#tab-${tab}:not([hidden]) table, #tab-${tab}:not([hidden]) .empty`);
   }
   if ((await page.inputValue('input[name=retention_grace_days]')) !== '7') await fail(page, artifacts, 'grace days not shown');
+  // Saving with the calibrated values shown (4 decimals) works: only the grace days change.
+  await page.fill('input[name=retention_grace_days]', '9');
+  await page.click('#settings-form button[type=submit]');
+  await page.waitForSelector('#message.info:not([hidden])');
+  const saved = await page.evaluate(async () => (await fetch('/api/v1/admin/settings')).json());
+  if (saved.retention_grace_days !== 9 || saved.kiosk_threshold !== null) await fail(page, artifacts, `settings not saved: ${JSON.stringify(saved)}`);
   await shot('settings');
   await page.click('#lang');
   await page.waitForFunction(() => document.querySelector('h1').textContent === 'Hồ Sơ — Administration');

@@ -357,6 +357,7 @@
     if (!S.token) {
       $('setup').hidden = false; show('none'); document.body.dataset.mode = 'none';
       $('token-save').addEventListener('click', () => { localStorage.setItem('hoso.kiosk.token', $('token-input').value.trim()); location.reload(); });
+      document.body.dataset.ready = 'setup';
       return;
     }
     try {
@@ -366,6 +367,8 @@
     buildKeys();
     reset();
     S.awaitLeave = false;
+    // Set up (token kept, setup code spent and gone from the address): tests wait for this.
+    document.body.dataset.ready = '1';
     setInterval(clock, 1000);
     if (localStorage.getItem('hoso.kiosk.camera') === 'server') { $('camera').hidden = true; listen(); return; }
     try {

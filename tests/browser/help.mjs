@@ -18,7 +18,7 @@ try {
   await desk.click('#login-form button[type=submit]');
   await desk.waitForSelector('#applicant-step:not([hidden])');
   await kiosk.goto(`${base}/kiosk/#token=${encodeURIComponent(token)}`);
-  await kiosk.waitForSelector('#idle:not([hidden])');
+  await kiosk.waitForSelector('body[data-ready="1"] #idle:not([hidden])');
   await kiosk.waitForTimeout(500);
   const t0 = Date.now();
   await kiosk.click('#help');

@@ -22,7 +22,7 @@ try {
     ? `pair=${encodeURIComponent(token.slice(5))}`
     : `token=${encodeURIComponent(token)}`;
   await page.goto(`${base}/kiosk/#${auth}`);
-  await page.waitForSelector('#idle:not([hidden])');
+  await page.waitForSelector('body[data-ready="1"] #idle:not([hidden])');
   if (page.url().includes('pair=')) await fail(page, artifacts, 'setup code left in the address bar');
   // Remember whether the head-turn challenge was ever shown.
   await page.evaluate(() => {

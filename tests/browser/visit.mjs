@@ -67,7 +67,7 @@ async function keypadTry(code, digits) {
 
 try {
   await page.goto(token.startsWith('url:') ? token.slice(4) : `${base}/kiosk/#token=${encodeURIComponent(token)}`);
-  await page.waitForSelector('#idle:not([hidden])');
+  await page.waitForSelector('body[data-ready="1"] #idle:not([hidden])');
   await countScreens();
   if (scenario === 'tour') {
     const [name, urgent] = args;

@@ -48,8 +48,12 @@ window.HosoStaff = {
       const data = await r.json().catch(() => ({}));
       if (!r.ok) {
         const login = path === '/api/v1/auth/login';
+        // One language per message: the page's words for the error (and the field at fault);
+        // the server's English detail only on the English page.
+        const label = t('error.' + (data.error || 'internal'));
         const text = login && r.status === 401 ? t('login.failed')
-          : `${t('error.' + (data.error || 'internal'))}: ${data.message || r.status}`;
+          : data.field ? `${label}: ${t('field.' + data.field)}`
+            : state.lang === 'en' && data.message ? `${label}: ${data.message}` : label;
         const err = new Error(text);
         err.code = data.error; err.status = r.status;
         if (r.status === 401 && !login) onUnauthorized();

@@ -102,6 +102,13 @@ pub fn validate_phone(raw: &str) -> Result<String, ApplicantError> {
     Ok(digits)
 }
 
+/// The last `n` characters of an ID number (what a form or a search result may show).
+pub fn last_digits(id_number: &str, n: usize) -> &str {
+    id_number
+        .get(id_number.len().saturating_sub(n)..)
+        .unwrap_or("")
+}
+
 /// "Nguyễn Văn Thành" → "Nguyễn V. T***": family name, initials of middle names, first
 /// letter of the given name.
 pub fn masked_name(full: &str) -> String {

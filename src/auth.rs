@@ -51,27 +51,37 @@ pub struct Principal {
     /// The user id (clerks and admins) or device id.
     pub id: i64,
     pub name: String,
+    /// The office the caller acts for; None: every office (a province admin, a
+    /// province-wide integration token, the operator).
+    pub office: Option<i64>,
 }
 
 impl Principal {
     /// A signed-in clerk or admin (`user:<id>` in the audit log).
-    pub fn user(role: Role, id: i64, name: String) -> Principal {
+    pub fn user(role: Role, id: i64, name: String, office: Option<i64>) -> Principal {
         Principal {
             role,
             actor: format!("user:{id}"),
             id,
             name,
+            office,
         }
     }
 
     /// A kiosk or integration device (`device:<id>` in the audit log).
-    pub fn device(role: Role, id: i64, name: String) -> Principal {
+    pub fn device(role: Role, id: i64, name: String, office: Option<i64>) -> Principal {
         Principal {
             role,
             actor: format!("device:{id}"),
             id,
             name,
+            office,
         }
+    }
+
+    /// Whether the caller acts for every office.
+    pub fn is_province(&self) -> bool {
+        self.office.is_none()
     }
 
     /// Someone acting on this machine rather than through a session or token: the
@@ -83,6 +93,7 @@ impl Principal {
             actor: name.to_string(),
             id: 0,
             name: name.to_string(),
+            office: None,
         }
     }
 
@@ -93,6 +104,7 @@ impl Principal {
             actor: "anonymous".to_string(),
             id: 0,
             name: "anonymous".to_string(),
+            office: None,
         }
     }
 

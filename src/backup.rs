@@ -231,9 +231,8 @@ pub fn restore(key: &[u8; 32], src: &Path, data_dir: &Path) -> Result<(), Backup
     let tmp = data_dir.join("hoso.sqlite3.restoring");
     let mut guard = Partial(Some(tmp.clone()));
     decrypt_file(key, src, &tmp)?;
-    let check: String = rusqlite::Connection::open(&tmp)
-        .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
-        .map_err(|e| BackupError::Integrity(e.to_string()))?;
+    let check =
+        crate::store::integrity_of(&tmp).map_err(|e| BackupError::Integrity(e.to_string()))?;
     if check != "ok" {
         return Err(BackupError::Integrity(check));
     }

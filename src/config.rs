@@ -49,12 +49,26 @@ pub struct KioskConfig {
     /// Seconds without a touch before a kiosk screen asks "need more time?" (then 10 s
     /// more before it returns to the start and forgets everything).
     pub inactivity_seconds: u64,
+    /// Whom a kiosk's face search covers: `office` — the applicants with an open dossier at
+    /// the kiosk's office (a small gallery, fewer false matches); `province` — those with an
+    /// open dossier at any office of the deployment.
+    pub scope: KioskScope,
+}
+
+/// See [`KioskConfig::scope`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KioskScope {
+    #[default]
+    Office,
+    Province,
 }
 
 impl Default for KioskConfig {
     fn default() -> Self {
         Self {
             inactivity_seconds: 30,
+            scope: KioskScope::Office,
         }
     }
 }

@@ -146,6 +146,10 @@ enum AdminCmd {
         role: String,
         #[arg(long)]
         username: String,
+        /// The office's code (a clerk's is required when there are several offices); an
+        /// admin without one acts for every office.
+        #[arg(long)]
+        office: Option<String>,
     },
     /// Issue a kiosk or integration device token (printed once).
     IssueToken {
@@ -153,7 +157,30 @@ enum AdminCmd {
         role: String,
         #[arg(long)]
         name: String,
+        /// The office's code (a kiosk's is required when there are several offices); an
+        /// integration token without one serves every office.
+        #[arg(long)]
+        office: Option<String>,
     },
+    /// Create an office (a tenant: its clerks, kiosks, dossiers and statistics).
+    CreateOffice {
+        /// A short unique code, e.g. "phuong-ben-thanh".
+        #[arg(long)]
+        code: String,
+        /// The name printed on receipts.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        /// Where results are returned (printed on receipts).
+        #[arg(long, default_value = "")]
+        return_place: String,
+        /// The start of this office's dossier codes (the kiosk keypad's prefix).
+        #[arg(long, default_value = "")]
+        code_prefix: String,
+    },
+    /// List the offices.
+    Offices,
 }
 
 #[derive(Subcommand)]
@@ -251,11 +278,38 @@ fn run(cli: Cli) -> Result<()> {
             cmd: FacesCmd::Compare { a, b },
         } => cmd::measure::compare(&config, &a, &b),
         Cmd::Admin {
-            cmd: AdminCmd::CreateUser { role, username },
-        } => cmd::data::create_user(config, &role, &username),
+            cmd:
+                AdminCmd::CreateUser {
+                    role,
+                    username,
+                    office,
+                },
+        } => cmd::data::create_user(config, &role, &username, office.as_deref()),
         Cmd::Admin {
-            cmd: AdminCmd::IssueToken { role, name },
-        } => cmd::data::issue_token(config, &role, &name),
+            cmd: AdminCmd::IssueToken { role, name, office },
+        } => cmd::data::issue_token(config, &role, &name, office.as_deref()),
+        Cmd::Admin {
+            cmd:
+                AdminCmd::CreateOffice {
+                    code,
+                    name,
+                    address,
+                    return_place,
+                    code_prefix,
+                },
+        } => cmd::data::create_office(
+            config,
+            hoso::app::offices::OfficeInput {
+                code,
+                name,
+                address,
+                return_place,
+                code_prefix,
+            },
+        ),
+        Cmd::Admin {
+            cmd: AdminCmd::Offices,
+        } => cmd::data::list_offices(config),
         Cmd::ImportStatus { file } => cmd::data::import_status(config, &file),
         Cmd::Audit {
             cmd: AuditCmd::Verify,

@@ -2,11 +2,15 @@
 //! `free` failures, each further attempt must wait twice as long as the last (one second,
 //! two, four … up to a maximum) after the latest failure; a success clears the key. The
 //! table is bounded: when full, keys whose wait is over go first, then the oldest.
-//! Callers pass the time, so the rule is unit-tested without waiting.
+//! Callers pass the time, so the rule is unit-tested without waiting. The same rule applies
+//! to counters kept in the database (`Rule::stored_wait_ms`, the sign-in's), which outlive
+//! a restart and are shared by every server.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
+
+use crate::kiosk::keypad::Misses;
 
 /// The rule of one throttle.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +28,35 @@ struct Entry {
     failures: u32,
     /// Time of the latest failure.
     last: Instant,
+}
+
+/// A stored counter idle this long is forgotten (at least the longest delay).
+const FORGET_MS: i64 = 15 * 60_000;
+
+impl Rule {
+    /// The delay after `failures` failures, ms (zero while they are free).
+    pub fn delay_ms(&self, failures: u32) -> i64 {
+        if failures < self.free.max(1) {
+            return 0;
+        }
+        let doublings = (failures - self.free.max(1)).min(30);
+        (1000i64 << doublings).min(self.max_delay_ms())
+    }
+
+    fn max_delay_ms(&self) -> i64 {
+        i64::try_from(self.max_delay_s.max(1)).unwrap_or(i64::MAX / 2000) * 1000
+    }
+
+    /// How long a stored counter idle for more is forgotten, ms.
+    pub fn forget_ms(&self) -> i64 {
+        FORGET_MS.max(self.max_delay_ms())
+    }
+
+    /// Ms the key of stored counter `m` must still wait at `now_ms` (0 = may try).
+    pub fn stored_wait_ms(&self, m: Option<Misses>, now_ms: i64) -> i64 {
+        m.filter(|m| now_ms - m.last_ms < self.forget_ms())
+            .map_or(0, |m| (m.last_ms + self.delay_ms(m.count) - now_ms).max(0))
+    }
 }
 
 /// Failure counts by key.
@@ -48,11 +81,7 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
 
     /// The delay after `failures` failures (zero while they are free).
     fn delay(&self, failures: u32) -> Duration {
-        if failures < self.rule.free.max(1) {
-            return Duration::ZERO;
-        }
-        let doublings = (failures - self.rule.free.max(1)).min(30);
-        Duration::from_secs(1u64 << doublings).min(self.max_delay())
+        Duration::from_millis(u64::try_from(self.rule.delay_ms(failures)).unwrap_or(0))
     }
 
     /// Milliseconds `key` must still wait at `now` before its next attempt (0 = may try).
@@ -163,5 +192,17 @@ mod tests {
         // Much later every key is idle: all go, the new one stays.
         t.fail(&"e".to_string(), at(60_000));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn stored_counters_follow_the_same_rule_and_are_forgotten() {
+        let r = rule();
+        let m = |count, last_ms| Some(Misses { count, last_ms });
+        assert_eq!(r.stored_wait_ms(None, 0), 0);
+        assert_eq!(r.stored_wait_ms(m(r.free - 1, 1_000), 1_000), 0);
+        assert_eq!(r.stored_wait_ms(m(r.free, 1_000), 1_000), 1_000);
+        assert_eq!(r.stored_wait_ms(m(r.free + 1, 1_000), 1_500), 1_500);
+        assert_eq!(r.stored_wait_ms(m(r.free + 40, 0), 0), r.max_delay_ms());
+        assert_eq!(r.stored_wait_ms(m(r.free + 40, 0), r.forget_ms()), 0);
     }
 }

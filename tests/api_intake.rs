@@ -57,6 +57,16 @@ fn whole_intake_then_status_events() {
     let o = Office::start();
     let c = &o.clerk;
     let id = new_applicant(c, "Nguyễn Văn Thành", "001099012345");
+    // The form is printed to be signed before the consent is recorded.
+    let (s, draft) = c.get(&format!("/api/v1/applicants/{id}/consent/form"));
+    assert_eq!(s, 200);
+    let draft = draft.as_str().unwrap();
+    assert!(
+        draft.contains("Bản để ký")
+            && draft.contains("chưa ghi nhận")
+            && draft.contains("nhạy cảm"),
+        "{draft}"
+    );
     consent(c, id);
     for f in ["img1.jpg", "img2.jpg", "img4.jpg"] {
         let (s, v) = c.post_raw(
@@ -89,10 +99,37 @@ fn whole_intake_then_status_events() {
     );
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["possible_duplicate_of"], id, "{v}");
+    // The clerk looks at the other record (masked, audited) and discards the frame taken.
+    let twin_template = v["template_id"].as_i64().unwrap();
+    let (s, other) = c.get(&format!("/api/v1/applicants/{twin}/duplicate/{id}"));
+    assert_eq!(s, 200, "{other}");
+    assert_eq!(other["display_name"], "Nguyễn V. T***", "{other}");
+    assert!(!other.to_string().contains("Thành"), "{other}");
+    let (s, d) = c.post(
+        &format!("/api/v1/applicants/{twin}/faces/discard"),
+        json!({"templates": [twin_template]}),
+    );
+    assert_eq!((s, &d["templates_deleted"]), (200, &json!(1)), "{d}");
+    let (_, p) = c.get(&format!("/api/v1/applicants/{twin}"));
+    assert_eq!(p["templates"], 0, "{p}");
+    let actions = common::audit_actions(&o.admin, "action=face.");
+    assert!(
+        actions.iter().any(|a| a == "face.duplicate_view")
+            && actions.iter().any(|a| a == "face.discard"),
+        "{actions:?}"
+    );
+    // The receipt is signed with the clerk's display name.
+    let clerk_id = common::admin_id(&o.admin, "users", "username", "clerk1");
+    let (s, r) = o.admin.post(
+        &format!("/api/v1/admin/users/{clerk_id}"),
+        json!({"display_name": "Lê Thị Thu"}),
+    );
+    assert_eq!(s, 200, "{r}");
 
     let (s, v) = c.post(
         "/api/v1/dossiers",
-        json!({"code": CODE, "applicant_id": id, "procedure": "Cấp giấy phép xây dựng", "received_at": "2026-11-20 09:00", "due_at": "2026-12-04"}),
+        json!({"code": CODE, "applicant_id": id, "procedure": "Cấp giấy phép xây dựng", "received_at": "2026-11-20 09:00", "due_at": "2026-12-04",
+               "documents": ["Đơn đề nghị cấp giấy phép xây dựng", "Bản vẽ thiết kế <A3>"]}),
     );
     assert_eq!(s, 201, "{v}");
     let token = v["lookup_token"].as_str().unwrap().to_string();
@@ -108,6 +145,19 @@ fn whole_intake_then_status_events() {
             && html.contains("Nguyễn Văn Thành")
     );
     assert!(html.contains("Cấp giấy phép xây dựng") && !html.contains("001099012345"));
+    // Form 01 of Circular 01/2018: dd/mm/yyyy dates, the documents, the clerk's name, and
+    // how to look the dossier up at the kiosk.
+    for want in [
+        "09 giờ 00 phút, ngày 20/11/2026",
+        "ngày 04/12/2026",
+        "<li>Đơn đề nghị cấp giấy phép xây dựng</li>",
+        "<li>Bản vẽ thiết kế &lt;A3&gt;</li>",
+        "Lê Thị Thu",
+        "4 số cuối thẻ căn cước",
+        "/ui/print.js",
+    ] {
+        assert!(html.contains(want), "receipt lacks {want:?}");
+    }
     assert_eq!(
         receipt_qr(c, CODE),
         url,
@@ -150,8 +200,15 @@ fn whole_intake_then_status_events() {
     assert_eq!(d["moved_with_apology"], true);
     assert!(d["due_at"].as_str().unwrap().starts_with("2026-12-10"));
     assert_eq!(d["timeline"].as_array().unwrap().len(), 3, "{d}");
-    // The integration token may not read or register.
-    assert_eq!(i.get(&format!("/api/v1/dossiers/{CODE}")).0, 403);
+    // The integration token reads a dossier's status (no personal data), never registers one.
+    let (s, d) = i.get(&format!("/api/v1/dossiers/{CODE}"));
+    assert_eq!(s, 200, "{d}");
+    assert!(
+        d.get("applicant_id").is_none() && d.get("full_name").is_none(),
+        "{d}"
+    );
+    let new = json!({"code": "000.00.17.H29-261120-0077", "applicant_id": 1, "procedure": "X", "received_at": "2026-11-20", "due_at": "2026-11-30"});
+    assert_eq!(i.post("/api/v1/dossiers", new).0, 403);
 }
 
 #[test]
@@ -386,7 +443,7 @@ fn role_matrix() {
             "GET",
             format!("/api/v1/dossiers/{CODE}"),
             Value::Null,
-            staff.to_vec(),
+            vec!["clerk", "admin", "integration"],
         ),
         (
             "GET",

@@ -195,6 +195,7 @@ fn admin_withdraws_consent_and_the_kiosk_forgets_the_face() {
             PASSWORD,
             &id.to_string(),
             "mat-khau-moi-2026",
+            "Phan Thị Hồng",
         ],
     );
     assert!(ok && out.contains("OK admin withdrawal"), "{out}");

@@ -246,6 +246,9 @@ fn bench_reports_stages_and_search() {
         assert!(c["frames_per_s"].as_f64().unwrap() > 0.0, "{k}: {v}");
         assert!(c["latency"]["p95_ms"].as_f64().unwrap() > 0.0, "{k}: {v}");
     }
+    // A server's start with that many templates in the store: all of them loaded.
+    assert_eq!(v["gallery_load"]["templates"], 10000, "{v}");
+    assert!(v["gallery_load"]["open_s"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

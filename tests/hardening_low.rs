@@ -271,10 +271,10 @@ fn the_server_cameras_decisions_reach_its_own_kiosk_only() {
     let app = std::sync::Arc::new(hoso::app::App::open(config, engine, false).unwrap());
     let cli = hoso::auth::Principal::operator("cli");
     let (mine, mine_token) = app
-        .issue_token(&cli, hoso::auth::Role::Kiosk, "Sảnh 1")
+        .issue_token(&cli, hoso::auth::Role::Kiosk, "Sảnh 1", None)
         .unwrap();
     let (_, other_token) = app
-        .issue_token(&cli, hoso::auth::Role::Kiosk, "Sảnh 2")
+        .issue_token(&cli, hoso::auth::Role::Kiosk, "Sảnh 2", None)
         .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
@@ -316,4 +316,102 @@ fn the_server_cameras_decisions_reach_its_own_kiosk_only() {
         !to_b.contains("matched"),
         "another kiosk received it: {to_b}"
     );
+}
+
+/// Issue 15 (2): a flood of requests with made-up session cookies (each one a store read in
+/// the caller check) runs on the blocking pool, so the async workers stay free and kiosk
+/// frames keep their pace (before: the check took the store's lock on an async worker).
+#[test]
+fn a_flood_of_bogus_sessions_does_not_stall_the_kiosk() {
+    let Some(faces) = common::faces_dir() else {
+        return;
+    };
+    let frame = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
+    let office = Office::start();
+    let kiosk = Client::with_bearer(&office.server.base, &office.kiosk_token);
+    common::warm_kiosk(&kiosk, &frame, 3);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..32)
+        .map(|i| {
+            let (base, stop) = (office.server.base.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent();
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = agent
+                        .get(format!("{base}/api/v1/admin/stats"))
+                        .header("Cookie", format!("hoso_session=bogus-{i}-{n}"))
+                        .call();
+                    if let Ok(r) = r {
+                        assert_eq!(r.status().as_u16(), 401);
+                    }
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut times = Vec::new();
+    for i in 0..20 {
+        let t = std::time::Instant::now();
+        let (s, v) = kiosk.post_raw_with(
+            "/api/v1/kiosk/frames",
+            "image/jpeg",
+            &frame,
+            &[("X-Kiosk-Session", &format!("bogus-flood-{i}"))],
+        );
+        assert_eq!(s, 200, "{v}");
+        times.push(t.elapsed().as_secs_f64());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let requests: u32 = flood.into_iter().map(|h| h.join().unwrap()).sum();
+    times.sort_by(f64::total_cmp);
+    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
+    eprintln!(
+        "bogus-session flood: {requests} requests; kiosk frames p95 {:.0} ms",
+        p95 * 1000.0
+    );
+    assert!(requests > 100, "the flood ran ({requests} requests)");
+    assert!(p95 < 0.5, "kiosk frames p95 {p95:.2} s during the flood");
+}
+
+/// Failed sign-ins are counted in the database: a restart does not lift the wait, the
+/// right password is refused until it is over, and the counters of others are untouched.
+#[test]
+fn a_sign_in_lockout_outlives_a_restart() {
+    let mut office = Office::start();
+    let base = office.server.base.clone();
+    let c = Client::new(&base);
+    let mut refused = None;
+    for i in 0..8 {
+        let (s, v) = c.post(
+            "/api/v1/auth/login",
+            json!({"username": "clerk1", "password": "wrong password"}),
+        );
+        if s == 429 {
+            refused = Some(i);
+            break;
+        }
+        assert_eq!(s, 401, "{v}");
+    }
+    assert_eq!(
+        refused,
+        Some(5),
+        "5 free failures per username, then a wait"
+    );
+    let dir = office.server.dir.clone();
+    office.server.kill9();
+    let server = Server::start_at(&dir, &[]);
+    let (s, v) = Client::new(&server.base).post(
+        "/api/v1/auth/login",
+        json!({"username": "clerk1", "password": common::PASSWORD}),
+    );
+    assert_eq!(s, 429, "still waiting after the restart: {v}");
+    assert_eq!(v["error"], "too_many_requests");
+    // Another account signs in as usual.
+    Client::login(&server.base, "admin1", common::PASSWORD);
 }

@@ -5,7 +5,32 @@
 (() => {
   const ui = HosoStaff.create({ onUnauthorized: () => loggedOut() });
   const { $, loadLang, t, show, clearMsg, api } = ui;
-  const state = Object.assign(ui.state, { tab: 'stats', settings: null });
+  const state = Object.assign(ui.state, { tab: 'stats', settings: null, offices: [], province: true });
+
+  // Offices (tenants): an office's admin sees their office; a province admin sees all and
+  // alone has settings, retention and backups. The office column and choice show only when
+  // there is more than one office.
+  const officeName = (id) => id === null || id === undefined
+    ? t('admin.office.province')
+    : (state.offices.find((o) => o.id === id) || { name: `#${id}` }).name;
+  const manyOffices = () => state.offices.length > 1;
+  async function loadOffices() {
+    const [me, offices] = await Promise.all([api('GET', '/api/v1/auth/me'), api('GET', '/api/v1/admin/offices')]);
+    state.province = me.province; state.offices = offices;
+    const label = $('office-label');
+    label.textContent = state.province ? t('admin.office.province') : officeName(me.office);
+    label.hidden = !manyOffices() && state.province;
+    document.querySelectorAll('.province-only').forEach((el) => { el.hidden = !state.province; });
+    document.querySelectorAll('select.office-choice').forEach((sel) => {
+      sel.replaceChildren();
+      sel.hidden = !(state.province && manyOffices());
+      const add = (value, text) => { const o = document.createElement('option'); o.value = value; o.textContent = text; sel.append(o); };
+      for (const o of state.offices) add(o.code, o.name);
+      add('', t('admin.office.province'));
+    });
+  }
+  // The office field of a form: sent only when the admin chose among several offices.
+  const officeField = (form, f) => { if (form.querySelector('select.office-choice').hidden) delete f.office; return f; };
 
   const fmtTime = (s) => {
     if (s === null || s === undefined) return '—';
@@ -73,6 +98,68 @@
 
   const group = (...nodes) => { const s = document.createElement('span'); s.append(...nodes); return s; };
 
+  // The statistics drawn (plain SVG from charts.js; nothing is fetched from outside).
+  function charts(s) {
+    const C = window.HosoCharts;
+    const series = ['admin.stats.face', 'admin.stats.qr', 'admin.stats.keypad', 'admin.stats.unresolved'].map((k) => t(k));
+    $('chart-methods').replaceChildren(C.stacked(t('admin.stats.per_day'),
+      s.per_day.map((d) => ({ label: d.day.slice(5).split('-').reverse().join('/'), values: [d.face, d.qr, d.keypad, d.unresolved] })), series));
+    $('chart-ontime').replaceChildren(C.shares(t('admin.stats.on_time_week'),
+      s.on_time_by_week.map((w) => ({ label: w.week.slice(5).split('-').reverse().join('/'), share: w.on_time + w.late ? w.on_time / (w.on_time + w.late) : null, note: `(${w.on_time}/${w.on_time + w.late})` }))));
+    $('chart-ratings').replaceChildren(C.horizontal(t('admin.stats.ratings'),
+      [5, 4, 3, 2, 1].map((n) => ({ label: '★'.repeat(n), value: s.ratings[n - 1] }))));
+    // Kiosk health: look-ups in the period, the share left unresolved, the last frame.
+    const kiosks = (s.kiosks || []).filter((d) => d.role === 'kiosk' && !d.revoked_at);
+    const used = new Map();
+    for (const r of s.per_kiosk_day) {
+      const u = used.get(r.kiosk) || { n: 0, none: 0 };
+      u.n += r.face + r.qr + r.keypad + r.unresolved; u.none += r.unresolved;
+      used.set(r.kiosk, u);
+    }
+    $('chart-kiosks').replaceChildren(C.horizontal(t('admin.stats.kiosks'), kiosks.map((k) => {
+      const u = used.get(k.name) || { n: 0, none: 0 };
+      return { label: k.name, value: u.n, text: `${u.n} · ${t('admin.stats.unresolved')} ${u.n ? Math.round((u.none / u.n) * 100) : 0}%` };
+    })));
+    table($('stats-kiosks-table'), [
+      { h: 'admin.col.kiosk', v: (r) => r.name },
+      { h: 'admin.col.last_frame', v: (r) => fmtTime(r.last_frame_at) },
+      { h: 'admin.col.unreadable', v: (r) => r.unreadable_frames },
+      { h: 'admin.col.last_seen', v: (r) => fmtTime(r.last_seen_at) },
+    ], kiosks);
+  }
+
+  // An admin sees a full name on request; each reveal is audited.
+  function revealButton(applicantId, cell) {
+    return button('admin.reveal', 'small secondary', async () => {
+      try {
+        const r = await api('POST', `/api/v1/admin/applicants/${applicantId}/reveal`);
+        cell.textContent = `#${applicantId} ${r.full_name}`;
+      } catch (err) { show(err.message); }
+    });
+  }
+
+  async function personDetail(id) {
+    const p = await api('GET', `/api/v1/applicants/${id}`);
+    const box = $('person-detail');
+    box.replaceChildren();
+    const h = document.createElement('h3');
+    h.textContent = t('admin.person.title', { id });
+    const facts = document.createElement('p');
+    facts.textContent = t('admin.person.facts', {
+      n: p.templates, active: p.templates_active, seen: fmtTime(p.last_recognised_at), profile: p.model_profile,
+    });
+    const div = document.createElement('div');
+    table(div, [
+      { h: 'admin.col.id', v: (r) => r.id },
+      { h: 'admin.col.time', v: (r) => fmtTime(r.created_at) },
+      { h: 'admin.col.enrolled_by', v: (r) => r.enrolled_by },
+      { h: 'admin.col.quality', v: (r) => r.quality.toFixed(2) },
+      { h: 'admin.col.profile', v: (r) => (r.model === p.model_profile ? t('admin.person.current') : t('admin.person.old')) },
+    ], p.template_info, 'admin.person.none');
+    box.append(h, facts, div);
+    box.hidden = false;
+  }
+
   // ---- tabs ----
   const loaders = {
     async stats() {
@@ -102,19 +189,32 @@
         d.append(b, l);
         el.append(d);
       }
+      $('stats-csv').href = `/api/v1/admin/stats?days=${s.days}&format=csv`;
+      charts(s);
       table($('stats-days-table'), [
         { h: 'admin.col.day', v: (r) => r.day },
+        { h: 'admin.col.kiosk', v: (r) => r.kiosk },
         { h: 'admin.stats.face', v: (r) => r.face },
         { h: 'admin.stats.qr', v: (r) => r.qr },
         { h: 'admin.stats.keypad', v: (r) => r.keypad },
         { h: 'admin.stats.unresolved', v: (r) => r.unresolved },
-      ], s.per_day.slice().reverse());
+      ], s.per_kiosk_day.slice().reverse());
     },
 
     async consents(q) {
       const rows = await api('GET', `/api/v1/admin/consents${q ? `?q=${encodeURIComponent(q)}` : ''}`);
+      $('person-detail').hidden = true;
       table($('consents-table'), [
-        { h: 'admin.col.applicant', v: (r) => `#${r.applicant_id} ${r.display_name}` },
+        {
+          h: 'admin.col.applicant',
+          v: (r) => {
+            const name = document.createElement('span');
+            name.className = 'name';
+            name.textContent = `#${r.applicant_id} ${r.display_name}`;
+            return group(name, ' ', revealButton(r.applicant_id, name),
+              button('admin.person.details', 'small secondary', () => personDetail(r.applicant_id).catch((err) => show(err.message))));
+          },
+        },
         { h: 'admin.col.consent', v: (r) => r.granted_at ? `${fmtTime(r.granted_at)} (${r.method}, ${r.text_version})` : '—' },
         { h: 'admin.col.withdrawn', v: (r) => r.withdrawn_at ? `${fmtTime(r.withdrawn_at)} — ${r.withdrawn_note || ''}` : '—' },
         { h: 'admin.col.face', v: (r) => r.needs_reenrolment ? t('admin.face.reenrol', { n: r.templates }) : r.templates > 0 ? t('admin.face.held', { n: r.templates }) : (r.biometrics_purged_at ? t('admin.face.purged', { at: fmtTime(r.biometrics_purged_at) }) : '—') },
@@ -129,6 +229,7 @@
             })),
         },
       ], rows);
+      if (!state.province) return;
       const ret = await api('GET', '/api/v1/admin/retention');
       table($('retention-table'), [
         { h: 'admin.col.applicant', v: (r) => `#${r.applicant_id} ${r.display_name}` },
@@ -147,7 +248,15 @@
       });
       table($('requests-table'), [
         { h: 'admin.col.id', v: (r) => r.id },
-        { h: 'admin.col.applicant', v: (r) => `#${r.applicant_id}` },
+        {
+          h: 'admin.col.applicant',
+          v: (r) => {
+            if (!r.applicant_id) return '—';
+            const name = document.createElement('span');
+            name.textContent = `#${r.applicant_id}`;
+            return group(name, ' ', revealButton(r.applicant_id, name));
+          },
+        },
         { h: 'admin.col.kind', v: (r) => t(`admin.kind.${r.kind}`) },
         { h: 'admin.col.received', v: (r) => fmtTime(r.received_at) },
         { h: 'admin.col.ack_due', v: (r) => `${fmtTime(r.ack_due_at)}${r.ack_overdue ? ' ⚠' : ''}` },
@@ -189,13 +298,15 @@
       const v = await api('GET', '/api/v1/admin/audit/verify');
       $('audit-chain').textContent = v.intact ? t('admin.audit.intact') : t('admin.audit.broken', { entry: v.broken.entry, reason: v.broken.reason });
       $('audit-chain').className = v.intact ? 'ok' : 'warn';
+      const [users, devices] = await Promise.all([api('GET', '/api/v1/admin/users'), api('GET', '/api/v1/admin/devices')]);
+      const names = {
+        users: new Map(users.map((u) => [u.id, u.display_name || u.username])),
+        devices: new Map(devices.map((d) => [d.id, d.name])),
+      };
       table($('audit-table'), [
-        { h: 'admin.col.id', v: (r) => r.id },
         { h: 'admin.col.time', v: (r) => fmtTime(r.at) },
-        { h: 'admin.col.actor', v: (r) => r.actor },
-        { h: 'admin.col.action', v: (r) => r.action },
-        { h: 'admin.col.subject', v: (r) => r.subject },
-        { h: 'admin.col.detail', v: (r) => r.detail === '{}' ? '' : r.detail },
+        { h: 'admin.col.event', v: (r) => window.HosoAudit.sentence(r, t, names) },
+        { h: 'admin.col.detail', v: (r) => window.HosoAudit.raw(r, t) },
       ], rows);
     },
 
@@ -203,7 +314,9 @@
       const rows = await api('GET', '/api/v1/admin/users');
       table($('users-table'), [
         { h: 'login.username', v: (r) => r.username },
+        { h: 'admin.users.display_name', v: (r) => r.display_name },
         { h: 'admin.col.role', v: (r) => t(`admin.role.${r.role}`) },
+        ...(manyOffices() ? [{ h: 'admin.col.office', v: (r) => officeName(r.office_id) }] : []),
         { h: 'admin.col.active', v: (r) => r.active ? t('admin.yes') : t('admin.no') },
         { h: 'admin.col.last_login', v: (r) => fmtTime(r.last_login_at) },
         {
@@ -226,7 +339,19 @@
               g.replaceChildren(pw, save);
               pw.focus();
             });
-            g.append(lock, reset);
+            // The name printed on receipts, typed in place.
+            const rename = button('admin.users.rename', 'small secondary', () => {
+              const input = document.createElement('input');
+              input.maxLength = 100; input.value = r.display_name || ''; input.className = 'display-name';
+              const save = button('admin.save', 'small', async () => {
+                clearMsg();
+                try { await api('POST', `/api/v1/admin/users/${r.id}`, { display_name: input.value }); show(t('admin.saved'), true); await loaders.users(); }
+                catch (err) { show(err.message); }
+              });
+              g.replaceChildren(input, save);
+              input.focus();
+            });
+            g.append(lock, reset, rename);
             return g;
           },
         },
@@ -236,8 +361,9 @@
     async devices() {
       const rows = await api('GET', '/api/v1/admin/devices');
       table($('devices-table'), [
-        { h: 'admin.devices.name', v: (r) => r.name },
+        { h: 'admin.col.name', v: (r) => r.name },
         { h: 'admin.col.role', v: (r) => r.role === 'kiosk' ? 'Kiosk' : t('admin.role.integration') },
+        ...(manyOffices() ? [{ h: 'admin.col.office', v: (r) => officeName(r.office_id) }] : []),
         { h: 'admin.col.last_seen', v: (r) => fmtTime(r.last_seen_at) },
         { h: 'admin.col.last_frame', v: (r) => r.role === 'kiosk' ? `${fmtTime(r.last_frame_at)} (${r.unreadable_frames})` : '' },
         { h: 'admin.col.status', v: (r) => r.revoked_at ? t('admin.devices.revoked', { at: fmtTime(r.revoked_at) }) : t('admin.devices.active') },
@@ -282,7 +408,7 @@
 
   function loggedOut() {
     state.csrf = null;
-    $('logout').hidden = true; $('tabs').hidden = true;
+    $('logout').hidden = true; $('tabs').hidden = true; $('office-label').hidden = true;
     document.querySelectorAll('.tab').forEach((s) => { s.hidden = true; });
     $('login-step').hidden = false;
   }
@@ -294,6 +420,7 @@
       if (r.role !== 'admin') { show(t('admin.not_admin')); return; }
       state.csrf = r.csrf_token;
       $('login-step').hidden = true; $('logout').hidden = false; $('tabs').hidden = false;
+      await loadOffices();
       await openTab('stats');
     } catch (err) { show(err.message); }
   });
@@ -332,19 +459,28 @@
 
   $('user-form').addEventListener('submit', async (e) => {
     e.preventDefault(); clearMsg();
-    try { await api('POST', '/api/v1/admin/users', Object.fromEntries(new FormData(e.target).entries())); e.target.reset(); await loaders.users(); }
+    const f = officeField(e.target, Object.fromEntries(new FormData(e.target).entries()));
+    if (!f.display_name) delete f.display_name;
+    try { await api('POST', '/api/v1/admin/users', f); e.target.reset(); await loaders.users(); }
     catch (err) { show(err.message); }
   });
 
   $('device-form').addEventListener('submit', async (e) => {
     e.preventDefault(); clearMsg();
     try {
-      const r = await api('POST', '/api/v1/admin/devices', Object.fromEntries(new FormData(e.target).entries()));
+      const r = await api('POST', '/api/v1/admin/devices', officeField(e.target, Object.fromEntries(new FormData(e.target).entries())));
       const pre = $('device-token');
-      pre.textContent = r.setup_code
-        ? t('admin.devices.setup', { link: `${location.origin}/kiosk/#pair=${r.setup_code}`, token: r.token })
-        : t('admin.devices.token', { token: r.token });
-      pre.hidden = false;
+      if (r.setup_code) {
+        // A kiosk gets a ready setup link and its QR code, never a bare token.
+        const link = `${location.origin}/kiosk/#pair=${r.setup_code}`;
+        $('device-link').href = link; $('device-link').textContent = link;
+        $('device-command').textContent = `sudo hoso-kiosk-setup '${link}'`;
+        $('device-qr').src = `/api/v1/admin/qr?text=${encodeURIComponent(link)}`;
+        $('device-setup').hidden = false; pre.hidden = true;
+      } else {
+        pre.textContent = t('admin.devices.token', { token: r.token });
+        pre.hidden = false; $('device-setup').hidden = true;
+      }
       e.target.reset();
       await loaders.devices();
     } catch (err) { show(err.message); }

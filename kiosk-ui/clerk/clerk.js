@@ -1,17 +1,29 @@
-// Hồ Sơ intake desk: sign-in, applicant, consent, face capture with live quality
-// feedback (3 good frames), dossier and receipt. Strings come from /locales/*.json.
+// Hồ Sơ intake desk: sign-in; find a returning citizen (CCCD, phone, dossier code, name) or
+// register a new one; the person's page (dossiers, consent, face templates) with a new
+// dossier, re-enrolment and withdrawal at the desk; consent printed before it is recorded;
+// face capture with live quality feedback (3 good frames) and the duplicate-face choices;
+// dossier and receipt. Strings come from /locales/*.json.
 'use strict';
 (() => {
-  const ui = HosoStaff.create({ onUnauthorized: () => showStep('login-step') });
+  const ui = HosoStaff.create({ onUnauthorized: () => showSteps(['login-step']) });
   const { $, loadLang, t, show, clearMsg, api } = ui;
-  const state = Object.assign(ui.state, { applicant: null, enrolled: 0, stream: null, busy: false, timer: null });
+  const state = Object.assign(ui.state, {
+    applicant: null, person: null, mode: 'new', taken: [], enrolled: 0,
+    stream: null, busy: false, timer: null, printed: false, paused: false, dupOf: null,
+  });
+  const STEPS = ['login-step', 'search-step', 'person-step', 'applicant-step', 'consent-step', 'face-step', 'dossier-step'];
 
-  function showStep(id) {
-    for (const s of ['login-step', 'applicant-step', 'consent-step', 'face-step', 'dossier-step']) $(s).hidden = s !== id;
-    if (id === 'dossier-step' || id === 'face-step') $('applicant-step').hidden = true;
-  }
-
+  function showSteps(ids) { for (const s of STEPS) $(s).hidden = !ids.includes(s); }
   const form = (el) => Object.fromEntries(new FormData(el).entries());
+  const day = (unix) => new Date(unix * 1000).toLocaleDateString('vi-VN', { day: '2-digit', month: '2-digit', year: 'numeric' });
+  const dayOf = (rfc) => day(Date.parse(rfc) / 1000);
+
+  function home() {
+    state.applicant = null; state.person = null;
+    $('search-results').replaceChildren(); $('search-empty').hidden = true;
+    for (const id of ['applicant-form', 'consent-form', 'dossier-form', 'search-form']) $(id).reset();
+    showSteps(['search-step', 'applicant-step']);
+  }
 
   $('login-form').addEventListener('submit', async (e) => {
     e.preventDefault(); clearMsg();
@@ -20,47 +32,149 @@
       state.csrf = r.csrf_token;
       $('logout').hidden = false;
       followHelpCalls();
-      showStep('applicant-step');
+      home();
     } catch (err) { show(err.message); }
   });
 
   $('logout').addEventListener('click', async () => {
     try { await api('POST', '/api/v1/auth/logout'); } catch (_) { /* already out */ }
-    state.csrf = null; $('logout').hidden = true; stopCamera(); showStep('login-step');
+    state.csrf = null; $('logout').hidden = true; stopCamera(); showSteps(['login-step']);
     if (state.helpSource) { state.helpSource.close(); state.helpSource = null; }
     calls.clear(); renderCalls();
   });
 
+  // Returning citizens.
+  async function search(q) {
+    const found = await api('GET', `/api/v1/applicants?q=${encodeURIComponent(q)}`);
+    const list = $('search-results');
+    list.replaceChildren();
+    for (const p of found) {
+      const li = document.createElement('li');
+      li.dataset.applicant = p.id;
+      const text = document.createElement('span');
+      text.textContent = `${p.full_name} · ${t('person.id')} …${p.id_last4} · ${t('search.dossiers', { n: p.dossiers })} · ${p.consent ? t('search.consented') : t('search.no_consent')}`;
+      const b = document.createElement('button');
+      b.type = 'button'; b.textContent = t('search.open');
+      b.addEventListener('click', () => openPerson(p.id));
+      li.append(text, b);
+      list.append(li);
+    }
+    $('search-empty').hidden = found.length > 0;
+    return found;
+  }
+  $('search-form').addEventListener('submit', async (e) => {
+    e.preventDefault(); clearMsg();
+    try { await search($('search-q').value.trim()); } catch (err) { show(err.message); }
+  });
+
+  async function openPerson(id) {
+    clearMsg();
+    const p = await api('GET', `/api/v1/applicants/${id}`);
+    state.applicant = p.id; state.person = p;
+    $('person-name').textContent = p.full_name;
+    $('person-id').textContent = `…${p.id_last4}`;
+    $('person-consent').textContent = p.consent
+      ? t('person.consent_yes', { at: day(p.consent.granted_at) })
+      : (p.biometrics_purged_at ? t('person.consent_withdrawn', { at: day(p.biometrics_purged_at) }) : t('person.consent_no'));
+    const last = p.template_info[p.template_info.length - 1];
+    $('person-face').textContent = p.templates === 0 ? t('person.face_none')
+      : t('person.face_held', { n: p.templates, at: day(last.created_at), by: last.enrolled_by || '—' })
+        + (p.last_recognised_at ? ` · ${t('person.last_seen', { at: day(p.last_recognised_at) })}` : '')
+        + (p.needs_reenrolment ? ` · ${t('person.needs_reenrol')}` : '');
+    const rows = $('person-dossiers');
+    rows.replaceChildren();
+    for (const d of p.dossiers) {
+      const tr = document.createElement('tr');
+      for (const v of [d.code, d.procedure, state.lang === 'vi' ? d.status_text : d.status_text_en, dayOf(d.due_at)]) {
+        const td = document.createElement('td'); td.textContent = v; tr.append(td);
+      }
+      const td = document.createElement('td');
+      const a = document.createElement('a');
+      a.href = `/api/v1/dossiers/${encodeURIComponent(d.code)}/receipt`; a.target = '_blank';
+      a.textContent = t('person.receipt');
+      td.append(a); tr.append(td);
+      rows.append(tr);
+    }
+    $('person-reenrol').hidden = !p.consent;
+    $('person-withdraw').hidden = !p.consent;
+    $('person-consent-start').hidden = !!p.consent;
+    $('withdraw-confirm').hidden = true;
+    showSteps(['search-step', 'person-step']);
+  }
+
+  $('person-new-dossier').addEventListener('click', () => { clearMsg(); prepareDossier(); });
+  $('person-reenrol').addEventListener('click', () => { clearMsg(); startFace('reenrol'); });
+  $('person-consent-start').addEventListener('click', () => { clearMsg(); startConsent(); });
+  $('person-close').addEventListener('click', () => { clearMsg(); home(); });
+  $('person-withdraw').addEventListener('click', () => { $('withdraw-confirm').hidden = false; });
+  $('withdraw-no').addEventListener('click', () => { $('withdraw-confirm').hidden = true; });
+  $('withdraw-yes').addEventListener('click', async () => {
+    try {
+      const r = await api('DELETE', `/api/v1/applicants/${state.applicant}/consent`);
+      await openPerson(state.applicant);
+      show(t('person.withdrawn', { n: r.templates_purged }), true);
+    } catch (err) { show(err.message); }
+  });
+
+  // A new applicant; an ID number already registered opens that person instead.
   $('applicant-form').addEventListener('submit', async (e) => {
     e.preventDefault(); clearMsg();
     const f = form(e.target);
     try {
       const r = await api('POST', '/api/v1/applicants', { full_name: f.full_name, id_number: f.id_number, phone: f.phone || null });
       state.applicant = r.id;
-      const c = await api('GET', '/api/v1/consent/text');
-      state.consentVersion = c.version;
-      $('consent-text').textContent = c.text;
       show(t('applicant.saved'), true);
-      showStep('consent-step');
-    } catch (err) { show(err.message); }
+      await startConsent();
+    } catch (err) {
+      if (err.status === 409) {
+        const found = await search(f.id_number.replace(/\s/g, '')).catch(() => []);
+        $('search-q').value = f.id_number;
+        if (found.length === 1) { await openPerson(found[0].id); }
+        show(t('applicant.exists'));
+      } else show(err.message);
+    }
   });
 
-  $('consent-agree').addEventListener('change', (e) => { $('consent-submit').disabled = !e.target.checked; });
+  // Consent: read, printed and signed first when signed, then recorded.
+  async function startConsent() {
+    const c = await api('GET', '/api/v1/consent/text');
+    state.consentVersion = c.version; state.printed = false;
+    $('consent-text').textContent = c.text;
+    $('consent-form').reset();
+    updateConsentButton();
+    showSteps(['consent-step']);
+  }
+  function updateConsentButton() {
+    const f = $('consent-form');
+    $('consent-submit').disabled = !$('consent-agree').checked || (f.method.value === 'signature' && !state.printed);
+  }
+  $('consent-agree').addEventListener('change', updateConsentButton);
+  $('consent-form').method.addEventListener('change', updateConsentButton);
+  $('consent-print').addEventListener('click', () => {
+    window.open(`/api/v1/applicants/${state.applicant}/consent/form`, '_blank');
+    state.printed = true; updateConsentButton();
+  });
 
   $('consent-form').addEventListener('submit', async (e) => {
     e.preventDefault(); clearMsg();
-    if (!$('consent-agree').checked) return;
+    if ($('consent-submit').disabled) return;
     try {
       await api('POST', `/api/v1/applicants/${state.applicant}/consent`, { text_version: state.consentVersion, method: form(e.target).method });
       show(t('consent.saved'), true);
-      $('consent-form-link').href = `/api/v1/applicants/${state.applicant}/consent/form`;
-      showStep('face-step');
-      startCamera();
+      startFace('new');
     } catch (err) { show(err.message); }
   });
 
   $('consent-refuse').addEventListener('click', () => { show(t('consent.refused'), true); prepareDossier(); });
 
+  // Face capture: three good frames; a re-enrolment then replaces the old templates.
+  function startFace(mode) {
+    state.mode = mode; state.taken = []; state.enrolled = 0; state.paused = false; state.dupOf = null;
+    $('enrolled-count').textContent = '0';
+    $('duplicate').hidden = true; $('duplicate-other').hidden = true;
+    showSteps(['face-step']);
+    startCamera();
+  }
   async function startCamera() {
     if (state.stream) return;
     try {
@@ -90,9 +204,8 @@
     q.textContent = text; q.className = ok ? 'quality ok' : 'quality';
   }
 
-  // Each tick: check the frame; enrol it when it is good, until three are saved.
   async function tick() {
-    if (state.busy || state.enrolled >= 3) return;
+    if (state.busy || state.paused || state.enrolled >= 3) return;
     state.busy = true;
     try {
       const blob = await frame();
@@ -101,27 +214,66 @@
       if (q.issue) { quality(t('quality.' + q.issue)); return; }
       quality(t('quality.ok'), true);
       const r = await api('POST', `/api/v1/applicants/${state.applicant}/faces`, blob, true);
-      state.enrolled = r.templates;
-      $('enrolled-count').textContent = String(Math.min(r.templates, 3));
-      if (r.possible_duplicate_of) {
-        $('duplicate').textContent = t('face.duplicate', { id: r.possible_duplicate_of });
+      state.taken.push(r.template_id);
+      state.enrolled = state.taken.length;
+      $('enrolled-count').textContent = String(Math.min(state.enrolled, 3));
+      if (r.possible_duplicate_of && state.dupOf === null) {
+        // Stop and ask: discard what was just taken, look at the other record, or go on.
+        state.dupOf = r.possible_duplicate_of; state.paused = true;
+        $('duplicate-text').textContent = t('face.duplicate');
         $('duplicate').hidden = false;
+        return;
       }
-      if (state.enrolled >= 3) { stopCamera(); show(t('face.done'), true); prepareDossier(); }
+      if (state.enrolled >= 3) await finishFace();
     } catch (err) {
       if (err.code === 'low_quality' || err.code === 'no_face' || err.code === 'many_faces') quality(err.message);
       else show(err.message);
     } finally { state.busy = false; }
   }
 
+  async function finishFace() {
+    stopCamera();
+    if (state.mode === 'reenrol') {
+      const r = await api('POST', `/api/v1/applicants/${state.applicant}/faces/replace`, { templates: state.taken });
+      await openPerson(state.applicant);
+      show(t('face.replaced', { n: r.templates_deleted }), true);
+      return;
+    }
+    show(state.dupOf ? t('face.done_checked') : t('face.done'), true);
+    prepareDossier();
+  }
+
+  $('dup-discard').addEventListener('click', async () => {
+    try {
+      const r = await api('POST', `/api/v1/applicants/${state.applicant}/faces/discard`, { templates: state.taken });
+      stopCamera();
+      $('duplicate').hidden = true;
+      state.taken = []; state.enrolled = 0; $('enrolled-count').textContent = '0';
+      show(t('face.discarded', { n: r.templates_deleted }), true);
+      if (state.mode === 'reenrol') await openPerson(state.applicant); else prepareDossier();
+    } catch (err) { show(err.message); }
+  });
+  $('dup-view').addEventListener('click', async () => {
+    try {
+      const o = await api('GET', `/api/v1/applicants/${state.applicant}/duplicate/${state.dupOf}`);
+      $('duplicate-other').textContent = t('face.dup_other', { name: o.display_name, id: o.id_last2, at: day(o.registered_at), n: o.dossiers });
+      $('duplicate-other').hidden = false;
+    } catch (err) { show(err.message); }
+  });
+  $('dup-keep').addEventListener('click', async () => {
+    $('duplicate').hidden = true; state.paused = false;
+    if (state.enrolled >= 3) await finishFace();
+  });
+
+  // Dossier and receipt.
   function pad(n) { return String(n).padStart(2, '0'); }
   function prepareDossier() {
     const f = $('dossier-form');
+    f.reset();
     const now = new Date();
     f.received_at.value = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}`;
-    $('face-step').hidden = state.enrolled === 0;
-    $('dossier-step').hidden = false;
-    $('consent-step').hidden = true;
+    $('receipt-actions').hidden = true;
+    showSteps(['dossier-step']);
   }
 
   $('dossier-form').addEventListener('submit', async (e) => {
@@ -131,6 +283,7 @@
       const r = await api('POST', '/api/v1/dossiers', {
         code: f.code, applicant_id: state.applicant, procedure: f.procedure,
         received_at: f.received_at.replace('T', ' '), due_at: f.due_at,
+        documents: f.documents.split('\n').map((s) => s.trim()).filter(Boolean),
       });
       $('receipt-link').href = `/api/v1/dossiers/${encodeURIComponent(r.code)}/receipt`;
       $('receipt-actions').hidden = false;
@@ -138,12 +291,8 @@
     } catch (err) { show(err.message); }
   });
 
-  $('next-applicant').addEventListener('click', () => {
-    state.applicant = null; state.enrolled = 0;
-    $('enrolled-count').textContent = '0'; $('duplicate').hidden = true;
-    for (const id of ['applicant-form', 'consent-form', 'dossier-form']) $(id).reset();
-    $('receipt-actions').hidden = true; clearMsg(); showStep('applicant-step');
-  });
+  $('back-to-person').addEventListener('click', () => openPerson(state.applicant).catch((err) => show(err.message)));
+  $('next-applicant').addEventListener('click', () => { stopCamera(); clearMsg(); home(); });
 
   // Kiosk "call staff" requests, live (server-sent events): each shows the kiosk's name
   // and time until a clerk answers it (here or at another desk).

@@ -17,8 +17,14 @@
   const PAGE = 3;
   const LEAVE_GRACE_MS = 5000;
 
-  async function loadLang(lang) {
-    S.strings = await (await fetch(`/locales/${lang}.json`)).json();
+  // Both locales are fetched once at start, so the start screen is back in Vietnamese the
+  // moment a visit ends (no flash of the last citizen's language while a fetch runs).
+  const LOCALES = {};
+  async function fetchLocales() {
+    await Promise.all(['vi', 'en'].map(async (l) => { LOCALES[l] = await (await fetch(`/locales/${l}.json`)).json(); }));
+  }
+  function loadLang(lang) {
+    S.strings = LOCALES[lang] || S.strings;
     S.lang = lang;
     document.documentElement.lang = lang;
     document.querySelectorAll('[data-i18n]').forEach((el) => { if (S.strings[el.dataset.i18n]) el.textContent = S.strings[el.dataset.i18n]; });
@@ -352,7 +358,8 @@
   const toKeypad = () => { show('keypad'); $('code').value = $('code').value || S.prefix; $('code').focus(); };
 
   async function start() {
-    await loadLang('vi');
+    await fetchLocales();
+    loadLang('vi');
     S.token = await token();
     if (!S.token) {
       $('setup').hidden = false; show('none'); document.body.dataset.mode = 'none';

@@ -9,9 +9,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::dossiers::esc;
-use super::{blocking, ApiJson, ApiResult, AppState, Caller};
+use super::{blocking, ApiError, ApiJson, ApiResult, AppState, Caller};
 use crate::app::admin::Settings;
+use crate::app::forms::esc;
 use crate::app::requests::NewRequest;
 use crate::app::retention::PurgeReason;
 use crate::app::AppError;
@@ -23,6 +23,13 @@ const ADMIN: &[Role] = &[Role::Admin];
 
 fn admin(caller: &Caller) -> ApiResult<Principal> {
     caller.require(ADMIN).cloned()
+}
+
+/// An admin who acts for every office (settings, retention, backups, the whole audit chain).
+fn province_admin(caller: &Caller) -> Result<Principal, ApiError> {
+    let p = admin(caller)?;
+    crate::app::offices::province_only(&p)?;
+    Ok(p)
 }
 
 pub async fn get_settings(
@@ -38,7 +45,7 @@ pub async fn put_settings(
     caller: Caller,
     ApiJson(s): ApiJson<Settings>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = admin(&caller)?;
+    let p = province_admin(&caller)?;
     Ok(Json(blocking(move || app.update_settings(&p, s)).await?))
 }
 
@@ -46,8 +53,8 @@ pub async fn list_users(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
-    Ok(Json(app.list_users()?))
+    let p = admin(&caller)?;
+    Ok(Json(blocking(move || app.list_users(&p)).await?))
 }
 
 #[derive(Deserialize)]
@@ -56,6 +63,12 @@ pub struct NewUser {
     username: String,
     password: String,
     role: String,
+    /// The name printed on receipts ("Nguyễn Thị Lan"); the username when absent.
+    #[serde(default)]
+    display_name: Option<String>,
+    /// The office's code ("" = every office, for an admin); absent: the creator's office.
+    #[serde(default)]
+    office: Option<String>,
 }
 
 pub async fn create_user(
@@ -67,7 +80,14 @@ pub async fn create_user(
     let role = Role::parse(&u.role)
         .filter(|r| r.is_person())
         .ok_or_else(|| AppError::Invalid("role must be clerk or admin".into()))?;
-    let id = blocking(move || app.create_user(&p, &u.username, &u.password, role)).await?;
+    let id = blocking(move || {
+        let id = app.create_user(&p, &u.username, &u.password, role, u.office.as_deref())?;
+        if let Some(name) = u.display_name.as_deref() {
+            app.set_display_name(&p, id, Some(name))?;
+        }
+        Ok::<_, AppError>(id)
+    })
+    .await?;
     Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
@@ -78,6 +98,9 @@ pub struct UserChange {
     active: Option<bool>,
     #[serde(default)]
     password: Option<String>,
+    /// The name printed on receipts; an empty string prints the username again.
+    #[serde(default)]
+    display_name: Option<String>,
 }
 
 pub async fn update_user(
@@ -87,7 +110,16 @@ pub async fn update_user(
     ApiJson(c): ApiJson<UserChange>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    blocking(move || app.update_user(&p, id, c.active, c.password.as_deref())).await?;
+    blocking(move || {
+        if c.active.is_some() || c.password.is_some() {
+            app.update_user(&p, id, c.active, c.password.as_deref())?;
+        }
+        if let Some(name) = c.display_name.as_deref() {
+            app.set_display_name(&p, id, Some(name))?;
+        }
+        Ok::<_, AppError>(())
+    })
+    .await?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -95,8 +127,8 @@ pub async fn list_devices(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
-    Ok(Json(app.list_devices()?))
+    let p = admin(&caller)?;
+    Ok(Json(blocking(move || app.list_devices(&p)).await?))
 }
 
 #[derive(Deserialize)]
@@ -104,6 +136,10 @@ pub async fn list_devices(
 pub struct NewDevice {
     role: String,
     name: String,
+    /// The office's code ("" = every office, for an integration token); absent: the
+    /// creator's office.
+    #[serde(default)]
+    office: Option<String>,
 }
 
 pub async fn issue_device(
@@ -112,13 +148,17 @@ pub async fn issue_device(
     ApiJson(d): ApiJson<NewDevice>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let (id, token) = app.issue_device(&p, &d.role, &d.name)?;
-    // A kiosk is set up with a one-time code, never with its token on a command line.
-    let setup_code = if d.role == "kiosk" {
-        Some(app.setup_code(id, &token)?)
-    } else {
-        None
-    };
+    let (id, token, setup_code) = blocking(move || {
+        let (id, token) = app.issue_device(&p, &d.role, &d.name, d.office.as_deref())?;
+        // A kiosk is set up with a one-time code, never with its token on a command line.
+        let setup_code = if d.role == "kiosk" {
+            Some(app.setup_code(id, &token)?)
+        } else {
+            None
+        };
+        Ok((id, token, setup_code))
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({"id": id, "token": token, "setup_code": setup_code})),
@@ -131,7 +171,7 @@ pub async fn revoke_device(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    app.revoke_device(&p, id)?;
+    blocking(move || app.revoke_device(&p, id)).await?;
     Ok(Json(json!({"ok": true})))
 }
 
@@ -149,11 +189,10 @@ pub async fn consents(
     caller: Caller,
     Query(q): Query<ConsentQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
-    Ok(Json(app.consent_register(
-        q.q.as_deref(),
-        q.limit.unwrap_or(100),
-    )?))
+    let p = admin(&caller)?;
+    Ok(Json(
+        blocking(move || app.consent_register(&p, q.q.as_deref(), q.limit.unwrap_or(100))).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -172,6 +211,7 @@ pub async fn purge(
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
     let n = blocking(move || {
+        app.require_applicant_in_scope(&p, ApplicantId(id))?;
         app.purge(
             &p,
             ApplicantId(id),
@@ -188,8 +228,8 @@ pub async fn list_requests(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
-    Ok(Json(app.list_requests()?))
+    let p = admin(&caller)?;
+    Ok(Json(blocking(move || app.list_requests(&p)).await?))
 }
 
 pub async fn create_request(
@@ -214,13 +254,7 @@ pub async fn advance_request(
 }
 
 fn date(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|t| {
-            t.with_timezone(&crate::app::dossiers::vn())
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+    crate::app::dossiers::vn_format(t, "%Y-%m-%d %H:%M")
 }
 
 /// The printable export of what is held about the request's applicant.
@@ -230,12 +264,16 @@ pub async fn request_export(
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
-    let r = app.request(id)?;
-    let applicant = r
-        .row
-        .applicant_id
-        .ok_or_else(|| AppError::NotFound("the request's applicant".into()))?;
-    let e = app.subject_export(&p, ApplicantId(applicant))?;
+    let (a, by) = (app.clone(), p.clone());
+    let e = blocking(move || {
+        let r = a.request(&by, id)?;
+        let applicant = r
+            .row
+            .applicant_id
+            .ok_or_else(|| AppError::NotFound("the request's applicant".into()))?;
+        a.subject_export(&by, ApplicantId(applicant))
+    })
+    .await?;
     let mut body = String::new();
     let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     body.push_str("<h2>1. Thông tin cá nhân · Personal data</h2><table>");
@@ -321,7 +359,7 @@ pub async fn retention_preview(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    let p = admin(&caller)?;
+    let p = province_admin(&caller)?;
     let r = blocking(move || app.retention_run(&p, crate::store::now(), true)).await?;
     Ok(Json(r))
 }
@@ -331,7 +369,7 @@ pub async fn retention_run(
     caller: Caller,
     ApiJson(b): ApiJson<RetentionBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = admin(&caller)?;
+    let p = province_admin(&caller)?;
     let r = blocking(move || app.retention_run(&p, crate::store::now(), b.dry_run)).await?;
     Ok(Json(r))
 }
@@ -340,7 +378,7 @@ pub async fn list_backups(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
+    province_admin(&caller)?;
     let list: Vec<_> = crate::backup::list(&app.config.backup_dir())
         .into_iter()
         .rev()
@@ -357,7 +395,7 @@ pub async fn create_backup(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    let p = admin(&caller)?;
+    let p = province_admin(&caller)?;
     let r = blocking(move || app.backup_now(&p)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(r)))
 }
@@ -412,14 +450,14 @@ pub async fn audit(
         )
             .into_response());
     }
-    Ok(Json(app.audit_search(&filter)?).into_response())
+    Ok(Json(blocking(move || app.audit_search(&p, &filter)).await?).into_response())
 }
 
 pub async fn audit_verify(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
+    province_admin(&caller)?;
     let a = app.clone();
     let broken = blocking(move || Ok(a.store.verify_audit()?)).await?;
     Ok(Json(json!({"intact": broken.is_none(), "broken": broken})))
@@ -430,6 +468,9 @@ pub async fn audit_verify(
 pub struct StatsQuery {
     #[serde(default)]
     days: Option<i64>,
+    /// `csv`: look-ups per kiosk and day as a spreadsheet.
+    #[serde(default)]
+    format: Option<String>,
 }
 
 pub async fn stats(
@@ -437,16 +478,73 @@ pub async fn stats(
     caller: Caller,
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
-    let mut v = serde_json::to_value(app.stats(q.days.unwrap_or(30))?)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let p = admin(&caller)?;
+    let days = q.days.unwrap_or(30);
+    if q.format.as_deref() == Some("csv") {
+        let csv = blocking(move || app.stats_csv(&p, days)).await?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"hoso-lookups-by-kiosk.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response());
+    }
+    let a = app.clone();
+    let (stats, kiosks) = blocking(move || Ok((a.stats(&p, days)?, a.list_devices(&p)?))).await?;
+    let mut v = serde_json::to_value(stats).map_err(|e| AppError::Internal(e.to_string()))?;
     v["kiosk_decisions_since_start"] = json!(app.decision_counts());
-    Ok(Json(v))
+    v["kiosks"] = json!(kiosks);
+    Ok(Json(v).into_response())
+}
+
+/// `POST /api/v1/admin/applicants/{id}/reveal`: the full name, for an admin (audited).
+pub async fn reveal(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = admin(&caller)?;
+    let name = blocking(move || app.reveal_name(&p, ApplicantId(id))).await?;
+    Ok(Json(json!({"full_name": name})))
+}
+
+#[derive(Deserialize)]
+pub struct QrQuery {
+    text: String,
+}
+
+/// `GET /api/v1/admin/qr?text=`: a QR code (PNG) of a short text, for the admin page (a
+/// kiosk's setup link); drawn here so the page needs nothing from outside.
+pub async fn qr(caller: Caller, Query(q): Query<QrQuery>) -> ApiResult<impl IntoResponse> {
+    admin(&caller)?;
+    if q.text.is_empty() || q.text.len() > 512 {
+        return Err(AppError::field("text", "1 to 512 characters").into());
+    }
+    let png = blocking(move || crate::app::forms::qr_png(&q.text)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    ))
 }
 
 /// Prometheus text format; for an admin session or an integration token (monitoring).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
+        (status = 401, description = "No or unknown token", body = super::ErrorBody),
+    ))]
 pub async fn metrics(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&[Role::Admin, Role::Integration])?;
+    let p = caller.require(&[Role::Admin, Role::Integration])?;
+    crate::app::offices::province_only(p)?;
     let text = blocking(move || app.metrics_text()).await?;
     Ok((
         [(
@@ -455,4 +553,24 @@ pub async fn metrics(State(app): State<AppState>, caller: Caller) -> ApiResult<i
         )],
         text,
     ))
+}
+
+/// `GET /api/v1/admin/offices`: the admin's office, or every office for a province admin.
+pub async fn list_offices(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(crate::api::STAFF)?.clone();
+    Ok(Json(blocking(move || app.offices(&p)).await?))
+}
+
+/// `POST /api/v1/admin/offices`: a new office (province admins only; audited).
+pub async fn create_office(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(o): ApiJson<crate::app::offices::OfficeInput>,
+) -> ApiResult<impl IntoResponse> {
+    let p = province_admin(&caller)?;
+    let id = blocking(move || app.create_office(&p, &o)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
 }

@@ -30,17 +30,20 @@ pub async fn answer(
 
 /// `GET /api/v1/desk/events`: the requests waiting now, then new ones and answers.
 pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(STAFF)?;
+    let p = caller.require(STAFF)?.clone();
     // Subscribe before reading what waits, so nothing falls between the two.
     let rx = app.help_events.subscribe();
-    let a = app.clone();
-    let waiting = blocking(move || a.waiting_help()).await?;
+    let (a, by) = (app.clone(), p.clone());
+    let waiting = blocking(move || a.waiting_help(&by)).await?;
     let first: Vec<String> = waiting
         .iter()
         .map(|c| serde_json::json!({"type": "help", "call": c}).to_string())
         .collect();
-    let stream =
-        futures_util::stream::unfold((first.into_iter(), rx), |(mut first, mut rx)| async move {
+    // Only the requests of this desk's office's kiosks (every office's for the province).
+    let scope = p.office;
+    let stream = futures_util::stream::unfold(
+        (first.into_iter(), rx),
+        move |(mut first, mut rx)| async move {
             if let Some(json) = first.next() {
                 return Some((
                     Ok::<_, std::convert::Infallible>(Event::default().data(json)),
@@ -49,11 +52,13 @@ pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<im
             }
             loop {
                 match rx.recv().await {
-                    Ok(json) => return Some((Ok(Event::default().data(json)), (first, rx))),
+                    Ok((Some(office), _)) if scope.is_some_and(|mine| mine != office) => continue,
+                    Ok((_, json)) => return Some((Ok(Event::default().data(json)), (first, rx))),
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 }
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -1,19 +1,16 @@
 //! Dossier routes: registration, status, status events, and the printable receipt
 //! (Giấy tiếp nhận hồ sơ và hẹn trả kết quả, A5) with its lookup QR code.
 
-use crate::store::audit::Action;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiJson, ApiResult, AppState, Caller, STAFF};
-use crate::app::dossiers::EventInput;
-use crate::app::AppError;
+use super::{blocking, ApiJson, ApiResult, AppState, Caller, ErrorBody, STAFF};
+use crate::app::dossiers::{DossierView, EventInput, ImportError, NewDossierInput, RowError};
 use crate::applicant::ApplicantId;
 use crate::auth::Role;
-use crate::store::people;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +20,13 @@ pub struct NewDossierBody {
     procedure: String,
     received_at: String,
     due_at: String,
+    /// The documents received (names, as printed on the receipt).
+    #[serde(default)]
+    documents: Vec<String>,
+    /// The receiving office's code (a province-wide admin's choice when there are several
+    /// offices; absent: the caller's office).
+    #[serde(default)]
+    office: Option<String>,
 }
 
 pub async fn create(
@@ -30,15 +34,24 @@ pub async fn create(
     caller: Caller,
     ApiJson(b): ApiJson<NewDossierBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(STAFF)?;
-    let (code, token) = app.create_dossier(
-        p,
-        &b.code,
-        ApplicantId(b.applicant_id),
-        &b.procedure,
-        &b.received_at,
-        &b.due_at,
-    )?;
+    let p = caller.require(STAFF)?.clone();
+    let a = app.clone();
+    let office = b.office;
+    let (code, token) = blocking(move || {
+        a.create_dossier(
+            &p,
+            NewDossierInput {
+                code: &b.code,
+                applicant_id: ApplicantId(b.applicant_id),
+                procedure: &b.procedure,
+                received_at: &b.received_at,
+                due_at: &b.due_at,
+                documents: &b.documents,
+                office: office.as_deref(),
+            },
+        )
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(
@@ -47,92 +60,144 @@ pub async fn create(
     ))
 }
 
+/// A dossier's status and history (no personal data).
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}", tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The dossier", body = DossierView),
+        (status = 401, description = "No or unknown token", body = ErrorBody),
+        (status = 404, description = "No such dossier", body = ErrorBody),
+    ))]
 pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(STAFF)?;
-    let d = app.dossier(&code)?;
-    Ok(Json(app.view(&d)?))
+    let p = caller
+        .require(&[Role::Clerk, Role::Admin, Role::Integration])?
+        .clone();
+    Ok(Json(
+        blocking(move || app.view(&app.dossier(&p, &code)?)).await?,
+    ))
 }
 
+/// Records a status event. Idempotent: the same (status, time) again is not recorded
+/// twice (200 with `recorded: false`), so a retry after a lost response is safe.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/events", tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code")),
+    request_body = EventInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = EventRecorded),
+        (status = 200, description = "Already recorded before; nothing changed", body = EventRecorded),
+        (status = 400, description = "Invalid event (status, time, order)", body = ErrorBody),
+        (status = 401, description = "No or unknown token", body = ErrorBody),
+        (status = 404, description = "No such dossier", body = ErrorBody),
+        (status = 409, description = "Not allowed after the dossier's current status", body = ErrorBody),
+    ))]
 pub async fn add_event(
     State(app): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
     ApiJson(ev): ApiJson<EventInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(&[Role::Clerk, Role::Admin, Role::Integration])?;
-    let recorded = app.add_event(p, &code, &ev)?;
-    let d = app.dossier(&code)?;
+    let p = caller
+        .require(&[Role::Clerk, Role::Admin, Role::Integration])?
+        .clone();
+    let (recorded, view) = blocking(move || {
+        let recorded = app.add_event(&p, &code, &ev)?;
+        Ok((recorded, app.view(&app.dossier(&p, &code)?)?))
+    })
+    .await?;
     Ok((
         if recorded {
             axum::http::StatusCode::CREATED
         } else {
             axum::http::StatusCode::OK
         },
-        Json(json!({"recorded": recorded, "dossier": app.view(&d)?})),
+        Json(EventRecorded {
+            recorded,
+            dossier: view,
+        }),
     ))
 }
 
-/// The QR code of `text` as a PNG data URI (prints sharp at 4 px a module).
-fn qr_png_data_uri(text: &str) -> Result<String, AppError> {
-    use base64::Engine;
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| AppError::Internal(format!("QR code: {e}")))?;
-    let img = code
-        .render::<image::Luma<u8>>()
-        .module_dimensions(6, 6)
-        .quiet_zone(true)
-        .build();
-    let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| AppError::Internal(format!("QR image: {e}")))?;
-    Ok(format!(
-        "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(png)
-    ))
+/// The answer to a status event.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventRecorded {
+    /// False when the same event was recorded before.
+    recorded: bool,
+    dossier: DossierView,
 }
 
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The answer to a CSV import.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    /// Rows recorded now.
+    applied: usize,
+    /// Rows recorded before (skipped).
+    already_present: usize,
 }
 
+/// Imports status events as CSV (`code,status,at[,note,agency,new_due_at]`, header row
+/// required; the same columns as `hoso import-status`): every row or none — a file with any
+/// bad row records nothing and lists the bad rows.
+#[utoipa::path(post, path = "/api/v1/dossiers/events.csv", tag = "dossiers",
+    request_body(content = String, content_type = "text/csv",
+        example = "code,status,at,note\n000.00.17.H29-261110-0002,4,2026-11-30 09:05,Chuyển phòng TN&MT\n"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All rows recorded or already present", body = ImportResult),
+        (status = 400, description = "Bad header or rows; nothing recorded", body = ImportRejected),
+        (status = 401, description = "No or unknown token", body = ErrorBody),
+    ))]
+pub async fn import(
+    State(app): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<axum::response::Response> {
+    let p = caller.require(&[Role::Admin, Role::Integration])?.clone();
+    let out = blocking(move || Ok(app.import_csv(&p, &body))).await?;
+    Ok(match out {
+        Ok((applied, already_present)) => Json(ImportResult {
+            applied,
+            already_present,
+        })
+        .into_response(),
+        Err(ImportError::Rows(rows)) => (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(ImportRejected {
+                error: "invalid",
+                message: format!("{} row(s) have errors; nothing was imported", rows.len()),
+                rows,
+            }),
+        )
+            .into_response(),
+        Err(ImportError::Header(h)) => {
+            return Err(crate::app::AppError::Invalid(format!("CSV header: {h}")).into())
+        }
+        Err(ImportError::Store(s)) => return Err(crate::app::AppError::Internal(s).into()),
+    })
+}
+
+/// A CSV import refused: the rows that are wrong (line numbers count the header as 1).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ImportRejected {
+    error: &'static str,
+    message: String,
+    rows: Vec<RowError>,
+}
+
+/// The printable receipt (form 01): rendered by the app, audited as `receipt.print`.
 pub async fn receipt(
     State(app): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(STAFF)?;
-    let d = app.dossier(&code)?;
-    let a = app
-        .store
-        .read(|c| people::applicant(c, d.applicant_id))?
-        .ok_or_else(|| AppError::NotFound(format!("applicant {}", d.applicant_id)))?;
-    let token = app.lookup_token(&d)?;
-    let url = app.lookup_url(&d.code, &token);
-    let qr = qr_png_data_uri(&url)?;
-    let v = app.view(&d)?;
-    let o = &app.config.office;
-    let date = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
-    app.audit(p, Action::ReceiptPrint, &d.code, json!({}))?;
-    let html = format!(
-        include_str!("../../templates/receipt.html"),
-        office = esc(&o.name),
-        address = esc(&o.address),
-        code = esc(&d.code),
-        applicant = esc(&a.full_name),
-        procedure = esc(&d.procedure),
-        received = esc(&date(&v.received_at)),
-        due = esc(&date(&v.due_at)),
-        place = esc(&o.return_place),
-        clerk = esc(&p.name),
-        qr = qr,
-        url = esc(&url),
-    );
-    Ok(Html(html))
+    let p = caller.require(STAFF)?.clone();
+    Ok(Html(blocking(move || app.receipt_html(&p, &code)).await?))
 }
+
+/// Largest CSV import body (about 40 000 rows).
+pub const IMPORT_LIMIT: usize = 4 * 1024 * 1024;

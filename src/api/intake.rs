@@ -11,10 +11,8 @@ use serde_json::json;
 
 use super::{blocking, ApiError, ApiJson, ApiResult, AppState, Caller, STAFF};
 use crate::app::AppError;
-use crate::applicant::masked_name;
 use crate::applicant::ApplicantId;
 use crate::consent::PURPOSE;
-use crate::store::{dossiers as dsql, people};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,51 +27,89 @@ pub async fn create_applicant(
     caller: Caller,
     ApiJson(b): ApiJson<NewApplicantBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(STAFF)?;
-    let id = app.create_applicant(p, &b.full_name, &b.id_number, b.phone.as_deref())?;
+    let p = caller.require(STAFF)?.clone();
+    let id =
+        blocking(move || app.create_applicant(&p, &b.full_name, &b.id_number, b.phone.as_deref()))
+            .await?;
     Ok((axum::http::StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
+/// One person as the desk sees them (dossiers, consent, templates described, never shown).
 pub async fn get_applicant(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(STAFF)?;
-    let (a, consents, templates, active, dossiers) = app.store.read(|c| {
-        Ok((
-            people::applicant(c, id)?,
-            people::consents(c, id)?,
-            people::template_count(c, id)?,
-            people::template_count_for_model(c, id, &app.model_id)?,
-            dsql::dossiers_of(c, id)?,
-        ))
-    })?;
-    let a = a.ok_or_else(|| ApiError(AppError::NotFound(format!("applicant {id}"))))?;
-    let views = dossiers
-        .iter()
-        .map(|d| app.view(d))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(json!({
-        "id": a.id,
-        "full_name": a.full_name,
-        "display_name": masked_name(&a.full_name),
-        "consent": consents.iter().find(|c| c.withdrawn_at.is_none() && c.purpose == PURPOSE).map(|c| json!({
-            "id": c.id, "text_version": c.text_version, "method": c.method, "granted_at": c.granted_at, "granted_by": c.granted_by,
-        })),
-        "consent_history": consents.iter().map(|c| json!({
-            "id": c.id, "text_version": c.text_version, "text_sha256": c.text_sha256, "method": c.method,
-            "granted_at": c.granted_at, "granted_by": c.granted_by, "withdrawn_at": c.withdrawn_at,
-        })).collect::<Vec<_>>(),
-        "templates": templates,
-        "templates_active": active,
-        // Enrolled with another recognition profile only: the kiosk cannot recognise the
-        // person until the face is enrolled again.
-        "needs_reenrolment": templates > 0 && active == 0
-            && consents.iter().any(|c| c.withdrawn_at.is_none() && c.purpose == PURPOSE),
-        "biometrics_purged_at": a.biometrics_purged_at,
-        "dossiers": views,
-    })))
+    let p = caller.require(STAFF)?.clone();
+    Ok(Json(
+        blocking(move || app.person(&p, ApplicantId(id))).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+}
+
+/// `GET /api/v1/applicants?q=`: a returning citizen by CCCD, phone, dossier code or name.
+pub async fn search(
+    State(app): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    let q = q.q.unwrap_or_default();
+    Ok(Json(blocking(move || app.search_applicants(&p, &q)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateIds {
+    templates: Vec<i64>,
+}
+
+/// Discards templates just taken (after a duplicate-face warning).
+pub async fn discard_faces(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<TemplateIds>,
+) -> ApiResult<impl IntoResponse> {
+    drop_faces(app, caller, id, b, Action::FaceDiscard).await
+}
+
+/// Ends a re-enrolment: every template but the new ones is deleted.
+pub async fn replace_faces(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<TemplateIds>,
+) -> ApiResult<impl IntoResponse> {
+    drop_faces(app, caller, id, b, Action::FaceReenrol).await
+}
+
+async fn drop_faces(
+    app: AppState,
+    caller: Caller,
+    id: i64,
+    b: TemplateIds,
+    action: Action,
+) -> ApiResult<Json<serde_json::Value>> {
+    let p = caller.require(STAFF)?.clone();
+    let n = blocking(move || app.drop_templates(&p, ApplicantId(id), &b.templates, action)).await?;
+    Ok(Json(json!({"templates_deleted": n})))
+}
+
+/// The other record of a duplicate-face warning, masked (audited).
+pub async fn duplicate(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, other)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    Ok(Json(
+        blocking(move || app.duplicate_view(&p, ApplicantId(id), ApplicantId(other))).await?,
+    ))
 }
 
 pub async fn consent_text(
@@ -102,8 +138,9 @@ pub async fn grant_consent(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<ConsentBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(STAFF)?;
-    let cid = app.record_consent(p, ApplicantId(id), &b.text_version, &b.method)?;
+    let p = caller.require(STAFF)?.clone();
+    let cid = blocking(move || app.record_consent(&p, ApplicantId(id), &b.text_version, &b.method))
+        .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(json!({"consent_id": cid, "purpose": PURPOSE})),
@@ -163,70 +200,16 @@ pub async fn enrol_face(
     Ok((axum::http::StatusCode::CREATED, Json(e)))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The printable consent form of the applicant's consent in force: the exact text shown,
-/// who, when, which clerk, how, and the text's version and hash.
+/// The printable consent form. With a consent in force: the exact text shown, who, when,
+/// which clerk, how, and the text's version and hash. Without one: the same form to be
+/// signed *before* the clerk records the consent (the current text, the person, blank time
+/// and signatures). Printing is audited either way.
 pub async fn consent_form(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(STAFF)?;
-    let (a, c) = app.store.read(|c| {
-        Ok((
-            people::applicant(c, id)?,
-            people::valid_consent(c, id, PURPOSE)?,
-        ))
-    })?;
-    let a = a.ok_or_else(|| ApiError(AppError::NotFound(format!("applicant {id}"))))?;
-    let c = c.ok_or_else(|| ApiError(AppError::NotFound(format!("consent of applicant {id}"))))?;
-    let id_number = app.id_number_of(&a)?;
-    let last4 = id_number
-        .get(id_number.len().saturating_sub(4)..)
-        .unwrap_or("");
-    let when = chrono::DateTime::from_timestamp(c.granted_at, 0)
-        .map(|t| {
-            t.with_timezone(&crate::app::dossiers::vn())
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let text = if c.text_version == app.consent.version {
-        app.consent.body.clone()
-    } else {
-        format!(
-            "(Văn bản phiên bản {} — sha256 {})",
-            c.text_version, c.text_sha256
-        )
-    };
-    app.audit(
-        p,
-        Action::ConsentPrint,
-        &format!("applicant:{id}"),
-        json!({"consent": c.id}),
-    )?;
-    Ok(axum::response::Html(format!(
-        include_str!("../../templates/consent-form.html"),
-        office = esc(&app.config.office.name),
-        text = esc(&text),
-        name = esc(&a.full_name),
-        id_last4 = esc(last4),
-        purpose = esc(PURPOSE),
-        method = if c.method == "signature" {
-            "Chữ ký / signature"
-        } else {
-            "Đánh dấu / tick"
-        },
-        granted_at = esc(&when),
-        clerk = esc(&c.granted_by),
-        version = esc(&c.text_version),
-        consent_id = c.id,
-        sha256 = esc(&c.text_sha256),
-    )))
+    let p = caller.require(STAFF)?.clone();
+    let html = blocking(move || app.consent_form_html(&p, ApplicantId(id))).await?;
+    Ok(axum::response::Html(html))
 }

@@ -81,13 +81,8 @@ pub async fn rate(
     caller: Caller,
     ApiJson(b): ApiJson<RatingBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let p = caller.require(&[Role::Kiosk])?;
-    if !(1..=5).contains(&b.score) {
-        return Err(ApiError(AppError::Invalid("score must be 1 to 5".into())));
-    }
-    let t = crate::store::now();
-    app.store
-        .tx(|tx| crate::store::dossiers::insert_rating(tx, p.id, b.score, t))?;
+    let p = caller.require(&[Role::Kiosk])?.clone();
+    blocking(move || app.rate(&p, b.score)).await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(serde_json::json!({"ok": true})),
@@ -96,8 +91,8 @@ pub async fn rate(
 
 /// `GET /api/v1/kiosk/setup`: what the kiosk page needs of its office (keypad prefix).
 pub async fn setup(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(&[Role::Kiosk])?;
-    Ok(Json(blocking(move || app.kiosk_setup()).await?))
+    let p = caller.require(&[Role::Kiosk])?.clone();
+    Ok(Json(blocking(move || app.kiosk_setup(&p)).await?))
 }
 
 #[derive(Deserialize)]

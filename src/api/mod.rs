@@ -8,6 +8,7 @@ pub mod dossiers;
 pub mod errors;
 pub mod intake;
 pub mod kiosk;
+pub mod openapi;
 pub mod session;
 pub mod status;
 pub mod ui;
@@ -32,6 +33,19 @@ pub const SESSION_COOKIE: &str = "hoso_session";
 /// An error as the API returns it: `{"error": code, "message": text}`.
 pub struct ApiError(pub AppError);
 
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `invalid`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `too_large`, `rate_limited`, `unavailable`, `internal` ….
+    error: &'static str,
+    /// What went wrong, in English, for a developer or a log.
+    message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         ApiError(e)
@@ -55,11 +69,12 @@ impl IntoResponse for ApiError {
             AppError::Internal(_) => "internal error; see the server log".to_string(),
             e => e.to_string(),
         };
-        let mut r = (
-            status,
-            Json(json!({"error": self.0.code(), "message": message})),
-        )
-            .into_response();
+        let body = ErrorBody {
+            error: self.0.code(),
+            message,
+            field: self.0.field_name(),
+        };
+        let mut r = (status, Json(body)).into_response();
         if let Some(s) = self.0.retry_after() {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
@@ -120,8 +135,10 @@ impl FromRequestParts<AppState> for Caller {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or(ApiError(AppError::Unauthorized))?;
-            // A wrong token is an error, not an anonymous call.
-            return match app.device_principal(token)? {
+            // A wrong token is an error, not an anonymous call. The store is read on the
+            // blocking pool: a flood of requests must not stall the async workers.
+            let (a, token) = (app.clone(), token.to_string());
+            return match blocking(move || a.device_principal(&token)).await? {
                 Some(p) => Ok(Caller(Some(p))),
                 None => Err(ApiError(AppError::Unauthorized)),
             };
@@ -129,7 +146,8 @@ impl FromRequestParts<AppState> for Caller {
         let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Ok(Caller(None));
         };
-        let Some((p, csrf)) = app.session_principal(&session)? else {
+        let a = app.clone();
+        let Some((p, csrf)) = blocking(move || a.session_principal(&session)).await? else {
             return Ok(Caller(None));
         };
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -219,7 +237,22 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/api/v1/auth/logout", post(session::logout))
         .route("/api/v1/auth/me", get(session::me))
         .route("/api/v1/consent/text", get(intake::consent_text))
-        .route("/api/v1/applicants", post(intake::create_applicant))
+        .route(
+            "/api/v1/applicants",
+            get(intake::search).post(intake::create_applicant),
+        )
+        .route(
+            "/api/v1/applicants/{id}/faces/discard",
+            post(intake::discard_faces),
+        )
+        .route(
+            "/api/v1/applicants/{id}/faces/replace",
+            post(intake::replace_faces),
+        )
+        .route(
+            "/api/v1/applicants/{id}/duplicate/{other}",
+            get(intake::duplicate),
+        )
         .route("/api/v1/applicants/{id}", get(intake::get_applicant))
         .route(
             "/api/v1/applicants/{id}/consent",
@@ -268,7 +301,13 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             "/api/v1/admin/devices/{id}",
             axum::routing::delete(admin::revoke_device),
         )
+        .route(
+            "/api/v1/admin/offices",
+            get(admin::list_offices).post(admin::create_office),
+        )
         .route("/api/v1/admin/consents", get(admin::consents))
+        .route("/api/v1/admin/applicants/{id}/reveal", post(admin::reveal))
+        .route("/api/v1/admin/qr", get(admin::qr))
         .route("/api/v1/admin/applicants/{id}/purge", post(admin::purge))
         .route(
             "/api/v1/admin/requests",
@@ -293,6 +332,11 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/audit/verify", get(admin::audit_verify))
         .route("/api/v1/admin/stats", get(admin::stats))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route(
+            "/api/v1/dossiers/events.csv",
+            post(dossiers::import).layer(DefaultBodyLimit::max(dossiers::IMPORT_LIMIT)),
+        )
         .route("/api/v1/dossiers", post(dossiers::create))
         .route("/api/v1/dossiers/{code}", get(dossiers::get))
         .route("/api/v1/dossiers/{code}/receipt", get(dossiers::receipt))
@@ -312,7 +356,12 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .with_state(app)
 }
 
-async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> impl IntoResponse {
+/// Liveness and what the server runs (models, calibration, gallery size); no token needed.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The server is up", body = Object)))]
+pub(crate) async fn healthz(
+    axum::extract::State(app): axum::extract::State<AppState>,
+) -> impl IntoResponse {
     let m = &app.engine.manifest;
     Json(json!({
         "status": "ok",

@@ -46,7 +46,7 @@ pub async fn logout(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(super::STAFF)?;
     if let Some(s) = super::cookie(&headers, SESSION_COOKIE) {
-        app.logout(&s)?;
+        super::blocking(move || app.logout(&s)).await?;
     }
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], Json(json!({"ok": true}))))
@@ -57,5 +57,7 @@ pub async fn me(caller: Caller) -> ApiResult<impl IntoResponse> {
         .0
         .as_ref()
         .ok_or(super::ApiError(AppError::Unauthorized))?;
-    Ok(Json(json!({"role": p.role, "name": p.name})))
+    Ok(Json(
+        json!({"role": p.role, "name": p.name, "office": p.office, "province": p.is_province()}),
+    ))
 }

@@ -7,8 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::dossiers::esc;
 use super::AppState;
+use crate::app::forms::esc;
 use crate::app::AppError;
 use crate::server::listen::ClientAddr;
 
@@ -25,12 +25,21 @@ fn local(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
-fn missing(status: StatusCode, retry_after: Option<u64>) -> Response {
-    let mut r = (
-        status,
-        Html(include_str!("../../templates/status-missing.html")),
+/// The page around a body: one head and style for every status page.
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        include_str!("../../templates/status-layout.html"),
+        title = title,
+        body = body
     )
-        .into_response();
+}
+
+fn missing(status: StatusCode, retry_after: Option<u64>) -> Response {
+    let page = layout(
+        "Không tìm thấy hồ sơ",
+        include_str!("../../templates/status-missing.html"),
+    );
+    let mut r = (status, Html(page)).into_response();
     if let Some(s) = retry_after {
         r.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
@@ -70,7 +79,7 @@ pub async fn page(
     } else {
         ""
     };
-    let page = format!(
+    let body = format!(
         include_str!("../../templates/status.html"),
         code = esc(&v.code),
         name = esc(&r.display_name),
@@ -85,6 +94,7 @@ pub async fn page(
         timeline = timeline,
         office = esc(&app.config.office.name),
     );
+    let page = layout(&format!("Tình trạng hồ sơ {}", esc(&v.code)), &body);
     (
         [
             (header::CACHE_CONTROL, "no-store"),

@@ -43,6 +43,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../kiosk-ui/admin/index.html"),
     ),
     (
+        "admin/charts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/admin/charts.js"),
+    ),
+    (
+        "admin/audit.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/admin/audit.js"),
+    ),
+    (
         "admin/admin.js",
         "text/javascript; charset=utf-8",
         include_str!("../../kiosk-ui/admin/admin.js"),
@@ -56,6 +66,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "ui/home.js",
         "text/javascript; charset=utf-8",
         include_str!("../../kiosk-ui/home.js"),
+    ),
+    (
+        "ui/print.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/print.js"),
     ),
     (
         "ui/staff.js",
@@ -150,5 +165,16 @@ mod tests {
             only_vi.is_empty() && only_en.is_empty(),
             "only in vi.json: {only_vi:?}; only in en.json: {only_en:?}"
         );
+    }
+
+    #[test]
+    fn every_audit_action_reads_as_a_sentence() {
+        let vi = keys(include_str!("../../kiosk-ui/locales/vi.json"));
+        let missing: Vec<_> = crate::store::audit::Action::ALL
+            .iter()
+            .map(|a| format!("audit.{}", a.code()))
+            .filter(|k| !vi.contains(k))
+            .collect();
+        assert!(missing.is_empty(), "no sentence for {missing:?}");
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{App, AppError};
-use crate::applicant::masked_name;
+use crate::applicant::{masked_name, ApplicantId};
 use crate::auth::Principal;
 use crate::auth::{self, Role};
 use crate::config::Config;
@@ -128,8 +128,18 @@ impl App {
         Ok(self.settings_view())
     }
 
-    pub fn list_users(&self) -> Result<Vec<admin::UserInfo>, AppError> {
-        Ok(self.store.read(admin::users)?)
+    /// The accounts `by` manages (their office's, or all for a province admin).
+    pub fn list_users(&self, by: &Principal) -> Result<Vec<admin::UserInfo>, AppError> {
+        Ok(self.store.read(|c| admin::users(c, by.office))?)
+    }
+
+    /// Refuses an account outside `by`'s office ("not found", as if it did not exist).
+    fn require_user_in_scope(&self, by: &Principal, id: i64) -> Result<(), AppError> {
+        if self.store.read(|c| admin::user_exists(c, id, by.office))? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!("user {id}")))
+        }
     }
 
     /// Activates/deactivates an account or sets its password (ending its sessions).
@@ -157,6 +167,24 @@ impl App {
             .transpose()
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
+        self.require_user_in_scope(by, id)?;
+        {
+            // Outside the database first, so a restore of an older backup re-applies them.
+            if let Some(a) = active {
+                let entry = crate::journal::Entry::AccountActive {
+                    user: id,
+                    active: a,
+                };
+                self.journal.append(t, entry)?;
+            }
+            if let Some(h) = &hash {
+                let entry = crate::journal::Entry::PasswordChanged {
+                    user: id,
+                    hash: h.clone(),
+                };
+                self.journal.append(t, entry)?;
+            }
+        }
         self.store.audited_with(&by.actor, t, |tx| {
             let mut found = true;
             if let Some(a) = active {
@@ -177,11 +205,41 @@ impl App {
         })
     }
 
-    pub fn list_devices(&self) -> Result<Vec<DeviceView>, AppError> {
+    /// Sets the name a staff member signs receipts with (blank: the username), audited.
+    pub fn set_display_name(
+        &self,
+        by: &Principal,
+        id: i64,
+        name: Option<&str>,
+    ) -> Result<(), AppError> {
+        let name = name.map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
+        let name = name.as_deref().filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 100) {
+            return Err(AppError::field(
+                "display_name",
+                "a display name has at most 100 characters",
+            ));
+        }
+        self.require_user_in_scope(by, id)?;
+        self.store.audited_with(&by.actor, now(), |tx| {
+            if !admin::set_display_name(tx, id, name)? {
+                return Err(AppError::NotFound(format!("user {id}")));
+            }
+            tx.record(
+                Action::UserUpdate,
+                &format!("user:{id}"),
+                json!({"display_name": name}),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The devices `by` manages (their office's, or all for a province admin).
+    pub fn list_devices(&self, by: &Principal) -> Result<Vec<DeviceView>, AppError> {
         let health = self.kiosk_health();
         Ok(self
             .store
-            .read(admin::devices)?
+            .read(|c| admin::devices(c, by.office))?
             .into_iter()
             .map(|d| {
                 let h = health.get(&d.name);
@@ -196,7 +254,15 @@ impl App {
 
     /// Revokes a device token at once (its next request is refused).
     pub fn revoke_device(&self, by: &Principal, id: i64) -> Result<(), AppError> {
+        if !self
+            .store
+            .read(|c| admin::device_exists(c, id, by.office))?
+        {
+            return Err(AppError::NotFound(format!("active device {id}")));
+        }
         let t = now();
+        self.journal
+            .append(t, crate::journal::Entry::DeviceRevoked { device: id })?;
         self.store.audited_with(&by.actor, t, |tx| {
             let Some(name) = admin::revoke_device(tx, id, t)? else {
                 return Err(AppError::NotFound(format!("active device {id}")));
@@ -214,13 +280,15 @@ impl App {
     /// applicant number, a CCCD number or a dossier code).
     pub fn consent_register(
         &self,
+        by: &Principal,
         query: Option<&str>,
         limit: i64,
     ) -> Result<Vec<ConsentEntry>, AppError> {
+        let scope = by.office;
         let Some(q) = query.map(str::trim).filter(|q| !q.is_empty()) else {
             return Ok(self
                 .store
-                .read(|c| admin::consent_records(c, limit.clamp(1, 1000), &self.model_id))?
+                .read(|c| admin::consent_records(c, limit.clamp(1, 1000), &self.model_id, scope))?
                 .into_iter()
                 .map(Into::into)
                 .collect());
@@ -236,10 +304,24 @@ impl App {
                 .read(|c| crate::store::dossiers::dossier(c, &q.to_uppercase()))?
                 .map(|d| d.applicant_id),
         };
+        if id.is_none() && q.chars().any(char::is_alphabetic) {
+            // A name (with or without diacritics): everyone it fits, masked as always.
+            let found = self.search_applicants(by, q)?;
+            let mut out = Vec::new();
+            for f in found {
+                out.extend(
+                    self.store
+                        .read(|c| admin::consent_record_of(c, f.id.0, &self.model_id, scope))?
+                        .into_iter()
+                        .map(ConsentEntry::from),
+                );
+            }
+            return Ok(out);
+        }
         Ok(match id {
             Some(id) => self
                 .store
-                .read(|c| admin::consent_record_of(c, id, &self.model_id))?
+                .read(|c| admin::consent_record_of(c, id, &self.model_id, scope))?
                 .into_iter()
                 .map(Into::into)
                 .collect(),
@@ -247,16 +329,30 @@ impl App {
         })
     }
 
+    /// An applicant's full name for an admin (the consent register and requests show names
+    /// masked); every reveal is audited.
+    pub fn reveal_name(&self, by: &Principal, id: ApplicantId) -> Result<String, AppError> {
+        self.require_applicant_in_scope(by, id)?;
+        let a = self.require_applicant(id)?;
+        self.audit(by, Action::NameReveal, &id.subject(), json!({}))?;
+        Ok(a.full_name)
+    }
+
     /// Audit entries for the viewer (the viewing itself is audited for exports).
-    pub fn audit_search(&self, f: &audit::Filter) -> Result<Vec<audit::AuditRecord>, AppError> {
-        Ok(self.store.read(|c| audit::search(c, f))?)
+    /// The entries `by` may read: those of their office's staff and devices, or all.
+    pub fn audit_search(
+        &self,
+        by: &Principal,
+        f: &audit::Filter,
+    ) -> Result<Vec<audit::AuditRecord>, AppError> {
+        Ok(self.store.read(|c| audit::search(c, f, by.office))?)
     }
 
     /// The audit entries as CSV (an export is audited).
     pub fn audit_export(&self, by: &Principal, f: &audit::Filter) -> Result<Vec<u8>, AppError> {
         let mut f = f.clone();
         f.limit = Some(f.limit.unwrap_or(100_000));
-        let rows = self.audit_search(&f)?;
+        let rows = self.audit_search(by, &f)?;
         self.audit(
             by,
             Action::AuditExport,
@@ -272,10 +368,11 @@ impl App {
         by: &Principal,
         role: &str,
         name: &str,
+        office: Option<&str>,
     ) -> Result<(i64, String), AppError> {
         let role = Role::parse(role)
             .filter(|r| !r.is_person())
             .ok_or_else(|| AppError::Invalid("role must be kiosk or integration".into()))?;
-        self.issue_token(by, role, name)
+        self.issue_token(by, role, name, office)
     }
 }

@@ -41,13 +41,17 @@ impl App {
     /// Prepares the demo.
     pub fn demo_setup(&self) -> Result<DemoGuide, AppError> {
         let op = Principal::operator("demo");
-        for d in self.list_devices()? {
+        for d in self.list_devices(&op)? {
             if d.device.name == KIOSK && d.device.revoked_at.is_none() {
                 self.revoke_device(&op, d.device.id)?;
             }
         }
-        let (_, token) = self.issue_token(&op, Role::Kiosk, KIOSK)?;
-        let samples = if self.store.read(sql::newest_code)?.is_none() {
+        let (_, token) = self.issue_token(&op, Role::Kiosk, KIOSK, None)?;
+        let samples = if self
+            .store
+            .read(|c| sql::newest_code(c, crate::store::offices::DEFAULT_OFFICE))?
+            .is_none()
+        {
             self.demo_samples(&op)?
         } else {
             Vec::new()
@@ -94,11 +98,18 @@ impl App {
             let code = format!("000.00.17.H29-{}-{:04}", received.format("%y%m%d"), n + 1);
             let (code, token) = self.create_dossier(
                 op,
-                &code,
-                id,
-                "Đăng ký hộ kinh doanh",
-                &fmt(received, "08:30"),
-                &fmt(today + Duration::days(due_in), "17:00"),
+                super::dossiers::NewDossierInput {
+                    code: &code,
+                    applicant_id: id,
+                    procedure: "Đăng ký hộ kinh doanh",
+                    received_at: &fmt(received, "08:30"),
+                    due_at: &fmt(today + Duration::days(due_in), "17:00"),
+                    documents: &[
+                        "Giấy đề nghị đăng ký hộ kinh doanh".to_string(),
+                        "Bản sao Căn cước công dân của chủ hộ".to_string(),
+                    ],
+                    office: None,
+                },
             )?;
             let mut status = 2;
             for (i, (st, note)) in events.into_iter().enumerate() {

@@ -8,9 +8,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use super::offices::sees;
 use super::{App, AppError};
 use crate::applicant::ApplicantId;
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::crypto::{random_token, sha256_hex};
 use crate::dossier::{self, Status};
 use crate::store::{dossiers as sql, now, people, DossierRow, NewDossier, NewEvent, StoreError};
@@ -18,6 +19,14 @@ use crate::store::{dossiers as sql, now, people, DossierRow, NewDossier, NewEven
 /// Vietnam's offset (no daylight saving).
 pub fn vn() -> FixedOffset {
     FixedOffset::east_opt(7 * 3600).expect("valid offset")
+}
+
+/// Unix seconds `t` in Vietnam time, formatted with `fmt` (chrono's strftime); empty when
+/// out of range.
+pub fn vn_format(t: i64, fmt: &str) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|t| t.with_timezone(&vn()).format(fmt).to_string())
+        .unwrap_or_default()
 }
 
 /// Years a dossier time may fall in (anything else is a typo or an attack on sorting).
@@ -70,8 +79,10 @@ fn ts(t: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(t, 0).single().unwrap_or_default()
 }
 
-#[derive(Debug, Serialize)]
+/// One step of a dossier's history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineStep {
+    /// Status code 1–10 (DESIGN.md §2).
     pub status: u8,
     pub status_text: &'static str,
     pub status_text_en: &'static str,
@@ -80,9 +91,10 @@ pub struct TimelineStep {
     pub agency: Option<String>,
 }
 
-/// A dossier as shown to a person (receipt, clerk, kiosk).
-#[derive(Debug, Serialize)]
+/// A dossier as shown to a person (receipt, clerk, kiosk). No personal data.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DossierView {
+    /// The dossier code, e.g. `000.00.17.H29-261110-0002`.
     pub code: String,
     pub procedure: String,
     pub status: u8,
@@ -95,16 +107,42 @@ pub struct DossierView {
     pub closed: bool,
     pub agency: Option<String>,
     pub timeline: Vec<TimelineStep>,
+    /// The receiving office (where results are returned).
+    #[serde(skip)]
+    pub office_id: i64,
 }
 
-/// An event to record.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// A status event to record (from a clerk, the one-stop software, or a CSV row).
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": 4, "at": "2026-11-30T09:05:00+07:00", "note": "Chuyển phòng Tài nguyên và Môi trường", "agency": "Phòng TN&MT"}))]
 pub struct EventInput {
+    /// Status code 1–10 (DESIGN.md §2): 1 received … 10 returned.
+    #[schema(minimum = 1, maximum = 10)]
     pub status: i64,
+    /// When it happened: RFC 3339 (`2026-11-30T09:05:00+07:00`), or `YYYY-MM-DD HH:MM[:SS]`
+    /// / `YYYY-MM-DD` in Vietnam time; years 1990–2100.
     pub at: String,
     pub note: Option<String>,
+    /// The agency handling the dossier at this step.
     pub agency: Option<String>,
+    /// A new appointment date (the apology letter's new date, once per dossier), same
+    /// formats as `at`.
     pub new_due_at: Option<String>,
+}
+
+/// A dossier to register, as the desk or the one-stop software gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDossierInput<'a> {
+    pub code: &'a str,
+    pub applicant_id: ApplicantId,
+    pub procedure: &'a str,
+    pub received_at: &'a str,
+    pub due_at: &'a str,
+    /// The documents received (names, as printed on the receipt).
+    pub documents: &'a [String],
+    /// The receiving office's code, for a province-wide caller when there are several
+    /// offices (None: the caller's office).
+    pub office: Option<&'a str>,
 }
 
 impl App {
@@ -112,27 +150,49 @@ impl App {
     pub fn create_dossier(
         &self,
         by: &Principal,
-        code: &str,
-        applicant_id: ApplicantId,
-        procedure: &str,
-        received_at: &str,
-        due_at: &str,
+        input: NewDossierInput,
     ) -> Result<(String, String), AppError> {
+        let NewDossierInput {
+            code,
+            applicant_id,
+            procedure,
+            received_at,
+            due_at,
+            documents,
+            office,
+        } = input;
+        let office_id = self
+            .office_for_new(by, Role::Clerk, office)?
+            .ok_or_else(|| AppError::field("office", "a dossier belongs to one office"))?;
+        let documents: Vec<&str> = documents
+            .iter()
+            .map(|d| d.trim())
+            .filter(|d| !d.is_empty())
+            .collect();
+        if documents.len() > 30 || documents.iter().any(|d| d.chars().count() > 200) {
+            return Err(AppError::field(
+                "documents",
+                "at most 30 documents, each at most 200 characters",
+            ));
+        }
+        let documents = serde_json::to_string(&documents).unwrap_or_else(|_| "[]".into());
         let code = self
             .codes
             .check(code)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            .map_err(|e| AppError::field("code", e))?;
         let procedure = procedure.trim();
         if procedure.is_empty() || procedure.chars().count() > 300 {
-            return Err(AppError::Invalid(
-                "procedure name is required (at most 300 characters)".into(),
+            return Err(AppError::field(
+                "procedure",
+                "procedure name is required (at most 300 characters)",
             ));
         }
-        let received = parse_time(received_at)?;
-        let due = parse_time(due_at)?;
+        let received = parse_time(received_at).map_err(|e| AppError::field("received_at", e))?;
+        let due = parse_time(due_at).map_err(|e| AppError::field("due_at", e))?;
         if due <= received {
-            return Err(AppError::Invalid(
-                dossier::DossierError::DueBeforeReceived.to_string(),
+            return Err(AppError::field(
+                "due_at",
+                dossier::DossierError::DueBeforeReceived,
             ));
         }
         if self
@@ -160,6 +220,8 @@ impl App {
                     lookup_token_enc: &token_enc,
                     lookup_token_hash: &sha256_hex(token.as_bytes()),
                     created_by: by.user_id(),
+                    documents: &documents,
+                    office_id,
                     actor: &by.actor,
                     now: t,
                 },
@@ -167,7 +229,7 @@ impl App {
             tx.record(
                 Action::DossierCreate,
                 &code,
-                json!({"applicant": applicant_id}),
+                json!({"applicant": applicant_id, "office": office_id}),
             )?;
             Ok(())
         })?;
@@ -175,13 +237,15 @@ impl App {
         Ok((code, token))
     }
 
-    pub fn dossier(&self, code: &str) -> Result<DossierRow, AppError> {
+    /// A dossier `by` may see (another office's is "not found", as if it did not exist).
+    pub fn dossier(&self, by: &Principal, code: &str) -> Result<DossierRow, AppError> {
         let code = self
             .codes
             .check(code)
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         self.store
             .read(|c| sql::dossier(c, &code))?
+            .filter(|d| sees(by, d.office_id))
             .ok_or_else(|| AppError::NotFound(format!("dossier {code}")))
     }
 
@@ -212,7 +276,7 @@ impl App {
         let t = now();
         let r = self
             .store
-            .audited_with(&by.actor, t, |tx| apply_event(tx, &code, ev))
+            .audited_with(&by.actor, t, |tx| apply_event(tx, &code, ev, by.office))
             .map_err(|e| match e {
                 EventError::App(a) => a,
                 EventError::Store(s) => s.into(),
@@ -248,12 +312,13 @@ impl App {
                     agency: e.agency,
                 })
                 .collect(),
+            office_id: d.office_id,
         })
     }
 
     /// Imports status events from CSV; see [`import_csv`].
     pub fn import_csv(&self, by: &Principal, data: &[u8]) -> Result<(usize, usize), ImportError> {
-        let r = import_csv(&self.store, &self.codes, &by.actor, data);
+        let r = import_csv(&self.store, &self.codes, &by.actor, by.office, data);
         self.dossiers_changed();
         r
     }
@@ -266,6 +331,7 @@ pub fn import_csv(
     store: &crate::store::Store,
     codes: &crate::dossier::CodeFormat,
     actor: &str,
+    scope: Option<i64>,
     data: &[u8],
 ) -> Result<(usize, usize), ImportError> {
     let mut rdr = csv::ReaderBuilder::new()
@@ -336,7 +402,7 @@ pub fn import_csv(
                     continue;
                 }
             };
-            match apply_event(tx, &code, &ev) {
+            match apply_event(tx, &code, &ev, scope) {
                 Ok(true) => applied += 1,
                 Ok(false) => dup += 1,
                 Err(EventError::App(e)) => errors.push(RowError {
@@ -364,7 +430,7 @@ pub fn import_csv(
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RowError {
     pub line: usize,
     pub message: String,
@@ -404,7 +470,13 @@ impl From<StoreError> for Abort {
 }
 
 /// Validates and applies one event inside `tx`.
-fn apply_event(tx: &AuditedTx, code: &str, ev: &EventInput) -> Result<bool, EventError> {
+/// Records `ev` on dossier `code` if it is in `scope` (another office's is "not found").
+fn apply_event(
+    tx: &AuditedTx,
+    code: &str,
+    ev: &EventInput,
+    scope: Option<i64>,
+) -> Result<bool, EventError> {
     let (actor, t) = (tx.actor(), tx.at());
     let app = |e: AppError| EventError::App(e);
     let status = Status::new(ev.status).map_err(|e| app(AppError::Invalid(e.to_string())))?;
@@ -416,6 +488,7 @@ fn apply_event(tx: &AuditedTx, code: &str, ev: &EventInput) -> Result<bool, Even
         .transpose()
         .map_err(app)?;
     let d = sql::dossier(tx, code)?
+        .filter(|d| scope.is_none_or(|o| o == d.office_id))
         .ok_or_else(|| app(AppError::NotFound(format!("dossier {code}"))))?;
     let note = ev.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let agency = ev
@@ -431,21 +504,7 @@ fn apply_event(tx: &AuditedTx, code: &str, ev: &EventInput) -> Result<bool, Even
         )));
     }
     // Re-delivery of an event already recorded changes nothing.
-    let seen: bool = tx
-        .query_row(
-            "SELECT 1 FROM dossier_events WHERE dossier_code = ?1 AND status = ?2 AND at = ?3",
-            rusqlite::params![code, status.0, at.timestamp()],
-            |_| Ok(true),
-        )
-        .or_else(|e| {
-            if e == rusqlite::Error::QueryReturnedNoRows {
-                Ok(false)
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(StoreError::from)?;
-    if seen {
+    if sql::event_recorded(tx, code, status.0, at.timestamp())? {
         return Ok(false);
     }
     let state = dossier::State {

@@ -6,6 +6,12 @@ use crate::store::StoreError;
 pub enum AppError {
     #[error("{0}")]
     Invalid(String),
+    /// 400 naming the field at fault, so a page can say it in its own language.
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     /// 422 with a reason code (face enrolment: no_face, many_faces, low_quality, bad_image).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
@@ -45,6 +51,19 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::journal::JournalError> for AppError {
+    fn from(e: crate::journal::JournalError) -> Self {
+        match e {
+            crate::journal::JournalError::Io { source, .. }
+                if source.raw_os_error() == Some(28) =>
+            {
+                AppError::DiskFull
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::speech::SpeechError> for AppError {
     fn from(e: crate::speech::SpeechError) -> Self {
         match e {
@@ -69,7 +88,35 @@ impl From<crate::vision::VisionError> for AppError {
     }
 }
 
+impl From<crate::applicant::ApplicantError> for AppError {
+    fn from(e: crate::applicant::ApplicantError) -> Self {
+        use crate::applicant::ApplicantError as E;
+        let field = match e {
+            E::BadName => "full_name",
+            E::BadIdNumber => "id_number",
+            E::BadPhone => "phone",
+        };
+        AppError::field(field, e)
+    }
+}
+
 impl AppError {
+    /// An invalid value of one named field.
+    pub fn field(field: &'static str, e: impl std::fmt::Display) -> Self {
+        AppError::InvalidField {
+            field,
+            message: e.to_string(),
+        }
+    }
+
+    /// The field at fault, when the error names one.
+    pub fn field_name(&self) -> Option<&'static str> {
+        match self {
+            AppError::InvalidField { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// Seconds the client should wait before trying again, when the error says so.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
@@ -81,7 +128,7 @@ impl AppError {
 
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Invalid(_) => 400,
+            AppError::Invalid(_) | AppError::InvalidField { .. } => 400,
             AppError::Unprocessable { .. } => 422,
             AppError::NotFound(_) => 404,
             AppError::Forbidden(_) => 403,
@@ -97,7 +144,7 @@ impl AppError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Invalid(_) => "invalid",
+            AppError::Invalid(_) | AppError::InvalidField { .. } => "invalid",
             AppError::Unprocessable { code, .. } => code,
             AppError::NotFound(_) => "not_found",
             AppError::Forbidden(_) => "forbidden",

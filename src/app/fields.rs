@@ -6,7 +6,7 @@ use super::{App, AppError};
 use crate::store::people::{self, ApplicantRow};
 
 /// The associated data of `field` in the row with this ID-number hash.
-fn aad(field: &str, id_number_hash: &str) -> String {
+pub(crate) fn aad(field: &str, id_number_hash: &str) -> String {
     format!("{field}:{id_number_hash}")
 }
 
@@ -31,7 +31,7 @@ impl App {
     }
 
     /// One sealed text field.
-    fn open_text(&self, sealed: &[u8], aad: &str) -> Result<String, AppError> {
+    pub(crate) fn open_text(&self, sealed: &[u8], aad: &str) -> Result<String, AppError> {
         String::from_utf8(self.keys.open_field(sealed, aad)?)
             .map_err(|_| AppError::Internal("a sealed field is not text".into()))
     }

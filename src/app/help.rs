@@ -45,9 +45,16 @@ impl App {
         Ok(call)
     }
 
-    /// A clerk answers request `id`.
+    /// A clerk answers request `id` (of a kiosk of their office).
     pub fn answer_help(&self, by: &Principal, id: i64) -> Result<HelpCall, AppError> {
         let t = now();
+        let theirs = self
+            .store
+            .read(|c| help::get(c, id))?
+            .is_some_and(|c| c.office_id.is_none_or(|o| super::offices::sees(by, o)));
+        if !theirs {
+            return Err(AppError::NotFound(format!("help request {id}")));
+        }
         let user = by.user_id().ok_or(AppError::Unauthorized)?;
         let answered = self.store.audited(&by.actor, t, |tx| {
             let ok = help::answer(tx, id, user, t)?;
@@ -66,14 +73,16 @@ impl App {
         Ok(call)
     }
 
-    /// Requests still waiting (the last hour), oldest first.
-    pub fn waiting_help(&self) -> Result<Vec<HelpCall>, AppError> {
-        Ok(self.store.read(|c| help::open(c, now() - SHOWN_S))?)
+    /// Requests still waiting (the last hour) at the kiosks of `by`'s office, oldest first.
+    pub fn waiting_help(&self, by: &Principal) -> Result<Vec<HelpCall>, AppError> {
+        Ok(self
+            .store
+            .read(|c| help::open(c, now() - SHOWN_S, by.office))?)
     }
 
     fn announce(&self, kind: &str, call: &HelpCall) {
         let msg = json!({"type": kind, "call": call}).to_string();
         // No desk listening is fine: the request is stored and shown when a desk opens.
-        let _ = self.help_events.send(msg);
+        let _ = self.help_events.send((call.office_id, msg));
     }
 }

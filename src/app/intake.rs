@@ -163,17 +163,15 @@ impl App {
         id_number: &str,
         phone: Option<&str>,
     ) -> Result<ApplicantId, AppError> {
-        let name =
-            applicant::normalise_name(full_name).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let id = applicant::validate_id_number(id_number)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let name = applicant::normalise_name(full_name)?;
+        let id = applicant::validate_id_number(id_number)?;
         let phone = phone
             .filter(|p| !p.trim().is_empty())
             .map(applicant::validate_phone)
-            .transpose()
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            .transpose()?;
         let id_hash = self.keys.id_hash(&id);
         let (id_enc, phone_enc) = self.seal_applicant_fields(&id_hash, &id, phone.as_deref())?;
+        let phone_hash = phone.as_deref().map(|p| self.phone_hash(p));
         let t = now();
         Ok(self.store.audited(&by.actor, t, |tx| {
             let aid = people::insert_applicant(
@@ -183,6 +181,7 @@ impl App {
                     id_number_enc: &id_enc,
                     id_number_hash: &id_hash,
                     phone_enc: phone_enc.as_deref(),
+                    phone_hash: phone_hash.as_deref(),
                     created_by: by.user_id(),
                     now: t,
                 },
@@ -320,6 +319,7 @@ impl App {
                 return Ok(None);
             }
             let tid = people::insert_template(tx, applicant_id.0, &self.model_id, &sealed, f64::from(q.score), t)?;
+            crate::store::desk::set_enrolled_by(tx, tid, by.user_id())?;
             tx.record(Action::FaceEnrol, &applicant_id.subject(), json!({"template": tid, "quality": q.score, "possible_duplicate_of": dup.map(|d| d.identity)}))?;
             Ok(Some((
                 tid,

@@ -11,14 +11,7 @@ use crate::auth::Principal;
 use crate::kiosk::keypad::{seconds, KeypadRule, Misses, Refusal};
 use crate::kiosk::LookupMethod;
 use crate::store::audit::Action;
-use crate::store::{dossiers as sql, misses, now, people};
-
-/// Wall-clock Unix milliseconds (the counters outlive the process).
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+use crate::store::{dossiers as sql, misses, now, now_ms, people};
 
 impl App {
     /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID, typed

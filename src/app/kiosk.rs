@@ -112,9 +112,16 @@ impl App {
             .get(en, &format!("next.{}", d.status))
             .replace("{note}", &note)
             .replace("{agency}", &agency)
-            .replace("{place}", &self.config.office.return_place)
+            .replace("{place}", &self.return_place(d.office_id))
             .trim()
             .to_string()
+    }
+
+    /// Where the results of `office` are returned (the configured place if unreadable).
+    fn return_place(&self, office: i64) -> String {
+        self.office(office)
+            .map(|o| o.return_place)
+            .unwrap_or_else(|_| self.config.office.return_place.clone())
     }
 
     fn kiosk_dossier(&self, d: &DossierRow) -> Result<KioskDossier, AppError> {
@@ -126,7 +133,8 @@ impl App {
         })
     }
 
-    /// The face result: open dossiers and those returned in the last 7 days, newest first.
+    /// The face result: open dossiers and those returned in the last 7 days, most urgent
+    /// first (newest first within the same urgency).
     pub(crate) fn face_result(&self, applicant: ApplicantId) -> Result<KioskResult, AppError> {
         let (a, ds) = self.store.read(|c| {
             Ok((
@@ -136,7 +144,7 @@ impl App {
         })?;
         let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {applicant}")))?;
         let t = now();
-        let dossiers = ds
+        let mut dossiers = ds
             .iter()
             .filter(|d| {
                 !Status(d.status).is_closed()
@@ -144,7 +152,6 @@ impl App {
             })
             .map(|d| self.kiosk_dossier(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut dossiers = dossiers;
         // Most urgent first (stable: newest first within a rank).
         dossiers.sort_by_key(|d| urgency(&d.view));
         Ok(KioskResult {
@@ -200,11 +207,16 @@ impl App {
 
     /// What the kiosk page needs to know of its office: the start of dossier codes to
     /// pre-fill on the keypad, and how long a screen waits for a touch.
-    pub fn kiosk_setup(&self) -> Result<serde_json::Value, AppError> {
-        let configured = &self.config.office.code_prefix;
+    /// The prefix is the kiosk's office's (the configured one for the default office), else
+    /// that of the newest dossier of its office.
+    pub fn kiosk_setup(&self, device: &Principal) -> Result<serde_json::Value, AppError> {
+        let office = device
+            .office
+            .unwrap_or(crate::store::offices::DEFAULT_OFFICE);
+        let configured = self.office(office)?.code_prefix;
         let prefix = if configured.is_empty() {
             self.store
-                .read(sql::newest_code)?
+                .read(|c| sql::newest_code(c, office))?
                 .and_then(|c| c.split_once('-').map(|(p, _)| format!("{p}-")))
                 .unwrap_or_default()
         } else {
@@ -230,5 +242,18 @@ impl App {
             KioskState::Searching
         };
         Ok(self.reply(state, None, None, None))
+    }
+}
+
+impl App {
+    /// A kiosk's one-tap service rating (1–5; counts only, never who).
+    pub fn rate(&self, kiosk: &crate::auth::Principal, score: i64) -> Result<(), AppError> {
+        if !(1..=5).contains(&score) {
+            return Err(AppError::field("score", "score must be 1 to 5"));
+        }
+        let t = crate::store::now();
+        self.store
+            .tx(|tx| crate::store::dossiers::insert_rating(tx, kiosk.id, score, t))?;
+        Ok(())
     }
 }

@@ -4,13 +4,16 @@
 
 pub mod admin;
 pub mod demo;
+pub mod desk;
 pub mod dossiers;
 pub mod error;
 pub mod fields;
+pub mod forms;
 pub mod help;
 pub mod intake;
 pub mod keypad;
 pub mod kiosk;
+pub mod offices;
 pub mod pairing;
 pub mod public;
 pub mod requests;
@@ -20,6 +23,7 @@ pub mod stats;
 pub mod users;
 pub mod visit;
 
+use crate::kiosk::eligible::Eligible;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -57,6 +61,8 @@ pub struct App {
     pub speech: crate::speech::Speech,
     /// Demo mode's guide (links, demo kiosk token, sample dossiers), for the start page.
     pub demo_guide: std::sync::OnceLock<demo::DemoGuide>,
+    /// What a restore must re-apply (withdrawals, revocations, account changes).
+    pub journal: crate::journal::Journal,
     sessions: Mutex<crate::kiosk::Sessions>,
     /// Keypad look-ups one at a time, so concurrent tries cannot outrun the miss counters.
     keypad_gate: Mutex<()>,
@@ -65,12 +71,13 @@ pub struct App {
     /// Decisions of the server-side camera, for the page of the kiosk device it serves
     /// (server-sent events): (device id, JSON).
     pub events: tokio::sync::broadcast::Sender<(i64, String)>,
-    /// Kiosk "call staff" requests and their answers, for the clerk desks (JSON).
-    pub help_events: tokio::sync::broadcast::Sender<String>,
+    /// Kiosk "call staff" requests and their answers, for the clerk desks: (the kiosk's
+    /// office, JSON).
+    pub help_events: tokio::sync::broadcast::Sender<(Option<i64>, String)>,
     /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
-    eligible: Mutex<Option<(Instant, std::sync::Arc<std::collections::HashSet<i64>>)>>,
+    eligible: Mutex<Option<(Instant, std::sync::Arc<Eligible>)>>,
     /// Purges by other processes are looked for from this time on (unix seconds).
     purge_watermark: Mutex<i64>,
     /// The admin's settings (thresholds, retention), stored in the database.
@@ -91,6 +98,9 @@ pub struct App {
     /// Striped locks: enrolment and withdrawal/purge of one person never interleave.
     person_locks: Vec<Mutex<()>>,
 }
+
+/// Templates read from the store at a time while the gallery loads.
+const GALLERY_LOAD_PAGE: i64 = 4096;
 
 /// Stripes of [`App::person_lock`].
 const PERSON_LOCKS: usize = 64;
@@ -151,7 +161,9 @@ impl App {
         let settings = admin::Settings::load(&store, &config)?;
         let dice = crate::kiosk::challenge::Dice::new(config.liveness.seed);
         let sign_in_guard = signin::SignInGuard::new(&config.limits);
+        let journal = crate::journal::Journal::new(&config.data_dir);
         let app = Self {
+            journal,
             model_id: model_id(&engine),
             config,
             store,
@@ -188,6 +200,7 @@ impl App {
             help_events: tokio::sync::broadcast::channel(64).0,
         };
         app.bind_legacy_fields()?;
+        app.hash_legacy_phones()?;
         app.load_gallery()?;
         Ok(app)
     }
@@ -197,11 +210,46 @@ impl App {
         let legacy = model_hash(&self.engine);
         self.store
             .tx(|tx| people::relabel_templates(tx, &legacy, &self.model_id))?;
-        let rows = self
-            .store
-            .read(|c| people::consented_templates(c, PURPOSE))?;
+        // A page of sealed templates at a time (a few MiB, not the whole table), each page
+        // decrypted on every core.
+        let started = Instant::now();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (mut loaded, mut stale, mut unreadable, mut after) = (0, 0, 0, 0);
+        loop {
+            let rows = self
+                .store
+                .read(|c| people::consented_templates(c, PURPOSE, after, GALLERY_LOAD_PAGE))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            self.gallery.reserve(rows.len());
+            let per = rows.len().div_ceil(threads);
+            let counts = std::thread::scope(|s| {
+                let hs: Vec<_> = rows
+                    .chunks(per)
+                    .map(|chunk| s.spawn(|| self.load_templates(chunk)))
+                    .collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect::<Vec<_>>()
+            });
+            for (l, s, u) in counts {
+                (loaded, stale, unreadable) = (loaded + l, stale + s, unreadable + u);
+            }
+        }
+        tracing::info!(
+            loaded,
+            stale,
+            unreadable,
+            model = %self.model_id,
+            seconds = started.elapsed().as_secs_f64(),
+            "gallery loaded"
+        );
+        Ok(())
+    }
+
+    /// Decrypts and adds templates to the gallery: (loaded, stale, unreadable).
+    fn load_templates(&self, rows: &[people::TemplateRow]) -> (usize, usize, usize) {
         let (mut loaded, mut stale, mut unreadable) = (0, 0, 0);
-        self.gallery.reserve(rows.len());
         for t in rows {
             if t.model != self.model_id {
                 stale += 1;
@@ -213,8 +261,7 @@ impl App {
                 _ => unreadable += 1,
             }
         }
-        tracing::info!(loaded, stale, unreadable, model = %self.model_id, "gallery loaded");
-        Ok(())
+        (loaded, stale, unreadable)
     }
 
     /// Decrypts one template (None when its key was destroyed or the data is damaged).
@@ -262,7 +309,7 @@ impl App {
     /// path; without a keeper a request refreshes it when it is two seconds old. Dropped at
     /// once when this process changes a dossier; changes by another process (the CSV import,
     /// a purge from the CLI) are seen within the two seconds.
-    pub fn eligible(&self) -> Result<std::sync::Arc<std::collections::HashSet<i64>>, AppError> {
+    pub fn eligible(&self) -> Result<std::sync::Arc<Eligible>, AppError> {
         let kept = self.keeper.load(std::sync::atomic::Ordering::Relaxed);
         if let Some((at, set)) = lock(&self.eligible).as_ref() {
             if at.elapsed() < Duration::from_secs(if kept { 10 } else { 2 }) {
@@ -273,19 +320,17 @@ impl App {
     }
 
     /// Re-reads the eligible set and applies other processes' purges to the gallery.
-    pub fn refresh_eligible(
-        &self,
-    ) -> Result<std::sync::Arc<std::collections::HashSet<i64>>, AppError> {
+    pub fn refresh_eligible(&self) -> Result<std::sync::Arc<Eligible>, AppError> {
         {
             let mut mark = lock(&self.purge_watermark);
             let t = crate::store::now();
             self.sync_purges(*mark - 1)?;
             *mark = t;
         }
-        let set = std::sync::Arc::new(
-            self.store
-                .read(|c| crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE))?,
-        );
+        let set =
+            std::sync::Arc::new(Eligible::new(self.store.read(|c| {
+                crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE)
+            })?));
         *lock(&self.eligible) = Some((Instant::now(), set.clone()));
         Ok(set)
     }

@@ -59,7 +59,7 @@ impl App {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(refused)?;
-        let paired = Principal::device(Role::Kiosk, device, String::new());
+        let paired = Principal::device(Role::Kiosk, device, String::new(), None);
         self.audit(&paired, Action::DevicePair, &paired.actor, json!({}))?;
         Ok(token)
     }

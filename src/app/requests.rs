@@ -144,6 +144,7 @@ impl App {
                     due_at: add_days(received_at, 15),
                     note,
                     created_by: by.user_id(),
+                    office_id: by.office,
                 },
             )?;
             tx.record(
@@ -153,22 +154,24 @@ impl App {
             )?;
             Ok(id)
         })?;
-        self.request(id)
+        self.request(by, id)
     }
 
-    pub fn request(&self, id: i64) -> Result<RequestView, AppError> {
+    /// Request `id`, if it is of `by`'s office (any, for the province).
+    pub fn request(&self, by: &Principal, id: i64) -> Result<RequestView, AppError> {
         let row = self
             .store
-            .read(|c| requests::get(c, id))?
+            .read(|c| requests::get(c, id, by.office))?
             .ok_or_else(|| AppError::NotFound(format!("request {id}")))?;
         Ok(judge(row, now()))
     }
 
-    pub fn list_requests(&self) -> Result<Vec<RequestView>, AppError> {
+    /// The requests of `by`'s office (all, for the province).
+    pub fn list_requests(&self, by: &Principal) -> Result<Vec<RequestView>, AppError> {
         let t = now();
         Ok(self
             .store
-            .read(|c| requests::list(c, 500))?
+            .read(|c| requests::list(c, 500, by.office))?
             .into_iter()
             .map(|r| judge(r, t))
             .collect())
@@ -183,7 +186,7 @@ impl App {
         step: &str,
         note: &str,
     ) -> Result<RequestView, AppError> {
-        let r = self.request(id)?.row;
+        let r = self.request(by, id)?.row;
         let step = Step::parse(step).ok_or_else(|| {
             AppError::Invalid("step must be acknowledge, complete or reject".into())
         })?;
@@ -224,7 +227,7 @@ impl App {
             )?;
             Ok(())
         })?;
-        self.request(id)
+        self.request(by, id)
     }
 
     /// What is held about the applicant (their own data only). Audited.
@@ -247,6 +250,7 @@ impl App {
                         limit: Some(10_000),
                         ..Default::default()
                     },
+                    None,
                 )?,
                 requests::of_applicant(c, applicant_id.0)?,
             ))
@@ -262,6 +266,7 @@ impl App {
                         limit: Some(10_000),
                         ..Default::default()
                     },
+                    None,
                 )
             })?);
         }

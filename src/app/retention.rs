@@ -83,6 +83,15 @@ impl App {
         // disk), what remains can no longer be read.
         self.gallery.remove_identity(applicant_id.gallery_key());
         let key_destroyed = self.keys.destroy_applicant_key(applicant_id.0)?;
+        // Recorded outside the database before the write below, so a restore of an older
+        // backup re-applies it. A journal that cannot be written (a full disk) does not hold
+        // the purge back: the face is already out of the gallery and its key destroyed.
+        let entry = crate::journal::Entry::BiometricsPurged {
+            applicant: applicant_id.0,
+        };
+        if let Err(e) = self.journal.append(t, entry) {
+            tracing::error!(error = %e, applicant = applicant_id.0, "restore journal not written");
+        }
         let consent_note = if note.is_empty() {
             format!("{reason:?}").to_lowercase()
         } else {

@@ -1,34 +1,33 @@
 //! Guarding the sign-in: at most one password hash per two cores at a time (Argon2 takes
 //! 19 MiB and ~20 ms each), a short queue beyond which attempts are refused at once,
-//! growing delays per client address and per username after repeated failures, and
-//! failed attempts audited by count (the 1st, 2nd, 4th, 8th … of a username), with the
-//! typed username cut short — so a flood of sign-ins can take neither memory, CPU nor disk.
+//! growing delays per client address and per username after repeated failures (counted in
+//! the database: a restart does not reset them and every server sees them; a counter is
+//! written only after a password was hashed, so at most a few a second), and failed
+//! attempts audited by count (the 1st, 2nd, 4th, 8th … of a username), with the typed
+//! username cut short — so a flood of sign-ins can take neither memory, CPU nor disk.
 
 use crate::store::audit::Action;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use serde_json::json;
 
 use super::users::Login;
-use super::{lock, App, AppError};
+use super::{App, AppError};
 use crate::config::LimitsConfig;
-use crate::throttle::{Rule, Throttle};
+use crate::store::{misses, now_ms};
+use crate::throttle::Rule;
 
 /// How much of a typed username the audit log keeps.
 pub const AUDITED_USERNAME_CHARS: usize = 64;
-
-/// Keys the throttles remember at most (each a few dozen bytes).
-const THROTTLE_KEYS: usize = 10_000;
 
 pub struct SignInGuard {
     hashing: Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
-    by_client: Mutex<Throttle<IpAddr>>,
-    by_user: Mutex<Throttle<String>>,
+    by_client: Rule,
+    by_user: Rule,
 }
 
 impl SignInGuard {
@@ -37,26 +36,32 @@ impl SignInGuard {
         let rule = |free| Rule {
             free,
             max_delay_s: l.login_max_delay_seconds,
-            capacity: THROTTLE_KEYS,
+            capacity: 0,
         };
         Self {
             hashing: Arc::new(tokio::sync::Semaphore::new(cores.div_ceil(2))),
             waiting: AtomicUsize::new(0),
             queue: l.login_queue,
-            by_client: Mutex::new(Throttle::new(rule(l.login_free_failures_per_client))),
-            by_user: Mutex::new(Throttle::new(rule(l.login_free_failures_per_user))),
+            by_client: rule(l.login_free_failures_per_client),
+            by_user: rule(l.login_free_failures_per_user),
         }
     }
 }
 
-/// The throttle key of a typed username: case-folded and cut short.
+/// The stored counter key of a typed username: case-folded and cut short.
 fn user_key(username: &str) -> String {
-    username
+    let name: String = username
         .trim()
         .chars()
         .take(AUDITED_USERNAME_CHARS)
         .flat_map(char::to_lowercase)
-        .collect()
+        .collect();
+    format!("login-user:{name}")
+}
+
+/// The stored counter key of a client address.
+fn client_key(client: IpAddr) -> String {
+    format!("login-client:{client}")
 }
 
 /// A typed username as the audit log shows it: at most 64 characters, control
@@ -84,13 +89,22 @@ impl App {
         password: String,
     ) -> Result<Login, AppError> {
         let g = &self.sign_in_guard;
-        let key = user_key(&username);
-        let now = Instant::now();
-        let wait = lock(&g.by_client)
-            .wait_ms(&client, now)
-            .max(lock(&g.by_user).wait_ms(&key, now));
+        let (key, ckey) = (user_key(&username), client_key(client));
+        let app = self.clone();
+        let (k1, k2) = (key.clone(), ckey.clone());
+        let (by_user, by_client) = tokio::task::spawn_blocking(move || {
+            app.store
+                .read(|c| Ok((misses::get(c, &k1)?, misses::get(c, &k2)?)))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("worker failed: {e}")))??;
+        let t = now_ms();
+        let wait = g
+            .by_client
+            .stored_wait_ms(by_client, t)
+            .max(g.by_user.stored_wait_ms(by_user, t));
         if wait > 0 {
-            return Err(AppError::Throttled(wait.div_ceil(1000)));
+            return Err(AppError::Throttled(crate::kiosk::keypad::seconds(wait)));
         }
         if g.waiting.fetch_add(1, Ordering::SeqCst) >= g.queue {
             g.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -106,32 +120,35 @@ impl App {
         })
         .await
         .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?;
-        let now = Instant::now();
-        match result {
+        let app = self.clone();
+        let forget = g.by_user.forget_ms().max(g.by_client.forget_ms());
+        let counted = tokio::task::spawn_blocking(move || match result {
             Ok(l) => {
-                lock(&g.by_user).clear(&key);
+                app.store.tx(|tx| misses::clear(tx, &key))?;
                 Ok(l)
             }
             Err((AppError::Unauthorized, username)) => {
-                lock(&g.by_client).fail(&client, now);
-                let n = lock(&g.by_user).fail(&key, now);
+                let t = now_ms();
+                let n = app.store.tx(|tx| {
+                    misses::prune(tx, t - forget)?;
+                    misses::bump(tx, &ckey, t, t - forget)?;
+                    Ok(misses::bump(tx, &key, t, t - forget)?.count)
+                })?;
                 if n.is_power_of_two() {
-                    let app = self.clone();
-                    tokio::task::spawn_blocking(move || {
-                        app.audit(
-                            &crate::auth::Principal::anonymous(),
-                            Action::LoginFailed,
-                            &audited_username(&username),
-                            json!({"failures": n, "client": client.to_string()}),
-                        )
-                    })
-                    .await
-                    .map_err(|e| AppError::Internal(format!("worker failed: {e}")))??;
+                    app.audit(
+                        &crate::auth::Principal::anonymous(),
+                        Action::LoginFailed,
+                        &audited_username(&username),
+                        json!({"failures": n, "client": client.to_string()}),
+                    )?;
                 }
                 Err(AppError::Unauthorized)
             }
             Err((e, _)) => Err(e),
-        }
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?;
+        counted
     }
 }
 
@@ -147,6 +164,6 @@ mod tests {
         assert!(a.chars().count() < 100, "{}", a.len());
         assert!(a.ends_with("(262144 characters)"));
         assert_eq!(audited_username("a\nb"), "a�b");
-        assert_eq!(user_key(" Clerk.AN "), "clerk.an");
+        assert_eq!(user_key(" Clerk.AN "), "login-user:clerk.an");
     }
 }

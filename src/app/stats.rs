@@ -12,9 +12,10 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 use super::{App, AppError};
+use crate::auth::Principal;
 use crate::consent::PURPOSE;
 use crate::kiosk::LookupMethod;
-use crate::store::{help, now, requests, stats};
+use crate::store::{help, now, reports, requests, stats};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
@@ -44,6 +45,11 @@ pub struct Stats {
     /// Kiosk "call staff" requests in the period, and how many a clerk answered.
     pub help_calls: i64,
     pub help_answered: i64,
+    /// The charts' data: look-ups per kiosk and day, finished dossiers per week, ratings
+    /// per kiosk.
+    pub per_kiosk_day: Vec<reports::KioskDay>,
+    pub on_time_by_week: Vec<reports::Week>,
+    pub kiosk_ratings: Vec<reports::KioskRatings>,
 }
 
 /// How long an unresolved visit may still be resolved by a fallback, seconds.
@@ -107,23 +113,44 @@ impl App {
         Ok(())
     }
 
-    /// Statistics over the last `days` days.
-    pub fn stats(&self, days: i64) -> Result<Stats, AppError> {
+    /// Look-ups per kiosk and day over the last `days` days, as CSV.
+    pub fn stats_csv(&self, by: &Principal, days: i64) -> Result<Vec<u8>, AppError> {
+        let from = now() - days.clamp(1, 366) * 86_400;
+        let rows = self
+            .store
+            .read(|c| reports::lookups_per_kiosk_day(c, from, by.office))?;
+        Ok(reports::kiosk_days_csv(&rows)?)
+    }
+
+    /// Statistics over the last `days` days, of `by`'s office (or every office).
+    pub fn stats(&self, by: &Principal, days: i64) -> Result<Stats, AppError> {
+        let scope = by.office;
         let days = days.clamp(1, 366);
         let t = now();
         let from = t - days * 86_400;
-        let (per_day, face_ms, ratings, dossiers, (consented, enrolled), (open_r, late_r)) =
-            self.store.read(|c| {
-                Ok((
-                    stats::lookups_per_day(c, from)?,
-                    stats::latencies(c, from, LookupMethod::Face.as_str())?,
-                    stats::ratings(c, from)?,
-                    stats::timeliness(c, t)?,
-                    stats::consented(c, PURPOSE)?,
-                    requests::open_counts(c, t)?,
-                ))
-            })?;
-        let (help_calls, help_answered) = self.store.read(|c| help::counts(c, from))?;
+        // One read: every figure from the same moment.
+        let (
+            (per_day, face_ms, ratings, dossiers, (consented, enrolled), (open_r, late_r), help),
+            (per_kiosk_day, on_time_by_week, kiosk_ratings),
+        ) = self.store.read(|c| {
+            Ok((
+                (
+                    stats::lookups_per_day(c, from, scope)?,
+                    stats::latencies(c, from, LookupMethod::Face.as_str(), scope)?,
+                    stats::ratings(c, from, scope)?,
+                    stats::timeliness(c, t, scope)?,
+                    stats::consented(c, PURPOSE, scope)?,
+                    requests::open_counts(c, t, scope)?,
+                    help::counts(c, from, scope)?,
+                ),
+                (
+                    reports::lookups_per_kiosk_day(c, from, scope)?,
+                    reports::on_time_by_week(c, from, scope)?,
+                    reports::ratings_per_kiosk(c, from, scope)?,
+                ),
+            ))
+        })?;
+        let (help_calls, help_answered) = help;
         let sum = |f: fn(&stats::Day) -> i64| per_day.iter().map(f).sum::<i64>();
         let (face, qr, keypad, none) = (
             sum(|d| d.face),
@@ -177,12 +204,15 @@ impl App {
             late_requests: late_r,
             help_calls,
             help_answered,
+            per_kiosk_day,
+            on_time_by_week,
+            kiosk_ratings,
         })
     }
 
     /// The statistics in the Prometheus text format (today and the last 30 days).
     pub fn metrics_text(&self) -> Result<String, AppError> {
-        let s = self.stats(30)?;
+        let s = self.stats(&Principal::operator("metrics"), 30)?;
         let mut reg = Registry::with_prefix("hoso");
         let lookups = Family::<Vec<(String, String)>, Gauge>::default();
         reg.register(

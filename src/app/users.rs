@@ -24,19 +24,21 @@ impl App {
         username: &str,
         password: &str,
         role: Role,
+        office: Option<&str>,
     ) -> Result<i64, AppError> {
         if !role.is_person() {
             return Err(AppError::Invalid("a user's role is clerk or admin".into()));
         }
+        let office = self.office_for_new(by, role, office)?;
         auth::validate_username(username).map_err(|e| AppError::Invalid(e.to_string()))?;
         let hash = auth::hash_password(password).map_err(|e| AppError::Invalid(e.to_string()))?;
         let t = now();
         Ok(self.store.audited(&by.actor, t, |tx| {
-            let id = users::insert_user(tx, username, &hash, role.as_str(), t)?;
+            let id = users::insert_user(tx, username, &hash, role.as_str(), office, t)?;
             tx.record(
                 Action::UserCreate,
                 &format!("user:{id}"),
-                json!({"username": username, "role": role}),
+                json!({"username": username, "role": role, "office": office}),
             )?;
             Ok(id)
         })?)
@@ -48,12 +50,14 @@ impl App {
         by: &Principal,
         role: Role,
         name: &str,
+        office: Option<&str>,
     ) -> Result<(i64, String), AppError> {
         if role.is_person() {
             return Err(AppError::Invalid(
                 "a device token's role is kiosk or integration".into(),
             ));
         }
+        let office = self.office_for_new(by, role, office)?;
         let name = name.trim();
         if name.is_empty() || name.len() > 80 {
             return Err(AppError::Invalid(
@@ -63,11 +67,11 @@ impl App {
         let (token, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
         let t = now();
         let id = self.store.audited(&by.actor, t, |tx| {
-            let id = users::insert_device(tx, name, role.as_str(), &hash, t)?;
+            let id = users::insert_device(tx, name, role.as_str(), office, &hash, t)?;
             tx.record(
                 Action::TokenIssue,
                 &format!("device:{id}"),
-                json!({"name": name, "role": role}),
+                json!({"name": name, "role": role, "office": office}),
             )?;
             Ok(id)
         })?;
@@ -121,7 +125,7 @@ impl App {
         Ok(row.and_then(|s| {
             let role = Role::parse(&s.user.role)?;
             Some((
-                Principal::user(role, s.user.id, s.user.username),
+                Principal::user(role, s.user.id, s.user.username, s.user.office_id),
                 s.csrf_token,
             ))
         }))
@@ -134,7 +138,7 @@ impl App {
             .read(|c| users::device_by_name(c, name))?
             .filter(|d| d.role == Role::Kiosk.as_str())
             .ok_or_else(|| AppError::NotFound(format!("active kiosk device named {name:?}")))?;
-        Ok(Principal::device(Role::Kiosk, d.id, d.name))
+        Ok(Principal::device(Role::Kiosk, d.id, d.name, d.office_id))
     }
 
     /// The device behind a bearer token.
@@ -143,7 +147,7 @@ impl App {
         let row = self.store.read(|c| users::device_by_token(c, &h, now()))?;
         Ok(row.and_then(|d| {
             let role = Role::parse(&d.role)?;
-            Some(Principal::device(role, d.id, d.name))
+            Some(Principal::device(role, d.id, d.name, d.office_id))
         }))
     }
 }

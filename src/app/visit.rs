@@ -147,7 +147,7 @@ impl App {
             {
                 Some(Ok(Some(reply))) => Ok(Either::Qr(reply)),
                 Some(Err(e)) => Err(e),
-                _ => facts.map(|f| Either::Visit(self.observe(s, &f, &rule, t))),
+                _ => facts.map(|f| Either::Visit(self.observe(s, &f, &rule, t, device))),
             };
             (scan, result)
         });
@@ -266,6 +266,15 @@ impl App {
         })
     }
 
+    /// The offices a kiosk's face search covers: its own, or every office with
+    /// `kiosk.scope = "province"` (or for a kiosk of no office).
+    pub fn kiosk_scope(&self, device: &Principal) -> Option<i64> {
+        match self.config.kiosk.scope {
+            crate::config::KioskScope::Province => None,
+            crate::config::KioskScope::Office => device.office,
+        }
+    }
+
     /// Feeds the frame's facts to the visit, with the gallery among the people the kiosk may
     /// identify.
     fn observe(
@@ -274,6 +283,7 @@ impl App {
         facts: &Facts,
         rule: &VisitRule,
         t: Instant,
+        device: &Principal,
     ) -> Result<Decision, AppError> {
         let obs = match facts {
             Facts::NoFace => Observation::NoFace,
@@ -290,6 +300,7 @@ impl App {
             },
         };
         let eligible = self.eligible()?;
+        let eligible = eligible.within(self.kiosk_scope(device));
         let segments = self.gallery.segments();
         let mut probe = Vec::new();
         let mut search = |v: &[f32]| -> TopTwo {
@@ -329,14 +340,18 @@ impl App {
                 liveness,
                 steps,
             }) => {
-                self.audit(
-                    device,
-                    Action::KioskMatch,
-                    &ApplicantId::from_gallery(*who).subject(),
-                    json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
-                )?;
+                let person = ApplicantId::from_gallery(*who);
+                // The match and "last recognised" in one write.
+                self.store.audited(&device.actor, crate::store::now(), |tx| {
+                    tx.record(
+                        Action::KioskMatch,
+                        &person.subject(),
+                        json!({"score": score, "kiosk": device.name, "liveness": liveness, "challenge": steps}),
+                    )?;
+                    crate::store::desk::mark_recognised(tx, person.0, tx.at())
+                })?;
                 self.record_lookup(device.id, visit, LookupMethod::Face, Some(d.age))?;
-                result = Some(self.face_result(ApplicantId::from_gallery(*who))?);
+                result = Some(self.face_result(person)?);
             }
             Some(Event::Attack {
                 reason,

@@ -12,7 +12,7 @@ use hoso::config::Config;
 use super::open_app;
 
 /// `hoso admin create-user`: the password comes from standard input.
-pub fn create_user(config: Config, role: &str, username: &str) -> Result<()> {
+pub fn create_user(config: Config, role: &str, username: &str, office: Option<&str>) -> Result<()> {
     let app = open_app(config)?;
     let role = Role::parse(role)
         .filter(|r| r.is_person())
@@ -26,19 +26,37 @@ pub fn create_user(config: Config, role: &str, username: &str) -> Result<()> {
         username,
         pw.trim_end_matches(['\n', '\r']),
         role,
+        office,
     )?;
     println!("created {} {username} (id {id})", role.as_str());
     Ok(())
 }
 
+/// `hoso admin create-office`.
+pub fn create_office(config: Config, o: hoso::app::offices::OfficeInput) -> Result<()> {
+    let app = open_app(config)?;
+    let id = app.create_office(&Principal::operator("cli"), &o)?;
+    println!("created office {} (id {id})", o.code);
+    Ok(())
+}
+
+/// `hoso admin offices`: code, id and name, one office per line.
+pub fn list_offices(config: Config) -> Result<()> {
+    let app = open_app(config)?;
+    for o in app.offices(&Principal::operator("cli"))? {
+        println!("{}\t{}\t{}", o.code, o.id, o.name);
+    }
+    Ok(())
+}
+
 /// `hoso admin issue-token`: the token on standard output; a kiosk's setup link on
 /// standard error.
-pub fn issue_token(config: Config, role: &str, name: &str) -> Result<()> {
+pub fn issue_token(config: Config, role: &str, name: &str, office: Option<&str>) -> Result<()> {
     let app = open_app(config)?;
     let role = Role::parse(role)
         .filter(|r| !r.is_person())
         .context("--role must be kiosk or integration")?;
-    let (id, token) = app.issue_token(&Principal::operator("cli"), role, name)?;
+    let (id, token) = app.issue_token(&Principal::operator("cli"), role, name, office)?;
     println!("{token}");
     if role == Role::Kiosk {
         let code = app.setup_code(id, &token)?;
@@ -122,8 +140,12 @@ pub fn backup(config: &Config, to: Option<PathBuf>, keep: Option<usize>) -> Resu
     Ok(())
 }
 
-/// `hoso restore`.
+/// `hoso restore`: refused while a server runs on the data directory (its lock); after the
+/// copy, every withdrawal, purge, token revocation and account change recorded after the
+/// backup (the restore journal, kept outside the database) is applied again, sessions end,
+/// and the restore is audited.
 pub fn restore(config: &Config, from: &std::path::Path, force: bool) -> Result<()> {
+    let _lock = hoso::lock::DataDirLock::acquire(&config.data_dir)?;
     let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
     if config.data_dir.join("hoso.sqlite3").exists() && !force {
         bail!(
@@ -133,13 +155,33 @@ pub fn restore(config: &Config, from: &std::path::Path, force: bool) -> Result<(
     }
     hoso::backup::restore(&keys.backup_key(), from, &config.data_dir)?;
     let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+    let journal = hoso::journal::Journal::new(&config.data_dir);
+    let name = from.file_name().map_or_else(
+        || from.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let done = hoso::journal::reapply(&store, &journal, &name, hoso::store::now())?;
+    store.checkpoint()?;
+    let when = chrono::DateTime::from_timestamp(done.backup_at, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    println!(
+        "restored {} (its last entry: {when}); re-applied since then: {} purge(s)/withdrawal(s), \
+         {} token revocation(s), {} password change(s), {} account change(s); every session ended",
+        from.display(),
+        done.purges,
+        done.revocations,
+        done.password_changes,
+        done.account_changes
+    );
     match store.verify_audit()? {
-        None => println!("restored {}; audit log intact", from.display()),
+        None => println!(
+            "audit log intact up to the backup, then the restore entry; entries written after \
+             {when} were on the replaced database"
+        ),
         Some(b) => println!(
-            "restored {}; WARNING: audit log broken at entry {}: {}",
-            from.display(),
-            b.entry,
-            b.reason
+            "WARNING: audit log broken at entry {}: {}",
+            b.entry, b.reason
         ),
     }
     Ok(())

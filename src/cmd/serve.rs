@@ -42,6 +42,8 @@ pub fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    // Held until the process ends: a restore refuses to run under this server.
+    let _lock = hoso::lock::DataDirLock::acquire(&config.data_dir)?;
     let engine = load_engine(&config)?;
     let app = hoso::app::App::open(config, engine, demo)?;
     if demo {
@@ -66,14 +68,14 @@ pub fn serve(mut config: Config, args: ServeArgs) -> Result<()> {
 
 /// Demo mode: an admin and a clerk account, printed on start.
 fn demo_accounts(app: &hoso::app::App) -> Result<()> {
-    for (user, role) in [("admin", Role::Admin), ("clerk", Role::Clerk)] {
-        match app.create_user(
-            &hoso::auth::Principal::operator("demo"),
-            user,
-            hoso::app::demo::PASSWORD,
-            role,
-        ) {
-            Ok(_) | Err(hoso::app::AppError::Conflict(_)) => {}
+    let op = hoso::auth::Principal::operator("demo");
+    for (user, role, name) in [
+        ("admin", Role::Admin, "Trần Văn Quản"),
+        ("clerk", Role::Clerk, "Nguyễn Thị Lan"),
+    ] {
+        match app.create_user(&op, user, hoso::app::demo::PASSWORD, role, None) {
+            Ok(id) => app.set_display_name(&op, id, Some(name))?,
+            Err(hoso::app::AppError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -143,9 +143,20 @@ fn run(
         "eval-clerk",
         "eval-password-2026",
         Role::Clerk,
+        None,
     )?;
-    let clerk = &Principal::user(Role::Clerk, clerk_id, "eval-clerk".into());
-    let kiosk = Principal::device(Role::Kiosk, 0, "eval".into());
+    let clerk = &Principal::user(
+        Role::Clerk,
+        clerk_id,
+        "eval-clerk".into(),
+        Some(crate::store::offices::DEFAULT_OFFICE),
+    );
+    let kiosk = Principal::device(
+        Role::Kiosk,
+        0,
+        "eval".into(),
+        Some(crate::store::offices::DEFAULT_OFFICE),
+    );
     let limits = app.config.decode_limits();
     let read = |p: &Path| std::fs::read(p).ok();
     // Enrol every other identity: consent, the first K photos the intake accepts, a dossier.
@@ -181,11 +192,15 @@ fn run(
         }
         app.create_dossier(
             clerk,
-            &format!("000.00.00.H01-261130-{:04}", i + 1),
-            a,
-            "Thử nghiệm",
-            "2026-11-30 08:00",
-            "2026-12-30 17:00",
+            crate::app::dossiers::NewDossierInput {
+                code: &format!("000.00.00.H01-261130-{:04}", i + 1),
+                applicant_id: a,
+                procedure: "Thử nghiệm",
+                received_at: "2026-11-30 08:00",
+                due_at: "2026-12-30 17:00",
+                documents: &[],
+                office: None,
+            },
         )?;
         applicant[i] = Some(a.gallery_key());
     }

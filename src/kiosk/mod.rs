@@ -4,6 +4,7 @@
 //! receipt QR reader. Sessions expire when idle.
 
 pub mod challenge;
+pub mod eligible;
 pub mod keypad;
 pub mod qr;
 pub mod visit;

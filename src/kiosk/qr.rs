@@ -43,7 +43,7 @@ pub enum Effort {
 /// hold the receipt) upscaled 2×, as it is, binarised and sharpened. Stops at the first
 /// readable lookup code.
 pub fn scan(img: &RgbImage, effort: Effort) -> Scan {
-    let grey = image::imageops::grayscale(img);
+    let mut grey: Option<image::GrayImage> = None;
     let mut centre: Option<image::GrayImage> = None;
     let mut seen: Option<u32> = None;
     for pass in Pass::ALL {
@@ -55,20 +55,48 @@ pub fn scan(img: &RgbImage, effort: Effort) -> Scan {
         if !wanted {
             continue;
         }
-        let (g, scale) = match pass {
-            Pass::AsIs => (grey.clone(), 1),
-            Pass::Binarised => (otsu(&stretch(&grey)), 1),
+        // The decoder binarises its own buffer in place; each pass fills that buffer
+        // straight from the frame (or the enlarged centre) through a pixel map, so no pass
+        // copies an image just to hand it over.
+        let (found, width) = match pass {
+            Pass::AsIs => attempt(img.width(), img.height(), 1, |x, y| {
+                luma(img.get_pixel(x, y).0)
+            }),
+            Pass::Binarised => {
+                let g = grey.get_or_insert_with(|| image::imageops::grayscale(img));
+                let before = histogram(g);
+                let map = stretch_map(&before);
+                let mut hist = [0u64; 256];
+                for (v, &n) in before.iter().enumerate() {
+                    hist[usize::from(map[v])] += n;
+                }
+                let t = otsu_threshold(&hist);
+                attempt(g.width(), g.height(), 1, |x, y| {
+                    black_white(map[usize::from(g.get_pixel(x, y).0[0])], t)
+                })
+            }
             _ => {
-                let c = centre.get_or_insert_with(|| centre_2x(&grey));
-                let g = match pass {
-                    Pass::CentreBinarised => otsu(c),
-                    Pass::CentreSharpened => image::imageops::unsharpen(c, 1.5, 8),
-                    _ => c.clone(),
+                let c: &image::GrayImage = match &centre {
+                    Some(c) => c,
+                    None => {
+                        let g = grey.get_or_insert_with(|| image::imageops::grayscale(img));
+                        centre.insert(centre_2x(g))
+                    }
                 };
-                (g, 2)
+                let (w, h) = c.dimensions();
+                match pass {
+                    Pass::CentreBinarised => {
+                        let t = otsu_threshold(&histogram(c));
+                        attempt(w, h, 2, |x, y| black_white(c.get_pixel(x, y).0[0], t))
+                    }
+                    Pass::CentreSharpened => {
+                        let s = image::imageops::unsharpen(c, 1.5, 8);
+                        attempt(w, h, 2, |x, y| s.get_pixel(x, y).0[0])
+                    }
+                    _ => attempt(w, h, 2, |x, y| c.get_pixel(x, y).0[0]),
+                }
             }
         };
-        let (found, width) = attempt(g, scale);
         seen = seen.max(width);
         if let Some(found) = found {
             return Scan {
@@ -103,9 +131,17 @@ impl Pass {
     ];
 }
 
-/// One decoding pass: the lookup code read, and the widest code seen (in the frame's pixels).
-fn attempt(g: image::GrayImage, scale: u32) -> (Option<(String, String)>, Option<u32>) {
-    let mut prep = rqrr::PreparedImage::prepare(g);
+/// One decoding pass over a `w`×`h` picture given by `pixel`: the lookup code read, and the
+/// widest code seen (in the frame's pixels, the picture being `scale`× the frame).
+fn attempt(
+    w: u32,
+    h: u32,
+    scale: u32,
+    pixel: impl Fn(u32, u32) -> u8,
+) -> (Option<(String, String)>, Option<u32>) {
+    let mut prep = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+        pixel(x as u32, y as u32)
+    });
     let grids = prep.detect_grids();
     let width = grids
         .iter()
@@ -121,6 +157,19 @@ fn attempt(g: image::GrayImage, scale: u32) -> (Option<(String, String)>, Option
     (found, width)
 }
 
+/// Luminance with the same weights as `image`'s grayscale.
+fn luma([r, g, b]: [u8; 3]) -> u8 {
+    ((2126 * u32::from(r) + 7152 * u32::from(g) + 722 * u32::from(b)) / 10000) as u8
+}
+
+fn black_white(v: u8, threshold: u8) -> u8 {
+    if v > threshold {
+        255
+    } else {
+        0
+    }
+}
+
 /// Decodes the first readable lookup QR code in the frame, trying hard.
 pub fn find_lookup(img: &RgbImage) -> Option<(String, String)> {
     scan(img, Effort::Hard).found
@@ -134,10 +183,9 @@ fn centre_2x(g: &image::GrayImage) -> image::GrayImage {
     image::imageops::resize(&crop, cw * 2, ch * 2, image::imageops::FilterType::Triangle)
 }
 
-/// Contrast stretched to the full range (1st to 99th percentile).
-fn stretch(g: &image::GrayImage) -> image::GrayImage {
-    let hist = histogram(g);
-    let n = u64::from(g.width()) * u64::from(g.height());
+/// The grey-level map that stretches contrast to the full range (1st to 99th percentile).
+fn stretch_map(hist: &[u64; 256]) -> [u8; 256] {
+    let n: u64 = hist.iter().sum();
     let pick = |q: u64| {
         let mut acc = 0;
         hist.iter()
@@ -148,16 +196,11 @@ fn stretch(g: &image::GrayImage) -> image::GrayImage {
             .unwrap_or(255) as i32
     };
     let (lo, hi) = (pick(1), pick(99).max(pick(1) + 1));
-    let mut out = g.clone();
-    for p in out.pixels_mut() {
-        p.0[0] = ((i32::from(p.0[0]) - lo) * 255 / (hi - lo)).clamp(0, 255) as u8;
-    }
-    out
+    std::array::from_fn(|v| ((v as i32 - lo) * 255 / (hi - lo)).clamp(0, 255) as u8)
 }
 
-/// Black and white at Otsu's threshold.
-fn otsu(g: &image::GrayImage) -> image::GrayImage {
-    let hist = histogram(g);
+/// Otsu's threshold of a grey-level histogram.
+fn otsu_threshold(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
     let sum: f64 = hist
         .iter()
@@ -178,11 +221,7 @@ fn otsu(g: &image::GrayImage) -> image::GrayImage {
             t = i as u8;
         }
     }
-    let mut out = g.clone();
-    for p in out.pixels_mut() {
-        p.0[0] = if p.0[0] > t { 255 } else { 0 };
-    }
-    out
+    t
 }
 
 fn histogram(g: &image::GrayImage) -> [u64; 256] {

@@ -39,6 +39,12 @@ pub enum Action {
     KioskLookupQr,
     KioskHelpCall,
     HelpAnswer,
+    BackupRestore,
+    FaceDiscard,
+    FaceReenrol,
+    DuplicateView,
+    NameReveal,
+    OfficeCreate,
 }
 
 impl Action {
@@ -78,6 +84,12 @@ impl Action {
         Action::KioskLookupQr,
         Action::KioskHelpCall,
         Action::HelpAnswer,
+        Action::BackupRestore,
+        Action::FaceDiscard,
+        Action::FaceReenrol,
+        Action::DuplicateView,
+        Action::NameReveal,
+        Action::OfficeCreate,
     ];
 
     /// The code stored in the log.
@@ -118,6 +130,12 @@ impl Action {
             Action::KioskLookupQr => "kiosk.lookup_qr",
             Action::KioskHelpCall => "kiosk.help_call",
             Action::HelpAnswer => "help.answer",
+            Action::BackupRestore => "backup.restore",
+            Action::FaceDiscard => "face.discard",
+            Action::FaceReenrol => "face.reenrol",
+            Action::DuplicateView => "face.duplicate_view",
+            Action::NameReveal => "applicant.reveal",
+            Action::OfficeCreate => "office.create",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::offices::applicant_in_scope;
 use super::users::{device, DeviceRow, DEVICE_COLS};
 use super::StoreError;
 
@@ -35,19 +36,25 @@ pub fn set_setting(
 pub struct UserInfo {
     pub id: i64,
     pub username: String,
+    /// The name printed on receipts (None: the username is printed).
+    pub display_name: Option<String>,
     pub role: String,
     pub active: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    /// None: every office (a province admin).
+    pub office_id: Option<i64>,
 }
 
-pub fn users(c: &Connection) -> Result<Vec<UserInfo>, StoreError> {
+/// The accounts of office `scope` (None: all).
+pub fn users(c: &Connection, scope: Option<i64>) -> Result<Vec<UserInfo>, StoreError> {
     let mut st = c.prepare(
         "SELECT u.id, u.username, u.role, u.active, u.created_at,
-                (SELECT MAX(a.at) FROM audit a WHERE a.action = 'login' AND a.actor = 'user:' || u.id)
-         FROM users u ORDER BY u.username",
+                (SELECT MAX(a.at) FROM audit a WHERE a.action = 'login' AND a.actor = 'user:' || u.id),
+                u.display_name, u.office_id
+         FROM users u WHERE ?1 IS NULL OR u.office_id = ?1 ORDER BY u.username",
     )?;
-    let rows = st.query_map([], |r| {
+    let rows = st.query_map([scope], |r| {
         Ok(UserInfo {
             id: r.get(0)?,
             username: r.get(1)?,
@@ -55,9 +62,47 @@ pub fn users(c: &Connection) -> Result<Vec<UserInfo>, StoreError> {
             active: r.get(3)?,
             created_at: r.get(4)?,
             last_login_at: r.get(5)?,
+            display_name: r.get(6)?,
+            office_id: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The name a staff member signs receipts with: the display name, else the username.
+pub fn display_name(c: &Connection, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT COALESCE(display_name, username) FROM users WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Sets the name printed on receipts (None: the username).
+pub fn set_display_name(tx: &Transaction, id: i64, name: Option<&str>) -> Result<bool, StoreError> {
+    Ok(tx.execute(
+        "UPDATE users SET display_name = ?2 WHERE id = ?1",
+        params![id, name],
+    )? > 0)
+}
+
+/// Whether an account with this id exists in office `scope` (None: any office).
+pub fn user_exists(c: &Connection, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1 AND (?2 IS NULL OR office_id = ?2))",
+        params![id, scope],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether a device with this id exists in office `scope` (None: any office).
+pub fn device_exists(c: &Connection, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM device_tokens WHERE id = ?1 AND (?2 IS NULL OR office_id = ?2))",
+        params![id, scope],
+        |r| r.get(0),
+    )?)
 }
 
 /// Activates or deactivates an account; deactivation ends its sessions. False if unknown.
@@ -91,12 +136,13 @@ pub fn other_active_admins(c: &Connection, except: i64) -> Result<i64, StoreErro
     )?)
 }
 
-/// Every device token, active ones first.
-pub fn devices(c: &Connection) -> Result<Vec<DeviceRow>, StoreError> {
+/// The device tokens of office `scope` (None: all), active ones first.
+pub fn devices(c: &Connection, scope: Option<i64>) -> Result<Vec<DeviceRow>, StoreError> {
     let mut st = c.prepare(&format!(
-        "SELECT {DEVICE_COLS} FROM device_tokens ORDER BY revoked_at IS NOT NULL, name"
+        "SELECT {DEVICE_COLS} FROM device_tokens WHERE ?1 IS NULL OR office_id = ?1
+         ORDER BY revoked_at IS NOT NULL, name"
     ))?;
-    let rows = st.query_map([], device)?;
+    let rows = st.query_map([scope], device)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -164,28 +210,35 @@ fn consent_record(r: &rusqlite::Row) -> rusqlite::Result<ConsentRecord> {
     })
 }
 
-/// The latest consent of the most recently changed applicants (newest first).
+/// The latest consent of the most recently changed applicants of office `scope` (None: all;
+/// newest first).
 pub fn consent_records(
     c: &Connection,
     limit: i64,
     model: &str,
+    scope: Option<i64>,
 ) -> Result<Vec<ConsentRecord>, StoreError> {
     let mut st = c.prepare(&format!(
-        "{RECORD_SELECT} ORDER BY MAX(COALESCE(c.withdrawn_at, 0), COALESCE(c.granted_at, 0), a.created_at) DESC, a.id DESC LIMIT ?1"
+        "{RECORD_SELECT} WHERE {} ORDER BY MAX(COALESCE(c.withdrawn_at, 0), COALESCE(c.granted_at, 0), a.created_at) DESC, a.id DESC LIMIT ?1",
+        applicant_in_scope(3)
     ))?;
-    let rows = st.query_map(rusqlite::params![limit, model], consent_record)?;
+    let rows = st.query_map(rusqlite::params![limit, model, scope], consent_record)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The consent record of one applicant.
+/// The consent record of one applicant of office `scope` (None: any).
 pub fn consent_record_of(
     c: &Connection,
     id: i64,
     model: &str,
+    scope: Option<i64>,
 ) -> Result<Option<ConsentRecord>, StoreError> {
     Ok(c.query_row(
-        &format!("{RECORD_SELECT} WHERE a.id = ?1"),
-        rusqlite::params![id, model],
+        &format!(
+            "{RECORD_SELECT} WHERE a.id = ?1 AND {}",
+            applicant_in_scope(3)
+        ),
+        rusqlite::params![id, model, scope],
         consent_record,
     )
     .optional()?)

@@ -164,8 +164,13 @@ pub fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
     })
 }
 
-/// Entries matching the filter, newest first (at most `limit`, default 200, max 100 000).
-pub fn search(c: &Connection, f: &Filter) -> Result<Vec<AuditRecord>, StoreError> {
+/// Entries matching the filter, newest first (at most `limit`, default 200, max 100 000),
+/// of the staff and devices of office `scope` (None: everyone's).
+pub fn search(
+    c: &Connection,
+    f: &Filter,
+    scope: Option<i64>,
+) -> Result<Vec<AuditRecord>, StoreError> {
     // `_` and `%` are LIKE wildcards: match them literally (escaped with `\`); a
     // trailing `.` selects a family ("face." → face.enrol, face.purge …).
     let action_like = f.action.as_deref().map(|a| {
@@ -179,13 +184,14 @@ pub fn search(c: &Connection, f: &Filter) -> Result<Vec<AuditRecord>, StoreError
             literal
         }
     });
-    let mut st = c.prepare_cached(
-        "SELECT id, at, actor, action, subject, detail FROM audit
+    let mut st = c.prepare_cached(&format!(
+        "SELECT id, at, actor, action, subject, detail FROM audit a
          WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
            AND (?3 IS NULL OR subject = ?3) AND (?4 IS NULL OR at >= ?4)
-           AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6)
+           AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6) AND {}
          ORDER BY id DESC LIMIT ?7",
-    )?;
+        super::offices::actor_in_scope(8)
+    ))?;
     let limit = f.limit.unwrap_or(200).clamp(1, 100_000);
     let rows = st.query_map(
         params![
@@ -195,7 +201,8 @@ pub fn search(c: &Connection, f: &Filter) -> Result<Vec<AuditRecord>, StoreError
             f.from,
             f.to,
             f.before,
-            limit
+            limit,
+            scope
         ],
         record,
     )?;
@@ -215,7 +222,13 @@ pub fn recent(
             limit: Some(limit),
             ..Filter::default()
         },
+        None,
     )
+}
+
+/// When the newest entry was written (None: an empty log).
+pub fn last_at(c: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row("SELECT MAX(at) FROM audit", [], |r| r.get(0))?)
 }
 
 /// What `verify` found wrong.

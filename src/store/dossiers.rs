@@ -14,6 +14,10 @@ pub struct NewDossier<'a> {
     pub lookup_token_enc: &'a [u8],
     pub lookup_token_hash: &'a str,
     pub created_by: Option<i64>,
+    /// The documents received (a JSON list of names).
+    pub documents: &'a str,
+    /// The office that received it.
+    pub office_id: i64,
     /// Who registered it, as the audit log names them (the first event's actor).
     pub actor: &'a str,
     pub now: i64,
@@ -33,6 +37,12 @@ pub struct DossierRow {
     pub lookup_token_enc: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The documents received, as listed on the receipt.
+    pub documents: Vec<String>,
+    /// The staff member who received it.
+    pub created_by: Option<i64>,
+    /// The office that received it.
+    pub office_id: i64,
 }
 
 pub struct NewEvent<'a> {
@@ -58,8 +68,8 @@ pub struct EventRow {
 pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO dossiers (code, applicant_id, procedure_name, received_at, due_at, original_due_at, status,
-                               lookup_token_enc, lookup_token_hash, created_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                               lookup_token_enc, lookup_token_hash, created_by, created_at, updated_at, documents, office_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
         params![
             d.code,
             d.applicant_id,
@@ -70,7 +80,9 @@ pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError
             d.lookup_token_enc,
             d.lookup_token_hash,
             d.created_by,
-            d.now
+            d.now,
+            d.documents,
+            d.office_id
         ],
     )
     .map_err(conflict("a dossier with this code"))?;
@@ -82,7 +94,7 @@ pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError
 }
 
 const COLS: &str = "code, applicant_id, procedure_name, received_at, due_at, original_due_at, apology_used, status,
-    agency, lookup_token_enc, created_at, updated_at";
+    agency, lookup_token_enc, created_at, updated_at, documents, created_by, office_id";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<DossierRow> {
     Ok(DossierRow {
@@ -98,6 +110,10 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<DossierRow> {
         lookup_token_enc: r.get(9)?,
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
+        documents: serde_json::from_str::<Vec<String>>(&r.get::<_, String>(12)?)
+            .unwrap_or_default(),
+        created_by: r.get(13)?,
+        office_id: r.get(14)?,
     })
 }
 
@@ -139,6 +155,15 @@ pub fn insert_event(tx: &Transaction, e: &NewEvent) -> Result<bool, StoreError> 
     Ok(n == 1)
 }
 
+/// Whether this status event (dossier, status, time) is already recorded.
+pub fn event_recorded(c: &Connection, code: &str, status: u8, at: i64) -> Result<bool, StoreError> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM dossier_events WHERE dossier_code = ?1 AND status = ?2 AND at = ?3)",
+        params![code, status, at],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn update_state(
     tx: &Transaction,
     code: &str,
@@ -174,16 +199,17 @@ pub fn events(c: &Connection, code: &str) -> Result<Vec<EventRow>, StoreError> {
 
 /// Applicants with at least one open dossier and a running consent for `purpose` (the
 /// only ones the kiosk may identify).
+/// (applicant, office) for every open dossier of an applicant with a running consent.
 pub fn applicants_with_open_dossiers(
     c: &Connection,
     purpose: &str,
-) -> Result<std::collections::HashSet<i64>, StoreError> {
+) -> Result<Vec<(i64, i64)>, StoreError> {
     let mut st = c.prepare_cached(
-        "SELECT DISTINCT d.applicant_id FROM dossiers d WHERE d.status NOT IN (3, 7, 8, 10)
+        "SELECT DISTINCT d.applicant_id, d.office_id FROM dossiers d WHERE d.status NOT IN (3, 7, 8, 10)
            AND EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = d.applicant_id
                        AND c.purpose = ?1 AND c.withdrawn_at IS NULL)",
     )?;
-    let rows = st.query_map([purpose], |r| r.get(0))?;
+    let rows = st.query_map([purpose], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -222,7 +248,8 @@ pub fn seed_synthetic(
          VALUES (?1, ?2, 'bench', '', 'tick', ?3, ?4)",
     )?;
     let mut a = tx.prepare(
-        "INSERT INTO applicants (id, full_name, id_number_enc, id_number_hash, created_at) VALUES (?1, 'Người Thử', x'00', ?2, ?3)",
+        "INSERT INTO applicants (id, full_name, id_number_enc, id_number_hash, created_at, fields_bound)
+         VALUES (?1, 'Người Thử', x'00', ?2, ?3, 1)",
     )?;
     let mut d = tx.prepare(
         "INSERT INTO dossiers (code, applicant_id, procedure_name, received_at, due_at, original_due_at, status,
@@ -238,10 +265,10 @@ pub fn seed_synthetic(
 }
 
 /// The code of the newest dossier, if any.
-pub fn newest_code(c: &Connection) -> Result<Option<String>, StoreError> {
+pub fn newest_code(c: &Connection, office: i64) -> Result<Option<String>, StoreError> {
     Ok(c.query_row(
-        "SELECT code FROM dossiers ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        [],
+        "SELECT code FROM dossiers WHERE office_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        [office],
         |r| r.get(0),
     )
     .optional()?)

@@ -13,6 +13,9 @@ pub struct HelpCall {
     pub at: i64,
     pub kiosk: String,
     pub answered_at: Option<i64>,
+    /// The kiosk's office (only that office's desks are told).
+    #[serde(skip)]
+    pub office_id: Option<i64>,
 }
 
 /// Records a request from kiosk `device_id`; returns its id.
@@ -46,7 +49,7 @@ pub fn answer(tx: &Transaction, id: i64, by: i64, at: i64) -> Result<bool, Store
 /// One request with its kiosk's name.
 pub fn get(c: &Connection, id: i64) -> Result<Option<HelpCall>, StoreError> {
     Ok(c.query_row(
-        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at FROM help_calls h
+        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at, d.office_id FROM help_calls h
          LEFT JOIN device_tokens d ON d.id = h.device_id WHERE h.id = ?1",
         [id],
         row,
@@ -54,22 +57,27 @@ pub fn get(c: &Connection, id: i64) -> Result<Option<HelpCall>, StoreError> {
     .optional()?)
 }
 
-/// Unanswered requests made at or after `since`, oldest first.
-pub fn open(c: &Connection, since: i64) -> Result<Vec<HelpCall>, StoreError> {
+/// Unanswered requests made at or after `since` at the kiosks of office `scope` (None:
+/// all), oldest first.
+pub fn open(c: &Connection, since: i64, scope: Option<i64>) -> Result<Vec<HelpCall>, StoreError> {
     let mut st = c.prepare(
-        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at FROM help_calls h
+        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at, d.office_id FROM help_calls h
          LEFT JOIN device_tokens d ON d.id = h.device_id
-         WHERE h.at >= ?1 AND h.answered_at IS NULL ORDER BY h.id",
+         WHERE h.at >= ?1 AND h.answered_at IS NULL AND (?2 IS NULL OR d.office_id = ?2)
+         ORDER BY h.id",
     )?;
-    let rows = st.query_map([since], row)?;
+    let rows = st.query_map(params![since, scope], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// (requests, answered requests) made at or after `from`.
-pub fn counts(c: &Connection, from: i64) -> Result<(i64, i64), StoreError> {
+/// (requests, answered requests) made at or after `from` at the kiosks of office `scope`.
+pub fn counts(c: &Connection, from: i64, scope: Option<i64>) -> Result<(i64, i64), StoreError> {
     Ok(c.query_row(
-        "SELECT COUNT(*), COUNT(answered_at) FROM help_calls WHERE at >= ?1",
-        [from],
+        &format!(
+            "SELECT COUNT(*), COUNT(answered_at) FROM help_calls WHERE at >= ?1 AND {}",
+            super::offices::device_in_scope("device_id", 2)
+        ),
+        params![from, scope],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }
@@ -80,5 +88,6 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<HelpCall> {
         at: r.get(1)?,
         kiosk: r.get(2)?,
         answered_at: r.get(3)?,
+        office_id: r.get(4)?,
     })
 }

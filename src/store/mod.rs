@@ -5,10 +5,13 @@
 pub mod action;
 pub mod admin;
 pub mod audit;
+pub mod desk;
 pub mod dossiers;
 pub mod help;
 pub mod misses;
+pub mod offices;
 pub mod people;
+pub mod reports;
 pub mod requests;
 mod schema;
 pub mod stats;
@@ -229,7 +232,19 @@ impl Store {
     }
 }
 
+/// SQLite's integrity check of a database file that is not open as a store (a backup being
+/// restored): "ok", or what is wrong.
+pub fn integrity_of(path: &Path) -> Result<String, StoreError> {
+    let c = Connection::open(path)?;
+    Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
+
 /// Now as unix seconds.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Now as unix milliseconds (the miss counters' clock: they outlive the process).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }

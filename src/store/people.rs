@@ -9,6 +9,8 @@ pub struct NewApplicant<'a> {
     pub id_number_enc: &'a [u8],
     pub id_number_hash: &'a str,
     pub phone_enc: Option<&'a [u8]>,
+    /// Keyed hash of the phone number (desk search).
+    pub phone_hash: Option<&'a str>,
     pub created_by: Option<i64>,
     pub now: i64,
 }
@@ -59,9 +61,9 @@ pub struct TemplateRow {
 
 pub fn insert_applicant(tx: &Transaction, a: &NewApplicant) -> Result<i64, StoreError> {
     tx.execute(
-        "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, phone_enc, created_at, created_by, fields_bound)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
-        params![a.full_name, a.id_number_enc, a.id_number_hash, a.phone_enc, a.now, a.created_by],
+        "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, phone_enc, created_at, created_by, fields_bound, phone_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+        params![a.full_name, a.id_number_enc, a.id_number_hash, a.phone_enc, a.now, a.created_by, a.phone_hash],
     )
     .map_err(conflict("an applicant with this ID number"))?;
     Ok(tx.last_insert_rowid())
@@ -253,15 +255,21 @@ pub fn relabel_templates(c: &Connection, from: &str, to: &str) -> Result<usize, 
     )?)
 }
 
-/// Templates of applicants with a valid consent for `purpose` (the gallery at start-up).
-pub fn consented_templates(c: &Connection, purpose: &str) -> Result<Vec<TemplateRow>, StoreError> {
-    let mut st = c.prepare(
+/// Templates of applicants with a valid consent for `purpose` (the gallery at start-up),
+/// a page at a time: at most `limit` with an id above `after`, by id.
+pub fn consented_templates(
+    c: &Connection,
+    purpose: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<TemplateRow>, StoreError> {
+    let mut st = c.prepare_cached(
         "SELECT t.id, t.applicant_id, t.model, t.sealed, t.quality FROM templates t
-         WHERE EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = t.applicant_id
+         WHERE t.id > ?2 AND EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = t.applicant_id
                        AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
-         ORDER BY t.id",
+         ORDER BY t.id LIMIT ?3",
     )?;
-    let rows = st.query_map([purpose], |r| {
+    let rows = st.query_map(params![purpose, after, limit], |r| {
         Ok(TemplateRow {
             id: r.get(0)?,
             applicant_id: r.get(1)?,

@@ -14,6 +14,8 @@ pub struct NewRequest<'a> {
     pub due_at: i64,
     pub note: &'a str,
     pub created_by: Option<i64>,
+    /// The office whose admin received it (None: a province admin).
+    pub office_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,8 +67,8 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<RequestRow> {
 pub fn insert(tx: &Transaction, n: &NewRequest) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO dsr_requests (applicant_id, kind, channel, received_at, ack_due_at, due_at,
-             status, note, created_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8)",
+             status, note, created_by, office_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8, ?9)",
         params![
             n.applicant_id,
             n.kind.as_str(),
@@ -75,23 +77,31 @@ pub fn insert(tx: &Transaction, n: &NewRequest) -> Result<i64, StoreError> {
             n.ack_due_at,
             n.due_at,
             n.note,
-            n.created_by
+            n.created_by,
+            n.office_id
         ],
     )?;
     Ok(tx.last_insert_rowid())
 }
 
-pub fn get(c: &Connection, id: i64) -> Result<Option<RequestRow>, StoreError> {
-    Ok(c.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row)
-        .optional()?)
+/// Request `id` if it is of office `scope` (None: any).
+pub fn get(c: &Connection, id: i64, scope: Option<i64>) -> Result<Option<RequestRow>, StoreError> {
+    Ok(c.query_row(
+        &format!("{SELECT} WHERE id = ?1 AND (?2 IS NULL OR office_id = ?2)"),
+        params![id, scope],
+        row,
+    )
+    .optional()?)
 }
 
-/// Open requests first (by deadline), then the latest closed ones.
-pub fn list(c: &Connection, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
+/// Open requests first (by deadline), then the latest closed ones; of office `scope`
+/// (None: all).
+pub fn list(c: &Connection, limit: i64, scope: Option<i64>) -> Result<Vec<RequestRow>, StoreError> {
     let mut st = c.prepare(&format!(
-        "{SELECT} ORDER BY status IN ('completed', 'rejected'), due_at, id DESC LIMIT ?1"
+        "{SELECT} WHERE ?2 IS NULL OR office_id = ?2
+         ORDER BY status IN ('completed', 'rejected'), due_at, id DESC LIMIT ?1"
     ))?;
-    let rows = st.query_map([limit], row)?;
+    let rows = st.query_map(params![limit, scope], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -121,13 +131,14 @@ pub fn set_status(
 }
 
 /// (open, of which past a deadline) at `now`.
-pub fn open_counts(c: &Connection, now: i64) -> Result<(i64, i64), StoreError> {
+pub fn open_counts(c: &Connection, now: i64, scope: Option<i64>) -> Result<(i64, i64), StoreError> {
     Ok(c.query_row(
         "SELECT COUNT(*),
                 COALESCE(SUM(now_late), 0)
          FROM (SELECT (?1 > due_at OR (acknowledged_at IS NULL AND ?1 > ack_due_at)) AS now_late
-               FROM dsr_requests WHERE status IN ('received', 'acknowledged'))",
-        [now],
+               FROM dsr_requests WHERE status IN ('received', 'acknowledged')
+                 AND (?2 IS NULL OR office_id = ?2))",
+        params![now, scope],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }

@@ -179,4 +179,44 @@ CREATE TABLE help_calls (
 );
 CREATE INDEX help_calls_at ON help_calls(at);
 "#,
+    // 6: the desks of a real office day — find a returning citizen by phone (keyed hash,
+    // like the ID number), when a person was last recognised, who enrolled each template,
+    // and the documents received with a dossier (a JSON list of names), and a staff member's
+    // name as printed on receipts.
+    r#"
+ALTER TABLE applicants ADD COLUMN phone_hash TEXT;
+CREATE INDEX applicants_phone ON applicants(phone_hash);
+ALTER TABLE applicants ADD COLUMN last_recognised_at INTEGER;
+ALTER TABLE templates ADD COLUMN enrolled_by INTEGER REFERENCES users(id);
+ALTER TABLE dossiers ADD COLUMN documents TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE users ADD COLUMN display_name TEXT;
+"#,
+    // 7: offices as tenants (DESIGN.md §9). Everything so far belongs to one default office
+    // (id 1), whose empty name, address, return place and code prefix mean "as configured"
+    // (`[office]`). Clerks and kiosks belong to an office; admins and integration tokens
+    // with no office act for every office (the province), as existing ones did.
+    r#"
+CREATE TABLE offices (
+    id           INTEGER PRIMARY KEY,
+    code         TEXT NOT NULL UNIQUE,
+    name         TEXT NOT NULL DEFAULT '',
+    address      TEXT NOT NULL DEFAULT '',
+    return_place TEXT NOT NULL DEFAULT '',
+    code_prefix  TEXT NOT NULL DEFAULT '',
+    created_at   INTEGER NOT NULL
+);
+INSERT INTO offices (id, code, created_at) VALUES (1, 'default', CAST(strftime('%s', 'now') AS INTEGER));
+ALTER TABLE users ADD COLUMN office_id INTEGER REFERENCES offices(id);
+UPDATE users SET office_id = 1 WHERE role = 'clerk';
+ALTER TABLE device_tokens ADD COLUMN office_id INTEGER REFERENCES offices(id);
+UPDATE device_tokens SET office_id = 1 WHERE role = 'kiosk';
+ALTER TABLE dossiers ADD COLUMN office_id INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX dossiers_office ON dossiers(office_id, status);
+ALTER TABLE dsr_requests ADD COLUMN office_id INTEGER REFERENCES offices(id);
+"#,
+    // 8: the miss counters serve sign-ins too (per client address and per username), so a
+    // lockout outlives a restart and holds on every server of a deployment.
+    r#"
+ALTER TABLE keypad_misses RENAME TO misses;
+"#,
 ];

@@ -3,10 +3,11 @@
 
 use rusqlite::{params, Connection, Transaction};
 
+use super::offices::{applicant_in_scope, device_in_scope};
 use super::StoreError;
 
 /// Vietnam is UTC+7 all year: days are counted in local time.
-const LOCAL_OFFSET_S: i64 = 7 * 3600;
+pub(crate) const LOCAL_OFFSET_S: i64 = 7 * 3600;
 
 /// Records one kiosk visit's outcome; returns its row id.
 pub fn insert_lookup(
@@ -47,14 +48,20 @@ pub struct Day {
     pub unresolved: i64,
 }
 
-/// Look-ups per local day since `from` (unix seconds), oldest first.
-pub fn lookups_per_day(c: &Connection, from: i64) -> Result<Vec<Day>, StoreError> {
-    let mut st = c.prepare_cached(
+/// Look-ups per local day since `from` (unix seconds) at the kiosks of office `scope`
+/// (None: all), oldest first.
+pub fn lookups_per_day(
+    c: &Connection,
+    from: i64,
+    scope: Option<i64>,
+) -> Result<Vec<Day>, StoreError> {
+    let mut st = c.prepare_cached(&format!(
         "SELECT date(at + ?2, 'unixepoch') AS day,
                 SUM(method = 'face'), SUM(method = 'qr'), SUM(method = 'keypad'), SUM(method = 'none')
-         FROM lookups WHERE at >= ?1 GROUP BY day ORDER BY day",
-    )?;
-    let rows = st.query_map(params![from, LOCAL_OFFSET_S], |r| {
+         FROM lookups WHERE at >= ?1 AND {} GROUP BY day ORDER BY day",
+        device_in_scope("device_id", 3)
+    ))?;
+    let rows = st.query_map(params![from, LOCAL_OFFSET_S, scope], |r| {
         Ok(Day {
             day: r.get(0)?,
             face: r.get(1)?,
@@ -67,21 +74,31 @@ pub fn lookups_per_day(c: &Connection, from: i64) -> Result<Vec<Day>, StoreError
 }
 
 /// Latencies (ms) of resolved look-ups since `from`, by method, sorted ascending.
-pub fn latencies(c: &Connection, from: i64, method: &str) -> Result<Vec<i64>, StoreError> {
-    let mut st = c.prepare_cached(
+pub fn latencies(
+    c: &Connection,
+    from: i64,
+    method: &str,
+    scope: Option<i64>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare_cached(&format!(
         "SELECT latency_ms FROM lookups WHERE at >= ?1 AND method = ?2
-             AND latency_ms IS NOT NULL ORDER BY latency_ms",
-    )?;
-    let rows = st.query_map(params![from, method], |r| r.get(0))?;
+             AND latency_ms IS NOT NULL AND {} ORDER BY latency_ms",
+        device_in_scope("device_id", 3)
+    ))?;
+    let rows = st.query_map(params![from, method, scope], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Ratings since `from`: count per score 1..=5.
-pub fn ratings(c: &Connection, from: i64) -> Result<[i64; 5], StoreError> {
-    let mut st =
-        c.prepare_cached("SELECT score, COUNT(*) FROM ratings WHERE at >= ?1 GROUP BY score")?;
+pub fn ratings(c: &Connection, from: i64, scope: Option<i64>) -> Result<[i64; 5], StoreError> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT score, COUNT(*) FROM ratings WHERE at >= ?1 AND {} GROUP BY score",
+        device_in_scope("device_id", 2)
+    ))?;
     let mut out = [0i64; 5];
-    let rows = st.query_map([from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = st.query_map(params![from, scope], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for r in rows {
         let (s, n) = r?;
         if (1..=5).contains(&s) {
@@ -103,7 +120,7 @@ pub struct Timeliness {
     pub open_overdue: i64,
 }
 
-pub fn timeliness(c: &Connection, now: i64) -> Result<Timeliness, StoreError> {
+pub fn timeliness(c: &Connection, now: i64, scope: Option<i64>) -> Result<Timeliness, StoreError> {
     Ok(c.query_row(
         "SELECT
             COALESCE(SUM(status IN (9, 10) AND finished <= original_due_at), 0),
@@ -113,8 +130,8 @@ pub fn timeliness(c: &Connection, now: i64) -> Result<Timeliness, StoreError> {
          FROM (SELECT d.status, d.due_at, d.original_due_at,
                  COALESCE((SELECT MIN(e.at) FROM dossier_events e
                            WHERE e.dossier_code = d.code AND e.status IN (9, 10)), d.updated_at) AS finished
-               FROM dossiers d)",
-        [now],
+               FROM dossiers d WHERE ?2 IS NULL OR d.office_id = ?2)",
+        params![now, scope],
         |r| {
             Ok(Timeliness {
                 finished_on_time: r.get(0)?,
@@ -127,11 +144,19 @@ pub fn timeliness(c: &Connection, now: i64) -> Result<Timeliness, StoreError> {
 }
 
 /// Applicants with a running consent, and of those with templates.
-pub fn consented(c: &Connection, purpose: &str) -> Result<(i64, i64), StoreError> {
+pub fn consented(
+    c: &Connection,
+    purpose: &str,
+    scope: Option<i64>,
+) -> Result<(i64, i64), StoreError> {
     Ok(c.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM templates t WHERE t.applicant_id = x.applicant_id)), 0)
-         FROM (SELECT DISTINCT applicant_id FROM consents WHERE purpose = ?1 AND withdrawn_at IS NULL) x",
-        [purpose],
+        &format!(
+            "SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM templates t WHERE t.applicant_id = x.applicant_id)), 0)
+             FROM (SELECT DISTINCT k.applicant_id FROM consents k JOIN applicants a ON a.id = k.applicant_id
+                   WHERE k.purpose = ?1 AND k.withdrawn_at IS NULL AND {}) x",
+            applicant_in_scope(2)
+        ),
+        params![purpose, scope],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }

@@ -11,6 +11,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub active: bool,
+    /// The account's office; None: every office (a province admin).
+    pub office_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct DeviceRow {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub last_seen_at: Option<i64>,
+    /// The kiosk's office; None: every office (a province-wide integration token).
+    pub office_id: Option<i64>,
 }
 
 fn user(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
@@ -37,10 +41,12 @@ fn user(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         password_hash: r.get(2)?,
         role: r.get(3)?,
         active: r.get(4)?,
+        office_id: r.get(5)?,
     })
 }
 
-pub(crate) const DEVICE_COLS: &str = "id, name, role, created_at, revoked_at, last_seen_at";
+pub(crate) const DEVICE_COLS: &str =
+    "id, name, role, created_at, revoked_at, last_seen_at, office_id";
 
 pub(crate) fn device(r: &rusqlite::Row) -> rusqlite::Result<DeviceRow> {
     Ok(DeviceRow {
@@ -50,21 +56,23 @@ pub(crate) fn device(r: &rusqlite::Row) -> rusqlite::Result<DeviceRow> {
         created_at: r.get(3)?,
         revoked_at: r.get(4)?,
         last_seen_at: r.get(5)?,
+        office_id: r.get(6)?,
     })
 }
 
-const USER_COLS: &str = "id, username, password_hash, role, active";
+const USER_COLS: &str = "id, username, password_hash, role, active, office_id";
 
 pub fn insert_user(
     tx: &Transaction,
     username: &str,
     hash: &str,
     role: &str,
+    office: Option<i64>,
     now: i64,
 ) -> Result<i64, StoreError> {
     tx.execute(
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![username, hash, role, now],
+        "INSERT INTO users (username, password_hash, role, created_at, office_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![username, hash, role, now, office],
     )
     .map_err(conflict("user"))?;
     Ok(tx.last_insert_rowid())
@@ -97,15 +105,15 @@ pub fn insert_session(
 
 pub fn session(c: &Connection, id_hash: &str, now: i64) -> Result<Option<SessionRow>, StoreError> {
     Ok(c.query_row(
-        "SELECT u.id, u.username, u.password_hash, u.role, u.active, s.csrf_token, s.expires_at
+        "SELECT u.id, u.username, u.password_hash, u.role, u.active, u.office_id, s.csrf_token, s.expires_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND u.active = 1",
         params![id_hash, now],
         |r| {
             Ok(SessionRow {
                 user: user(r)?,
-                csrf_token: r.get(5)?,
-                expires_at: r.get(6)?,
+                csrf_token: r.get(6)?,
+                expires_at: r.get(7)?,
             })
         },
     )
@@ -121,12 +129,13 @@ pub fn insert_device(
     tx: &Transaction,
     name: &str,
     role: &str,
+    office: Option<i64>,
     token_hash: &str,
     now: i64,
 ) -> Result<i64, StoreError> {
     tx.execute(
-        "INSERT INTO device_tokens (name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, role, token_hash, now],
+        "INSERT INTO device_tokens (name, role, token_hash, created_at, office_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![name, role, token_hash, now, office],
     )
     .map_err(conflict("device token"))?;
     Ok(tx.last_insert_rowid())
@@ -201,4 +210,9 @@ pub fn device_by_token(
         )?;
     }
     Ok(row)
+}
+
+/// Ends every browser session (after a restore: everyone signs in again).
+pub fn end_all_sessions(tx: &Transaction) -> Result<usize, StoreError> {
+    Ok(tx.execute("DELETE FROM sessions", [])?)
 }

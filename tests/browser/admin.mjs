@@ -1,18 +1,14 @@
-// The admin page in a real browser: sign in, withdraw one applicant's consent from the
-// consent register (two clicks, no dialog), see the purge there and in the audit log, and
-// set a clerk's new password, look at every tab.
-// Usage: node admin.mjs BASE ARTIFACTS USER PASSWORD APPLICANT_ID NEW_CLERK_PASSWORD
-import { join } from 'node:path';
-import { launch, fail } from './lib.mjs';
+// The admin page in a real browser at 1366×768: sign in; statistics drawn as SVG charts
+// with nothing fetched from outside, and their CSV; the consent register with a person's
+// templates described and the full name revealed on request; withdraw one applicant's
+// consent (two clicks, no dialog), see the purge there and in the audit log read as
+// sentences (raw entry on demand); a clerk's new password and display name; a kiosk's
+// setup link with its QR code; settings saved; a screenshot of every tab.
+// Usage: node admin.mjs BASE ARTIFACTS USER PASSWORD APPLICANT_ID NEW_CLERK_PASSWORD FULL_NAME
+import { deskPage, fail } from './lib.mjs';
 
-const [base, artifacts, user, password, applicant, newClerkPassword] = process.argv.slice(2);
-const ctx = await launch();
-const page = await ctx.newPage();
-page.setDefaultTimeout(20000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(e.message));
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-const shot = (name) => page.screenshot({ path: join(artifacts, `admin-${name}.png`), fullPage: true });
+const [base, artifacts, user, password, applicant, newClerkPassword, fullName] = process.argv.slice(2);
+const { ctx, page, errors, shot } = await deskPage(artifacts, 'admin-');
 try {
   await page.goto(`${base}/admin/`);
   if ((await page.textContent('h1')) !== 'Hồ Sơ — Quản trị') await fail(page, artifacts, 'title not in Vietnamese');
@@ -30,6 +26,18 @@ try {
   await page.fill('input[name=password]', password);
   await page.click('#login-form button[type=submit]');
   await page.waitForSelector('#tab-stats:not([hidden]) .card');
+  // Charts drawn here as SVG (a face look-up from the kiosk is in them), nothing external.
+  await page.waitForSelector('#chart-methods svg rect[data-series]');
+  for (const id of ['chart-ontime', 'chart-ratings', 'chart-kiosks']) {
+    if (!(await page.$(`#${id} svg`))) await fail(page, artifacts, `no chart in #${id}`);
+  }
+  const external = await page.evaluate(() => [
+    ...performance.getEntriesByType('resource').map((e) => e.name),
+    ...[...document.querySelectorAll('[src],[href]')].map((e) => e.src || e.href),
+  ].filter((u) => u && !u.startsWith(location.origin) && !u.startsWith('data:')));
+  if (external.length) await fail(page, artifacts, `external URLs: ${external}`);
+  const csv = await page.evaluate(async () => (await fetch(document.querySelector('#stats-csv').href)).text());
+  if (!csv.startsWith('day,kiosk,face,qr,keypad,unresolved,total') || !csv.includes('Sảnh 1')) await fail(page, artifacts, `CSV: ${csv}`);
   await shot('stats');
 
   await page.click('#tabs button[data-tab=consents]');
@@ -37,6 +45,15 @@ try {
   await page.waitForSelector(row);
   const before = await page.textContent(row);
   if (!before.includes('mẫu')) await fail(page, artifacts, `no face data shown before: ${before}`);
+  if (before.includes(fullName)) await fail(page, artifacts, 'full name shown before it was asked for');
+  // The person's templates, described (no images), and the full name on request.
+  await page.click(`${row} button:has-text("Mẫu khuôn mặt")`);
+  await page.waitForSelector('#person-detail:not([hidden]) tr[data-id]');
+  const detail = await page.textContent('#person-detail');
+  if (!detail.includes('2 mẫu') || !detail.includes('đang dùng') || !detail.includes('clerk1')) await fail(page, artifacts, `person detail: ${detail}`);
+  await page.click(`${row} button:has-text("Hiện họ tên")`);
+  await page.waitForFunction(([sel, n]) => document.querySelector(sel)?.textContent.includes(n), [`${row} .name`, fullName]);
+  await shot('consents');
   await page.click(`${row} button.danger`);
   // The first click only arms the button.
   if (!(await page.textContent(`${row} button.danger`)).includes('xác nhận')) await fail(page, artifacts, 'no confirmation step');
@@ -51,8 +68,17 @@ try {
   await page.waitForSelector('#audit-table tr[data-id]');
   const chain = await page.textContent('#audit-chain');
   if (!chain.includes('nguyên vẹn')) await fail(page, artifacts, `audit chain: ${chain}`);
-  const log = await page.textContent('#audit-table');
-  if (!log.includes('consent.withdraw') || !log.includes(`applicant:${applicant}`)) await fail(page, artifacts, 'withdrawal not in the audit log');
+  // Entries read as sentences; the raw entry is one click away.
+  const sentence = `rút đồng ý`;
+  const wrow = `#audit-table tr:has-text("${sentence}")`;
+  await page.waitForSelector(wrow);
+  const said = await page.textContent(`${wrow} td:nth-child(2)`);
+  if (!said.includes(`người nộp #${applicant}`) || said.includes('consent.withdraw')) await fail(page, artifacts, `not a sentence: ${said}`);
+  if (!(await page.textContent('#audit-table')).includes(`xem họ tên đầy đủ của người nộp #${applicant}`)) await fail(page, artifacts, 'the name reveal is not in the audit log');
+  await page.click(`${wrow} summary`);
+  if (!(await page.textContent(`${wrow} pre`)).includes('consent.withdraw')) await fail(page, artifacts, 'raw entry not shown on demand');
+  const heads = await page.$$eval('#audit-table th', (ths) => ths.map((th) => th.textContent));
+  if (heads.filter((h) => h === 'Hoạt động').length > 1) await fail(page, artifacts, `two columns named alike: ${heads}`);
   await shot('audit');
   // A clerk's new password, set from the accounts tab.
   await page.click('#tabs button[data-tab=users]');
@@ -62,9 +88,25 @@ try {
   await page.click(`${clerkRow} button:has-text("Lưu")`);
   await page.waitForSelector('#message.info:not([hidden])');
   if (!(await page.textContent('#message')).includes('Đã đặt mật khẩu mới')) await fail(page, artifacts, 'password not reset');
+  // … and the name printed on the receipts this clerk signs.
+  await page.click(`${clerkRow} button:has-text("Đổi họ tên")`);
+  await page.fill(`${clerkRow} input.display-name`, 'Nguyễn Thị Lan');
+  await page.click(`${clerkRow} button:has-text("Lưu")`);
+  await page.waitForSelector('#users-table tr:has-text("Nguyễn Thị Lan")');
+  await shot('users');
+  // A new kiosk comes with its setup link and a QR code of it.
+  await page.click('#tabs button[data-tab=devices]');
+  await page.fill('#device-form [name=name]', 'Kiosk tầng 2');
+  await page.click('#device-form button[type=submit]');
+  await page.waitForSelector('#device-setup:not([hidden])');
+  const command = await page.textContent('#device-command');
+  if (!command.startsWith('sudo hoso-kiosk-setup ') || !command.includes('/kiosk/#pair=')) await fail(page, artifacts, `setup command: ${command}`);
+  await page.waitForFunction(() => document.querySelector('#device-qr').complete && document.querySelector('#device-qr').naturalWidth > 100);
+  await shot('devices');
   for (const tab of ['requests', 'users', 'devices', 'settings']) {
     await page.click(`#tabs button[data-tab=${tab}]`);
     await page.waitForSelector(`#tab-${tab}:not([hidden]) table, #tab-${tab}:not([hidden]) .empty`);
+    if (tab === 'requests') await shot('requests');
   }
   if ((await page.inputValue('input[name=retention_grace_days]')) !== '7') await fail(page, artifacts, 'grace days not shown');
   // Saving with the calibrated values shown (4 decimals) works: only the grace days change.

@@ -2,7 +2,7 @@
 // sign in → applicant → consent → 3 frames enrolled → dossier → receipt printed.
 // Usage: node clerk.mjs BASE_URL FACE.y4m ARTIFACT_DIR USER PASSWORD CODE
 import { join } from 'node:path';
-import { launch, fail } from './lib.mjs';
+import { launch, fail, clerkSignIn } from './lib.mjs';
 
 const [base, y4m, artifacts, user, password, code] = process.argv.slice(2);
 const ctx = await launch(y4m);
@@ -11,12 +11,7 @@ page.setDefaultTimeout(30000);
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
 try {
-  await page.goto(`${base}/clerk/`);
-  await page.waitForSelector('text=Đăng nhập cán bộ tiếp nhận');
-  await page.fill('#login-form [name=username]', user);
-  await page.fill('#login-form [name=password]', password);
-  await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#applicant-step:not([hidden])');
+  await clerkSignIn(page, base, user, password);
 
   // A wrong ID number is refused in words, and nothing moves on.
   await page.fill('[name=full_name]', 'Nguyễn Thị Ánh');

@@ -2,7 +2,7 @@
 // window, shows the request with the kiosk's name within 2 s and answers it.
 // Usage: node help.mjs BASE KIOSK_TOKEN VIDEO.y4m ARTIFACTS CLERK PASSWORD KIOSK_NAME
 import { join } from 'node:path';
-import { launch, fail } from './lib.mjs';
+import { launch, fail, clerkSignIn } from './lib.mjs';
 
 const [base, token, y4m, artifacts, user, password, kioskName] = process.argv.slice(2);
 const ctx = await launch(y4m, { width: 1366, height: 768 });
@@ -12,11 +12,7 @@ desk.setDefaultTimeout(30000); kiosk.setDefaultTimeout(30000);
 const errors = [];
 for (const p of [desk, kiosk]) p.on('pageerror', (e) => errors.push(e.message));
 try {
-  await desk.goto(`${base}/clerk/`);
-  await desk.fill('#login-form [name=username]', user);
-  await desk.fill('#login-form [name=password]', password);
-  await desk.click('#login-form button[type=submit]');
-  await desk.waitForSelector('#applicant-step:not([hidden])');
+  await clerkSignIn(desk, base, user, password);
   await kiosk.goto(`${base}/kiosk/#token=${encodeURIComponent(token)}`);
   await kiosk.waitForSelector('body[data-ready="1"] #idle:not([hidden])');
   await kiosk.waitForTimeout(500);

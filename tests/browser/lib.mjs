@@ -28,3 +28,26 @@ export async function fail(page, artifacts, msg) {
   console.error(`FAIL: ${msg}`);
   process.exit(1);
 }
+
+/// Opens the clerk desk and signs in; resolves once the desk's first step shows.
+export async function clerkSignIn(page, base, user, password) {
+  await page.goto(`${base}/clerk/`);
+  await page.waitForSelector('text=Đăng nhập cán bộ tiếp nhận');
+  await page.fill('#login-form [name=username]', user);
+  await page.fill('#login-form [name=password]', password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#applicant-step:not([hidden])');
+}
+
+/// A desk page (1366×768) collecting page and console errors, and a screenshot function
+/// saving `<prefix><name>.png` into the artifacts folder.
+export async function deskPage(artifacts, prefix) {
+  const ctx = await launch(null, { width: 1366, height: 768 });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(20000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const shot = (name) => page.screenshot({ path: join(artifacts, `${prefix}${name}.png`), fullPage: true });
+  return { ctx, page, errors, shot };
+}

@@ -2,9 +2,12 @@
 //! and a `hoso` server on 127.0.0.1 with a temp data dir.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod browser;
 pub mod kiosk;
 
+#[allow(unused_imports)]
+pub use admin::*;
 #[allow(unused_imports)]
 pub use kiosk::*;
 
@@ -357,18 +360,23 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 /// Creates an account with the CLI (password `PASSWORD`).
 pub fn add_user(data: &std::path::Path, role: &str, username: &str) {
-    cli(
-        data,
-        &[
-            "admin",
-            "create-user",
-            "--role",
-            role,
-            "--username",
-            username,
-        ],
-        PASSWORD,
-    );
+    add_user_in(data, role, username, None);
+}
+
+/// Creates an account of office `office` (its code; None: no `--office`) with the CLI.
+pub fn add_user_in(data: &std::path::Path, role: &str, username: &str, office: Option<&str>) {
+    let mut args = vec![
+        "admin",
+        "create-user",
+        "--role",
+        role,
+        "--username",
+        username,
+    ];
+    if let Some(o) = office {
+        args.extend(["--office", o]);
+    }
+    cli(data, &args, PASSWORD);
 }
 
 /// A server with an admin, a clerk, a kiosk token and an integration token.

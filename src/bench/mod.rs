@@ -2,6 +2,8 @@
 //! p95), whole-pipeline throughput with every core busy, gallery search times on
 //! synthetic galleries, and peak memory.
 
+pub mod load;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io::Cursor;
@@ -72,6 +74,8 @@ pub struct BenchReport {
     pub kiosk: BTreeMap<String, Latency>,
     /// Several kiosks sending frames at once (largest gallery): by number of kiosks.
     pub concurrent: BTreeMap<String, Concurrent>,
+    /// Opening the application with the largest gallery in the store.
+    pub gallery_load: load::GalleryLoad,
     pub peak_rss_mb: f64,
 }
 
@@ -277,6 +281,7 @@ pub fn run(
 
     drop(gallery);
     let (kiosk, concurrent) = kiosk_latency(cfg, &jpeg, iterations.max(20), max_gallery)?;
+    let gallery_load = load::gallery_load(cfg, max_gallery.clamp(1_000, 100_000))?;
 
     Ok(BenchReport {
         frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
@@ -289,6 +294,7 @@ pub fn run(
         template_dims: dims,
         kiosk,
         concurrent,
+        gallery_load,
         peak_rss_mb: peak_rss_mb(),
     })
 }
@@ -321,6 +327,7 @@ fn kiosk_latency(
         actor: "device:0".into(),
         id: 0,
         name: "bench".into(),
+        office: Some(crate::store::offices::DEFAULT_OFFICE),
     };
     let mut rnd = synthetic(0x51_7C_C1_B7_27_22_0A_95);
     let mut out = BTreeMap::new();
@@ -467,6 +474,12 @@ pub fn text(r: &BenchReport) -> String {
             c.kiosks, c.frames_per_s, c.latency.p50_ms, c.latency.p95_ms
         );
     }
+    let g = &r.gallery_load;
+    let _ = writeln!(
+        s,
+        "start with {} templates in the store: open {:.2} s (seeding took {:.1} s)",
+        g.templates, g.open_s, g.seed_s
+    );
     let _ = writeln!(s, "peak RSS: {:.0} MiB", r.peak_rss_mb);
     s
 }

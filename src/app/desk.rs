@@ -1,0 +1,301 @@
+//! The clerk desk's returning citizens: find a registered person (CCCD, phone, dossier
+//! code or name), see them as the desk needs to (their dossiers, consent, and their face
+//! templates described — count, when, by whom, quality, profile, last recognised — never the
+//! templates), replace their templates after a re-enrolment, discard templates just taken
+//! (a duplicate-face warning), and view the other record of a duplicate, masked. Every
+//! change and every duplicate view is audited.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::offices::sees;
+use super::{App, AppError};
+use crate::applicant::{self, last_digits, masked_name, ApplicantId};
+use crate::auth::Principal;
+use crate::consent::PURPOSE;
+use crate::store::audit::Action;
+use crate::store::desk::{self as sql, TemplateInfo};
+use crate::store::now;
+use crate::store::{dossiers as dsql, people};
+
+/// Search results are capped: a name common in the office asks for a longer query.
+const MAX_RESULTS: usize = 20;
+
+/// One person a desk search found.
+#[derive(Debug, Serialize)]
+pub struct Found {
+    pub id: ApplicantId,
+    pub full_name: String,
+    /// The last four digits of the ID number (to confirm with the person's card).
+    pub id_last4: String,
+    pub consent: bool,
+    pub templates: usize,
+    pub dossiers: usize,
+}
+
+/// A person as the desk (and the admin) sees them.
+#[derive(Debug, Serialize)]
+pub struct Person {
+    pub id: ApplicantId,
+    pub full_name: String,
+    pub display_name: String,
+    pub id_last4: String,
+    pub consent: Option<serde_json::Value>,
+    pub consent_history: Vec<serde_json::Value>,
+    pub templates: usize,
+    pub templates_active: usize,
+    /// Enrolled with another recognition profile only: re-enrol for the kiosk to work.
+    pub needs_reenrolment: bool,
+    pub template_info: Vec<TemplateInfo>,
+    /// The recognition profile running now (templates of other profiles are not used).
+    pub model_profile: String,
+    pub last_recognised_at: Option<i64>,
+    pub biometrics_purged_at: Option<i64>,
+    pub dossiers: Vec<super::dossiers::DossierView>,
+}
+
+/// The other record of a duplicate-face warning, masked.
+#[derive(Debug, Serialize)]
+pub struct OtherRecord {
+    pub id: ApplicantId,
+    pub display_name: String,
+    pub id_last2: String,
+    pub registered_at: i64,
+    pub dossiers: usize,
+}
+
+/// "Nguyễn Văn Đức" → "nguyen van duc": lower case, no diacritics, for name search.
+pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl App {
+    /// The phone number's keyed hash (separate from the ID number's by its prefix).
+    pub(crate) fn phone_hash(&self, phone: &str) -> String {
+        self.keys.id_hash(&format!("phone:{phone}"))
+    }
+
+    /// Hashes the phone numbers of rows registered before phone search existed.
+    pub(crate) fn hash_legacy_phones(&self) -> Result<usize, AppError> {
+        let rows = self.store.read(sql::phones_without_hash)?;
+        for (id, sealed, id_hash) in &rows {
+            let phone = self.open_text(sealed, &super::fields::aad("phone", id_hash))?;
+            let h = self.phone_hash(&phone);
+            self.store.tx(|tx| sql::set_phone_hash(tx, *id, Some(&h)))?;
+        }
+        Ok(rows.len())
+    }
+
+    /// Registered people matching `q`: a CCCD/CMND number, a phone number, a dossier code
+    /// (of `by`'s office), or words of a name (with or without diacritics).
+    pub fn search_applicants(&self, by: &Principal, q: &str) -> Result<Vec<Found>, AppError> {
+        let q = q.trim();
+        if q.chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let mut ids: Vec<i64> = Vec::new();
+        let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
+        if applicant::validate_id_number(&digits).is_ok() {
+            ids.extend(self.applicant_by_id_number(&digits)?.map(|a| a.0));
+        }
+        if let Ok(p) = applicant::validate_phone(&digits) {
+            let h = self.phone_hash(&p);
+            ids.extend(self.store.read(|c| sql::by_phone_hash(c, &h))?);
+        }
+        if let Some(d) = self
+            .store
+            .read(|c| dsql::dossier(c, &q.to_uppercase()))?
+            .filter(|d| sees(by, d.office_id))
+        {
+            ids.push(d.applicant_id);
+        }
+        if ids.is_empty() && !q.chars().all(|c| c.is_ascii_digit()) {
+            let words: Vec<String> = fold(q).split(' ').map(str::to_string).collect();
+            ids = self
+                .store
+                .read(sql::names)?
+                .into_iter()
+                .filter(|(_, name)| {
+                    let n = fold(name);
+                    words
+                        .iter()
+                        .all(|w| n.split(' ').any(|p| p.starts_with(w.as_str())))
+                })
+                .map(|(id, _)| id)
+                .take(MAX_RESULTS)
+                .collect();
+        }
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(*id));
+        ids.into_iter()
+            .filter_map(|id| self.found(id).transpose())
+            .collect()
+    }
+
+    fn found(&self, id: i64) -> Result<Option<Found>, AppError> {
+        let (a, consent, templates, dossiers) = self.store.read(|c| {
+            Ok((
+                people::applicant(c, id)?,
+                people::valid_consent(c, id, PURPOSE)?,
+                people::template_count(c, id)?,
+                dsql::dossiers_of(c, id)?,
+            ))
+        })?;
+        let Some(a) = a else { return Ok(None) };
+        Ok(Some(Found {
+            id: ApplicantId(a.id),
+            id_last4: last_digits(&self.id_number_of(&a)?, 4).to_string(),
+            full_name: a.full_name,
+            consent: consent.is_some(),
+            templates: templates as usize,
+            dossiers: dossiers.len(),
+        }))
+    }
+
+    /// One person as the desk sees them. A clerk serves any citizen (a procedure may be
+    /// filed at any office) but sees the dossiers of their own office; an office's admin
+    /// sees the people of their office only.
+    pub fn person(&self, by: &Principal, id: ApplicantId) -> Result<Person, AppError> {
+        if by.role == crate::auth::Role::Admin {
+            self.require_applicant_in_scope(by, id)?;
+        }
+        let (a, consents, info, last_seen, dossiers) = self.store.read(|c| {
+            Ok((
+                people::applicant(c, id.0)?,
+                people::consents(c, id.0)?,
+                sql::templates_of(c, id.0)?,
+                sql::last_recognised(c, id.0)?,
+                dsql::dossiers_of(c, id.0)?,
+            ))
+        })?;
+        let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {id}")))?;
+        let active = info.iter().filter(|t| t.model == self.model_id).count();
+        let running = consents
+            .iter()
+            .find(|c| c.withdrawn_at.is_none() && c.purpose == PURPOSE);
+        Ok(Person {
+            id,
+            id_last4: last_digits(&self.id_number_of(&a)?, 4).to_string(),
+            display_name: masked_name(&a.full_name),
+            full_name: a.full_name,
+            consent: running.map(|c| {
+                json!({
+                    "id": c.id, "text_version": c.text_version, "method": c.method,
+                    "granted_at": c.granted_at, "granted_by": c.granted_by,
+                })
+            }),
+            consent_history: consents
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id, "text_version": c.text_version, "text_sha256": c.text_sha256,
+                        "method": c.method, "granted_at": c.granted_at, "granted_by": c.granted_by,
+                        "withdrawn_at": c.withdrawn_at,
+                    })
+                })
+                .collect(),
+            templates: info.len(),
+            templates_active: active,
+            needs_reenrolment: !info.is_empty() && active == 0 && running.is_some(),
+            template_info: info,
+            model_profile: self.model_id.clone(),
+            last_recognised_at: last_seen,
+            biometrics_purged_at: a.biometrics_purged_at,
+            dossiers: dossiers
+                .iter()
+                .filter(|d| sees(by, d.office_id))
+                .map(|d| self.view(d))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Deletes the applicant's templates: those in `ids` (a discard after a duplicate-face
+    /// warning, `Action::FaceDiscard`) or all but those (a re-enrolment's old templates,
+    /// `Action::FaceReenrol`). Returns how many were deleted.
+    pub fn drop_templates(
+        &self,
+        by: &Principal,
+        id: ApplicantId,
+        ids: &[i64],
+        action: Action,
+    ) -> Result<usize, AppError> {
+        self.require_applicant(id)?;
+        let keep = match action {
+            Action::FaceReenrol => true,
+            Action::FaceDiscard => false,
+            _ => return Err(AppError::Internal("not a template action".into())),
+        };
+        if keep && ids.is_empty() {
+            return Err(AppError::Invalid(
+                "a re-enrolment keeps at least one new template".into(),
+            ));
+        }
+        let _person = self.person_lock(id);
+        let deleted = self.store.audited(&by.actor, now(), |tx| {
+            let deleted = sql::delete_templates(tx, id.0, ids, keep)?;
+            tx.record(
+                action,
+                &id.subject(),
+                json!({"templates_deleted": deleted, "kept": if keep { ids } else { &[] }}),
+            )?;
+            Ok(deleted)
+        })?;
+        for t in &deleted {
+            self.gallery.remove_template(*t as u64);
+        }
+        self.store.checkpoint()?;
+        Ok(deleted.len())
+    }
+
+    /// The other record a duplicate-face warning named, masked (audited).
+    pub fn duplicate_view(
+        &self,
+        by: &Principal,
+        id: ApplicantId,
+        other: ApplicantId,
+    ) -> Result<OtherRecord, AppError> {
+        self.require_applicant(id)?;
+        let (a, dossiers) = self.store.read(|c| {
+            Ok((
+                people::applicant(c, other.0)?,
+                dsql::dossiers_of(c, other.0)?,
+            ))
+        })?;
+        let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {other}")))?;
+        self.audit(
+            by,
+            Action::DuplicateView,
+            &other.subject(),
+            json!({"from": id.subject()}),
+        )?;
+        Ok(OtherRecord {
+            id: other,
+            display_name: masked_name(&a.full_name),
+            id_last2: last_digits(&self.id_number_of(&a)?, 2).to_string(),
+            registered_at: a.created_at,
+            dossiers: dossiers.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn names_fold_for_search() {
+        assert_eq!(fold("  Nguyễn Văn  Đức "), "nguyen van duc");
+        assert_eq!(fold("TRẦN thị HẠNH"), "tran thi hanh");
+    }
+}

@@ -2,7 +2,9 @@
 # Runs every check and test: installs what is missing (scripts/setup.sh), then formatting,
 # clippy, the Debian package, and the whole test suite (unit, integration against a live
 # server, real models on the real photos in ../shared/faces or $HOSO_TEST_FACES, browser,
-# and — as root — installing and purging the package; see tests/deb.rs).
+# and — as root — installing and purging the package; see tests/deb.rs) on SQLite; then
+# every integration and browser test again on PostgreSQL, in a throwaway cluster started
+# here (scripts/pg-cluster.sh) and stopped after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
@@ -21,7 +23,21 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --all-targets --locked 2>&1 | tee "$log" || status=$?
-# One closing line for the whole suite.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+if [ "$status" -eq 0 ]; then
+  echo "[test] the integration and browser tests again, on PostgreSQL"
+  pgdir=$(mktemp -d /tmp/hoso-pg.XXXXXX)
+  trap 'scripts/pg-cluster.sh stop "$pgdir"; rm -f "$log"' EXIT
+  HOSO_TEST_PG=$(scripts/pg-cluster.sh start "$pgdir")
+  export HOSO_TEST_PG
+  # Not the package, the models alone, or the soak: they do not touch the store.
+  targets=()
+  for t in tests/*.rs; do
+    name=$(basename "$t" .rs)
+    case $name in deb | vision_real | soak) ;; *) targets+=(--test "$name") ;; esac
+  done
+  cargo test --locked "${targets[@]}" 2>&1 | sed 's/^test result:/test result (PostgreSQL):/' | tee -a "$log" || status=$?
+fi
+# One closing line for the whole suite (both passes).
+awk '/^test result/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 exit "$status"

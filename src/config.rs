@@ -40,6 +40,27 @@ pub struct Config {
     pub liveness: LivenessConfig,
     pub limits: LimitsConfig,
     pub kiosk: KioskConfig,
+    pub database: DatabaseConfig,
+}
+
+/// Where the records live: the data directory's SQLite file (no `url`, one office) or a
+/// PostgreSQL database shared by the deployment's servers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user@host:port/dbname` (also `--database`); unset: SQLite.
+    pub url: Option<String>,
+    /// Connections each server keeps to PostgreSQL.
+    pub pool_size: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            pool_size: 16,
+        }
+    }
 }
 
 /// The lobby kiosk's pages.
@@ -279,6 +300,7 @@ impl Default for Config {
             liveness: LivenessConfig::default(),
             limits: LimitsConfig::default(),
             kiosk: KioskConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -305,6 +327,20 @@ impl Default for VisionConfig {
 }
 
 impl Config {
+    /// Opens the configured store: PostgreSQL at `database.url`, else SQLite in the data
+    /// directory.
+    pub fn open_store(
+        &self,
+        audit_key: [u8; 32],
+    ) -> Result<crate::store::Store, crate::store::StoreError> {
+        match &self.database.url {
+            Some(url) => {
+                crate::store::Store::open_postgres(url, self.database.pool_size, audit_key)
+            }
+            None => crate::store::Store::open(&self.data_dir, audit_key),
+        }
+    }
+
     /// Reads `path` (if given) and applies environment overrides.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut c = match path {

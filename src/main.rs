@@ -27,6 +27,10 @@ struct Cli {
     /// (overrides vision.profile).
     #[arg(long, global = true)]
     profile: Option<String>,
+    /// PostgreSQL database shared by the deployment's servers, postgres://user@host:port/db
+    /// (overrides database.url; without it: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -114,6 +118,9 @@ enum Cmd {
     /// Prepare the data directory: the deployment key, the database, and the self-signed
     /// certificate when tls.listen is set. Idempotent (the package runs it on install).
     Init,
+    /// Create or upgrade the database schema (SQLite or --database) and exit; servers
+    /// starting together on one PostgreSQL database migrate it once.
+    Migrate,
     /// Restore a backup into the data directory (stop the service first). Needs the same
     /// deployment key (<data_dir>/keys/deployment.key).
     Restore {
@@ -238,6 +245,9 @@ fn load_config(cli: &Cli) -> Result<Config> {
     if let Some(p) = &cli.profile {
         c.vision.profile = Some(p.clone());
     }
+    if let Some(u) = &cli.database {
+        c.database.url = Some(u.clone());
+    }
     Ok(c)
 }
 
@@ -315,6 +325,7 @@ fn run(cli: Cli) -> Result<()> {
             cmd: AuditCmd::Verify,
         } => cmd::data::audit_verify(&config),
         Cmd::Init => cmd::data::init(&config),
+        Cmd::Migrate => cmd::data::migrate(&config),
         Cmd::Backup { to, keep } => cmd::data::backup(&config, to, keep),
         Cmd::Restore { from, force } => cmd::data::restore(&config, &from, force),
         Cmd::Purge {

@@ -50,6 +50,7 @@ fn admin_user_id(o: &Office) -> i64 {
 
 #[test]
 fn admin_purge_is_proven_end_to_end() {
+    sqlite_only!("the proof reads an encrypted file backup (hoso backup copies the SQLite file)");
     let faces = faces_or_skip!();
     let o = Office::start_with(common::RECOGNITION_ONLY);
     let (c, a) = (&o.clerk, &o.admin);
@@ -249,6 +250,7 @@ fn retention_purges_exactly_the_right_people_when_the_clock_moves() {
 
 #[test]
 fn audit_verify_names_the_first_tampered_entry() {
+    sqlite_only!("the tampering edits the SQLite file");
     let mut o = Office::start();
     for n in 0..4 {
         common::consented_applicant(&o.clerk, "Bùi Thị Hoa", &format!("00109900010{n}"));
@@ -315,7 +317,16 @@ fn audit_verify_names_the_first_tampered_entry() {
                     .query_row(
                         "SELECT id, at, actor, action, subject, detail FROM audit WHERE id = ?1",
                         [id],
-                        hoso::store::audit::record,
+                        |r| {
+                            Ok(hoso::store::AuditRecord {
+                                id: r.get(0)?,
+                                at: r.get(1)?,
+                                actor: r.get(2)?,
+                                action: r.get(3)?,
+                                subject: r.get(4)?,
+                                detail: r.get(5)?,
+                            })
+                        },
                     )
                     .unwrap();
                 let h = hoso::store::audit::row_hash(&foreign_key, &prev, &rec);
@@ -593,6 +604,7 @@ fn settings_accounts_devices_metrics() {
 
 #[test]
 fn backup_restores_and_refuses_damaged_files() {
+    sqlite_only!("hoso backup and restore copy the SQLite file");
     let mut o = Office::start();
     let id = common::consented_applicant(&o.clerk, "Mai Văn Sơn", "001099000301");
     let data = o.server.dir.clone();

@@ -237,6 +237,7 @@ fn a_newcomer_follows_the_demo_s_printed_kiosk_link() {
     let mut child = common::bin()
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
+        .args(common::db_args(data.path()))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

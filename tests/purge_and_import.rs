@@ -14,6 +14,7 @@ const CODE: &str = "000.00.17.H29-261120-0007";
 
 #[test]
 fn withdrawal_makes_every_copy_undecryptable() {
+    sqlite_only!("the copies include a file backup of the SQLite database");
     let faces = faces_or_skip!();
     let o = Office::start();
     let c = &o.clerk;
@@ -112,6 +113,7 @@ fn import(data: &Path, csv: &str) -> (bool, String, String) {
             "--data-dir",
             data.to_str().unwrap(),
         ])
+        .args(common::db_args(data))
         .output()
         .unwrap();
     (

@@ -11,6 +11,7 @@ use serde_json::json;
 
 #[test]
 fn restore_is_refused_under_a_running_server_and_keeps_later_removals() {
+    sqlite_only!("hoso backup and restore copy the SQLite file");
     let faces = faces_or_skip!();
     let mut o = Office::start_with(common::RECOGNITION_ONLY);
     let data = o.server.dir.clone();

@@ -36,6 +36,10 @@ pub enum AppError {
     Busy,
     #[error("the server's disk is full; nothing was saved")]
     DiskFull,
+    /// The database cannot be reached (restarting, or every connection busy): nothing was
+    /// saved; the same request may be sent again.
+    #[error("the database is unavailable; nothing was saved, try again in a moment")]
+    DatabaseUnavailable,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -44,8 +48,13 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             e if e.is_disk_full() => AppError::DiskFull,
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::DatabaseUnavailable
+            }
             StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
             StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Unsupported(what) => AppError::Invalid(what.into()),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -138,6 +147,7 @@ impl AppError {
             AppError::Throttled(_) | AppError::CodeLocked(_) => 429,
             AppError::Busy => 503,
             AppError::DiskFull => 507,
+            AppError::DatabaseUnavailable => 503,
             AppError::Internal(_) => 500,
         }
     }
@@ -155,6 +165,7 @@ impl AppError {
             AppError::CodeLocked(_) => "code_locked",
             AppError::Busy => "busy",
             AppError::DiskFull => "disk_full",
+            AppError::DatabaseUnavailable => "database_unavailable",
             AppError::Internal(_) => "internal",
         }
     }

@@ -146,7 +146,7 @@ impl App {
             AppError::Internal(format!("data directory {}: {e}", config.data_dir.display()))
         })?;
         let keys = Keys::open_or_create(&config.data_dir)?;
-        let store = Store::open(&config.data_dir, keys.audit_key())?;
+        let store = config.open_store(keys.audit_key())?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let codes = CodeFormat::new(&config.office.code_pattern)

@@ -91,11 +91,34 @@ pub fn import_status(config: Config, file: &std::path::Path) -> Result<()> {
 /// `hoso audit verify`.
 pub fn audit_verify(config: &Config) -> Result<()> {
     let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
-    let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+    let store = config.open_store(keys.audit_key())?;
     match store.verify_audit()? {
         None => println!("audit log intact"),
         Some(b) => bail!("audit log broken at entry {}: {}", b.entry, b.reason),
     }
+    Ok(())
+}
+
+/// `hoso backup` and `restore` copy the SQLite file; a PostgreSQL database has its own tools.
+fn refuse_on_postgres(config: &Config, what: &str) -> Result<()> {
+    if config.database.url.is_some() {
+        bail!(
+            "hoso {what} copies the SQLite file; with a PostgreSQL database use pg_dump and \
+             pg_restore (deploy/README.md)"
+        );
+    }
+    Ok(())
+}
+
+/// `hoso migrate`: creates or upgrades the configured database's schema, then exits.
+pub fn migrate(config: &Config) -> Result<()> {
+    let keys = hoso::crypto::Keys::open_or_create(&config.data_dir)?;
+    let store = config.open_store(keys.audit_key())?;
+    let what = match store.dialect() {
+        hoso::store::Dialect::Postgres => "PostgreSQL database",
+        hoso::store::Dialect::Sqlite => "SQLite database",
+    };
+    println!("{what} at schema version {}", hoso::store::schema_version());
     Ok(())
 }
 
@@ -106,7 +129,7 @@ pub fn init(config: &Config) -> Result<()> {
     hoso::store::make_private(&config.data_dir, 0o700)
         .with_context(|| format!("securing {}", config.data_dir.display()))?;
     let keys = hoso::crypto::Keys::open_or_create(&config.data_dir)?;
-    hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
+    config.open_store(keys.audit_key())?;
     println!("data directory ready: {}", config.data_dir.display());
     if config.tls.listen.is_some() {
         let (cert, _) = hoso::tls::cert_and_key(config)?;
@@ -117,6 +140,7 @@ pub fn init(config: &Config) -> Result<()> {
 
 /// `hoso backup`.
 pub fn backup(config: &Config, to: Option<PathBuf>, keep: Option<usize>) -> Result<()> {
+    refuse_on_postgres(config, "backup")?;
     let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
     let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
     let dest = match to {
@@ -145,6 +169,7 @@ pub fn backup(config: &Config, to: Option<PathBuf>, keep: Option<usize>) -> Resu
 /// backup (the restore journal, kept outside the database) is applied again, sessions end,
 /// and the restore is audited.
 pub fn restore(config: &Config, from: &std::path::Path, force: bool) -> Result<()> {
+    refuse_on_postgres(config, "restore")?;
     let _lock = hoso::lock::DataDirLock::acquire(&config.data_dir)?;
     let keys = hoso::crypto::Keys::open_existing(&config.data_dir)?;
     if config.data_dir.join("hoso.sqlite3").exists() && !force {

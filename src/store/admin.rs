@@ -1,33 +1,26 @@
 //! SQL for the admin's desk: settings, account and device management, consent records, and
 //! the retention job's candidates.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::p;
 
 use super::offices::applicant_in_scope;
 use super::users::{device, DeviceRow, DEVICE_COLS};
 use super::StoreError;
 
-pub fn setting(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(
-        c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?,
-    )
+pub fn setting(c: &Conn, key: &str) -> Result<Option<String>, StoreError> {
+    c.query_row("SELECT value FROM settings WHERE key = ?1", p![key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
-pub fn set_setting(
-    tx: &Transaction,
-    key: &str,
-    value: &str,
-    by: &str,
-    now: i64,
-) -> Result<(), StoreError> {
+pub fn set_setting(tx: &Tx, key: &str, value: &str, by: &str, now: i64) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value,
              updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-        params![key, value, now, by],
+        p![key, value, now, by],
     )?;
     Ok(())
 }
@@ -47,14 +40,14 @@ pub struct UserInfo {
 }
 
 /// The accounts of office `scope` (None: all).
-pub fn users(c: &Connection, scope: Option<i64>) -> Result<Vec<UserInfo>, StoreError> {
+pub fn users(c: &Conn, scope: Option<i64>) -> Result<Vec<UserInfo>, StoreError> {
     let mut st = c.prepare(
         "SELECT u.id, u.username, u.role, u.active, u.created_at,
                 (SELECT MAX(a.at) FROM audit a WHERE a.action = 'login' AND a.actor = 'user:' || u.id),
                 u.display_name, u.office_id
-         FROM users u WHERE ?1 IS NULL OR u.office_id = ?1 ORDER BY u.username",
+         FROM users u WHERE CAST(?1 AS BIGINT) IS NULL OR u.office_id = ?1 ORDER BY u.username",
     )?;
-    let rows = st.query_map([scope], |r| {
+    let rows = st.query_map(p![scope], |r| {
         Ok(UserInfo {
             id: r.get(0)?,
             username: r.get(1)?,
@@ -66,99 +59,96 @@ pub fn users(c: &Connection, scope: Option<i64>) -> Result<Vec<UserInfo>, StoreE
             office_id: r.get(7)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The name a staff member signs receipts with: the display name, else the username.
-pub fn display_name(c: &Connection, id: i64) -> Result<Option<String>, StoreError> {
-    Ok(c.query_row(
+pub fn display_name(c: &Conn, id: i64) -> Result<Option<String>, StoreError> {
+    c.query_row(
         "SELECT COALESCE(display_name, username) FROM users WHERE id = ?1",
-        [id],
+        p![id],
         |r| r.get(0),
     )
-    .optional()?)
+    .optional()
 }
 
 /// Sets the name printed on receipts (None: the username).
-pub fn set_display_name(tx: &Transaction, id: i64, name: Option<&str>) -> Result<bool, StoreError> {
+pub fn set_display_name(tx: &Tx, id: i64, name: Option<&str>) -> Result<bool, StoreError> {
     Ok(tx.execute(
         "UPDATE users SET display_name = ?2 WHERE id = ?1",
-        params![id, name],
+        p![id, name],
     )? > 0)
 }
 
 /// Whether an account with this id exists in office `scope` (None: any office).
-pub fn user_exists(c: &Connection, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
-    Ok(c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1 AND (?2 IS NULL OR office_id = ?2))",
-        params![id, scope],
+pub fn user_exists(c: &Conn, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2))",
+        p![id, scope],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Whether a device with this id exists in office `scope` (None: any office).
-pub fn device_exists(c: &Connection, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
-    Ok(c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM device_tokens WHERE id = ?1 AND (?2 IS NULL OR office_id = ?2))",
-        params![id, scope],
+pub fn device_exists(c: &Conn, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM device_tokens WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2))",
+        p![id, scope],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Activates or deactivates an account; deactivation ends its sessions. False if unknown.
-pub fn set_user_active(tx: &Transaction, id: i64, active: bool) -> Result<bool, StoreError> {
-    let n = tx.execute(
-        "UPDATE users SET active = ?1 WHERE id = ?2",
-        params![active, id],
-    )?;
+pub fn set_user_active(tx: &Tx, id: i64, active: bool) -> Result<bool, StoreError> {
+    let n = tx.execute("UPDATE users SET active = ?1 WHERE id = ?2", p![active, id])?;
     if !active {
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", p![id])?;
     }
     Ok(n > 0)
 }
 
 /// Replaces a password hash and ends the account's sessions. False if unknown.
-pub fn set_password(tx: &Transaction, id: i64, hash: &str) -> Result<bool, StoreError> {
+pub fn set_password(tx: &Tx, id: i64, hash: &str) -> Result<bool, StoreError> {
     let n = tx.execute(
         "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-        params![hash, id],
+        p![hash, id],
     )?;
-    tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+    tx.execute("DELETE FROM sessions WHERE user_id = ?1", p![id])?;
     Ok(n > 0)
 }
 
 /// Active admins other than `except` (the last admin may not be deactivated).
-pub fn other_active_admins(c: &Connection, except: i64) -> Result<i64, StoreError> {
-    Ok(c.query_row(
+pub fn other_active_admins(c: &Conn, except: i64) -> Result<i64, StoreError> {
+    c.query_row(
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1 AND id <> ?1",
-        [except],
+        p![except],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The device tokens of office `scope` (None: all), active ones first.
-pub fn devices(c: &Connection, scope: Option<i64>) -> Result<Vec<DeviceRow>, StoreError> {
+pub fn devices(c: &Conn, scope: Option<i64>) -> Result<Vec<DeviceRow>, StoreError> {
     let mut st = c.prepare(&format!(
-        "SELECT {DEVICE_COLS} FROM device_tokens WHERE ?1 IS NULL OR office_id = ?1
+        "SELECT {DEVICE_COLS} FROM device_tokens WHERE CAST(?1 AS BIGINT) IS NULL OR office_id = ?1
          ORDER BY revoked_at IS NOT NULL, name"
     ))?;
-    let rows = st.query_map([scope], device)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![scope], device)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Revokes a device token; returns its name, or None when unknown or already revoked.
-pub fn revoke_device(tx: &Transaction, id: i64, now: i64) -> Result<Option<String>, StoreError> {
+pub fn revoke_device(tx: &Tx, id: i64, now: i64) -> Result<Option<String>, StoreError> {
     let name: Option<String> = tx
         .query_row(
             "SELECT name FROM device_tokens WHERE id = ?1 AND revoked_at IS NULL",
-            [id],
+            p![id],
             |r| r.get(0),
         )
         .optional()?;
     if name.is_some() {
         tx.execute(
             "UPDATE device_tokens SET revoked_at = ?1 WHERE id = ?2",
-            params![now, id],
+            p![now, id],
         )?;
     }
     Ok(name)
@@ -193,7 +183,7 @@ const RECORD_SELECT: &str = "SELECT a.id, a.full_name, c.id, c.text_version, c.m
     FROM applicants a
     LEFT JOIN consents c ON c.id = (SELECT MAX(id) FROM consents WHERE applicant_id = a.id)";
 
-fn consent_record(r: &rusqlite::Row) -> rusqlite::Result<ConsentRecord> {
+fn consent_record(r: &Row) -> DbResult<ConsentRecord> {
     Ok(ConsentRecord {
         applicant_id: r.get(0)?,
         full_name: r.get(1)?,
@@ -213,35 +203,40 @@ fn consent_record(r: &rusqlite::Row) -> rusqlite::Result<ConsentRecord> {
 /// The latest consent of the most recently changed applicants of office `scope` (None: all;
 /// newest first).
 pub fn consent_records(
-    c: &Connection,
+    c: &Conn,
     limit: i64,
     model: &str,
     scope: Option<i64>,
 ) -> Result<Vec<ConsentRecord>, StoreError> {
     let mut st = c.prepare(&format!(
-        "{RECORD_SELECT} WHERE {} ORDER BY MAX(COALESCE(c.withdrawn_at, 0), COALESCE(c.granted_at, 0), a.created_at) DESC, a.id DESC LIMIT ?1",
-        applicant_in_scope(3)
+        "{RECORD_SELECT} WHERE {} ORDER BY {} DESC, a.id DESC LIMIT ?1",
+        applicant_in_scope(3),
+        c.dialect().greatest(&[
+            "COALESCE(c.withdrawn_at, 0)",
+            "COALESCE(c.granted_at, 0)",
+            "a.created_at"
+        ])
     ))?;
-    let rows = st.query_map(rusqlite::params![limit, model, scope], consent_record)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![limit, model, scope], consent_record)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// The consent record of one applicant of office `scope` (None: any).
 pub fn consent_record_of(
-    c: &Connection,
+    c: &Conn,
     id: i64,
     model: &str,
     scope: Option<i64>,
 ) -> Result<Option<ConsentRecord>, StoreError> {
-    Ok(c.query_row(
+    c.query_row(
         &format!(
             "{RECORD_SELECT} WHERE a.id = ?1 AND {}",
             applicant_in_scope(3)
         ),
-        rusqlite::params![id, model, scope],
+        p![id, model, scope],
         consent_record,
     )
-    .optional()?)
+    .optional()
 }
 
 /// A person the retention job may purge: biometric data or a running consent, and no open
@@ -255,7 +250,7 @@ pub struct RetentionCandidate {
 }
 
 pub fn retention_candidates(
-    c: &Connection,
+    c: &Conn,
     purpose: &str,
 ) -> Result<Vec<RetentionCandidate>, StoreError> {
     let mut st = c.prepare(
@@ -273,7 +268,7 @@ pub fn retention_candidates(
                            AND d.status NOT IN (3, 7, 8, 10))
          ORDER BY a.id",
     )?;
-    let rows = st.query_map([purpose], |r| {
+    let rows = st.query_map(p![purpose], |r| {
         Ok(RetentionCandidate {
             applicant_id: r.get(0)?,
             full_name: r.get(1)?,
@@ -281,15 +276,15 @@ pub fn retention_candidates(
             closed_at: r.get(3)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Applicants whose biometrics were purged at or after `since` (other processes' purges,
 /// for the running gallery).
-pub fn purged_since(c: &Connection, since: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut st = c.prepare_cached(
+pub fn purged_since(c: &Conn, since: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut st = c.prepare(
         "SELECT id, biometrics_purged_at FROM applicants WHERE biometrics_purged_at >= ?1",
     )?;
-    let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect::<Result<_, _>>()
 }

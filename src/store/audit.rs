@@ -3,8 +3,9 @@
 //! head in its own row. An edited, deleted, inserted or reordered row breaks the chain, a
 //! deleted last row disagrees with the head, and nobody without the key can re-chain.
 
+use super::db::{Conn, DbResult, Dialect, OptionalRow, Row, Tx};
+use crate::p;
 use hmac::{Hmac, Mac};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::Sha256;
 
 pub use super::action::Action;
@@ -22,14 +23,14 @@ pub struct AuditEntry<'a> {
 /// appends to the chain inside the same transaction (all of it is written, or none).
 /// Dereferences to the transaction for the store's SQL functions.
 pub struct AuditedTx<'a> {
-    tx: &'a Transaction<'a>,
+    tx: &'a Tx<'a>,
     key: &'a [u8; 32],
     actor: &'a str,
     at: i64,
 }
 
 impl<'a> AuditedTx<'a> {
-    pub fn new(tx: &'a Transaction<'a>, key: &'a [u8; 32], actor: &'a str, at: i64) -> Self {
+    pub fn new(tx: &'a Tx<'a>, key: &'a [u8; 32], actor: &'a str, at: i64) -> Self {
         Self { tx, key, actor, at }
     }
 
@@ -65,7 +66,7 @@ impl<'a> AuditedTx<'a> {
 }
 
 impl<'a> std::ops::Deref for AuditedTx<'a> {
-    type Target = Transaction<'a>;
+    type Target = Tx<'a>;
 
     fn deref(&self) -> &Self::Target {
         self.tx
@@ -81,6 +82,9 @@ pub struct AuditRecord {
     pub subject: String,
     pub detail: String,
 }
+
+/// The advisory lock that serialises appends to the chain on PostgreSQL.
+const AUDIT_CHAIN_LOCK: i64 = 7_418_600_002;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -102,16 +106,16 @@ pub fn row_hash(key: &[u8; 32], prev: &str, r: &AuditRecord) -> String {
     hex::encode(h.finalize().into_bytes())
 }
 
-pub fn append(
-    tx: &Transaction,
-    key: &[u8; 32],
-    e: &AuditEntry,
-    now: i64,
-) -> Result<i64, StoreError> {
+pub fn append(tx: &Tx, key: &[u8; 32], e: &AuditEntry, now: i64) -> Result<i64, StoreError> {
+    if tx.dialect() == Dialect::Postgres {
+        // Servers sharing the database append one at a time: the lock is held until this
+        // transaction ends, so the head read below is the one this entry follows.
+        tx.execute_batch(&format!("SELECT pg_advisory_xact_lock({AUDIT_CHAIN_LOCK})"))?;
+    }
     let (last_id, prev): (i64, String) = tx
         .query_row(
             "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
+            p![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
@@ -127,12 +131,12 @@ pub fn append(
     let hash = row_hash(key, &prev, &rec);
     tx.execute(
         "INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![rec.id, now, rec.actor, rec.action, rec.subject, rec.detail, prev, hash],
+        p![rec.id, now, rec.actor, rec.action, rec.subject, rec.detail, prev, hash],
     )?;
     tx.execute(
         "INSERT INTO audit_head (one, id, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (one) DO UPDATE SET id = excluded.id, hash = excluded.hash",
-        params![rec.id, hash],
+        p![rec.id, hash],
     )?;
     Ok(rec.id)
 }
@@ -153,7 +157,7 @@ pub struct Filter {
 }
 
 /// Maps a row of `SELECT id, at, actor, action, subject, detail …`.
-pub fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
+pub fn record(r: &Row) -> DbResult<AuditRecord> {
     Ok(AuditRecord {
         id: r.get(0)?,
         at: r.get(1)?,
@@ -166,11 +170,7 @@ pub fn record(r: &rusqlite::Row) -> rusqlite::Result<AuditRecord> {
 
 /// Entries matching the filter, newest first (at most `limit`, default 200, max 100 000),
 /// of the staff and devices of office `scope` (None: everyone's).
-pub fn search(
-    c: &Connection,
-    f: &Filter,
-    scope: Option<i64>,
-) -> Result<Vec<AuditRecord>, StoreError> {
+pub fn search(c: &Conn, f: &Filter, scope: Option<i64>) -> Result<Vec<AuditRecord>, StoreError> {
     // `_` and `%` are LIKE wildcards: match them literally (escaped with `\`); a
     // trailing `.` selects a family ("face." → face.enrol, face.purge …).
     let action_like = f.action.as_deref().map(|a| {
@@ -184,17 +184,17 @@ pub fn search(
             literal
         }
     });
-    let mut st = c.prepare_cached(&format!(
+    let mut st = c.prepare(&format!(
         "SELECT id, at, actor, action, subject, detail FROM audit a
-         WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\')
-           AND (?3 IS NULL OR subject = ?3) AND (?4 IS NULL OR at >= ?4)
-           AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6) AND {}
+         WHERE (CAST(?1 AS TEXT) IS NULL OR actor = ?1) AND (CAST(?2 AS TEXT) IS NULL OR action LIKE ?2 ESCAPE '\\')
+           AND (CAST(?3 AS TEXT) IS NULL OR subject = ?3) AND (CAST(?4 AS BIGINT) IS NULL OR at >= ?4)
+           AND (CAST(?5 AS BIGINT) IS NULL OR at < ?5) AND (CAST(?6 AS BIGINT) IS NULL OR id < ?6) AND {}
          ORDER BY id DESC LIMIT ?7",
         super::offices::actor_in_scope(8)
     ))?;
     let limit = f.limit.unwrap_or(200).clamp(1, 100_000);
     let rows = st.query_map(
-        params![
+        p![
             f.actor,
             action_like,
             f.subject,
@@ -206,15 +206,11 @@ pub fn search(
         ],
         record,
     )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Recent entries, newest first, optionally only one action.
-pub fn recent(
-    c: &Connection,
-    action: Option<&str>,
-    limit: i64,
-) -> Result<Vec<AuditRecord>, StoreError> {
+pub fn recent(c: &Conn, action: Option<&str>, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
     search(
         c,
         &Filter {
@@ -227,8 +223,8 @@ pub fn recent(
 }
 
 /// When the newest entry was written (None: an empty log).
-pub fn last_at(c: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(c.query_row("SELECT MAX(at) FROM audit", [], |r| r.get(0))?)
+pub fn last_at(c: &Conn) -> Result<Option<i64>, StoreError> {
+    c.query_row("SELECT MAX(at) FROM audit", p![], |r| r.get(0))
 }
 
 /// What `verify` found wrong.
@@ -240,36 +236,42 @@ pub struct Break {
 }
 
 /// Walks the chain; returns the first bad entry, or None when the log is intact.
-pub fn verify(c: &Connection, key: &[u8; 32]) -> Result<Option<Break>, StoreError> {
-    let mut st = c.prepare(
-        "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id",
-    )?;
-    let mut rows = st.query([])?;
+pub fn verify(c: &Conn, key: &[u8; 32]) -> Result<Option<Break>, StoreError> {
     let mut prev = GENESIS.to_string();
     let mut expect_id = 1;
-    while let Some(r) = rows.next()? {
-        let rec = record(r)?;
-        let (p, h): (String, String) = (r.get(6)?, r.get(7)?);
-        let bad = |reason| {
-            Ok(Some(Break {
-                entry: expect_id.min(rec.id),
-                reason,
-            }))
-        };
-        if rec.id != expect_id {
-            return bad("missing entry (deleted)");
+    let mut after = 0i64;
+    loop {
+        // In pages, so a long log is never held in memory at once.
+        let page = c.query_map(
+            "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit
+             WHERE id > ?1 ORDER BY id LIMIT 5000",
+            p![after],
+            |r| Ok((record(r)?, r.get::<_, String>(6)?, r.get::<_, String>(7)?)),
+        )?;
+        let Some(last) = page.last() else { break };
+        after = last.0.id;
+        for (rec, p, h) in page {
+            let bad = |reason| {
+                Ok(Some(Break {
+                    entry: expect_id.min(rec.id),
+                    reason,
+                }))
+            };
+            if rec.id != expect_id {
+                return bad("missing entry (deleted)");
+            }
+            if p != prev {
+                return bad("does not follow the previous entry (deleted or reordered)");
+            }
+            if h != row_hash(key, &prev, &rec) {
+                return bad("content does not match its hash (edited or swapped)");
+            }
+            prev = h;
+            expect_id += 1;
         }
-        if p != prev {
-            return bad("does not follow the previous entry (deleted or reordered)");
-        }
-        if h != row_hash(key, &prev, &rec) {
-            return bad("content does not match its hash (edited or swapped)");
-        }
-        prev = h;
-        expect_id += 1;
     }
     let head: Option<(i64, String)> = c
-        .query_row("SELECT id, hash FROM audit_head", [], |r| {
+        .query_row("SELECT id, hash FROM audit_head", p![], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;

@@ -2,7 +2,8 @@
 //! templates as the desk and the admin see them (never the templates themselves), and
 //! replacing or discarding templates.
 
-use rusqlite::{params, Connection, Transaction};
+use super::db::{Conn, Tx};
+use crate::p;
 
 use super::StoreError;
 
@@ -18,53 +19,53 @@ pub struct TemplateInfo {
 }
 
 /// Applicants with this phone number's keyed hash.
-pub fn by_phone_hash(c: &Connection, hash: &str) -> Result<Vec<i64>, StoreError> {
+pub fn by_phone_hash(c: &Conn, hash: &str) -> Result<Vec<i64>, StoreError> {
     let mut st = c.prepare("SELECT id FROM applicants WHERE phone_hash = ?1 ORDER BY id DESC")?;
-    let rows = st.query_map([hash], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![hash], |r| r.get(0))?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Every applicant's id and name, newest first (the name search folds them in Rust).
-pub fn names(c: &Connection) -> Result<Vec<(i64, String)>, StoreError> {
+pub fn names(c: &Conn) -> Result<Vec<(i64, String)>, StoreError> {
     let mut st = c.prepare("SELECT id, full_name FROM applicants ORDER BY id DESC")?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Applicants with a phone number but no phone hash yet (rows from before migration 6):
 /// (id, sealed phone, ID number hash).
-pub fn phones_without_hash(c: &Connection) -> Result<Vec<(i64, Vec<u8>, String)>, StoreError> {
+pub fn phones_without_hash(c: &Conn) -> Result<Vec<(i64, Vec<u8>, String)>, StoreError> {
     let mut st = c.prepare(
         "SELECT id, phone_enc, id_number_hash FROM applicants
          WHERE phone_enc IS NOT NULL AND phone_hash IS NULL",
     )?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect::<Result<_, _>>()
 }
 
-pub fn set_phone_hash(tx: &Transaction, id: i64, hash: Option<&str>) -> Result<(), StoreError> {
+pub fn set_phone_hash(tx: &Tx, id: i64, hash: Option<&str>) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE applicants SET phone_hash = ?2 WHERE id = ?1",
-        params![id, hash],
+        p![id, hash],
     )?;
     Ok(())
 }
 
 /// Records that the kiosk recognised the applicant at `at`.
-pub fn mark_recognised(tx: &Transaction, id: i64, at: i64) -> Result<(), StoreError> {
+pub fn mark_recognised(tx: &Tx, id: i64, at: i64) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE applicants SET last_recognised_at = ?2 WHERE id = ?1",
-        params![id, at],
+        p![id, at],
     )?;
     Ok(())
 }
 
 /// When the kiosk last recognised the applicant.
-pub fn last_recognised(c: &Connection, id: i64) -> Result<Option<i64>, StoreError> {
-    use rusqlite::OptionalExtension;
+pub fn last_recognised(c: &Conn, id: i64) -> Result<Option<i64>, StoreError> {
+    use super::db::OptionalRow;
     Ok(c.query_row(
         "SELECT last_recognised_at FROM applicants WHERE id = ?1",
-        [id],
+        p![id],
         |r| r.get(0),
     )
     .optional()?
@@ -72,26 +73,22 @@ pub fn last_recognised(c: &Connection, id: i64) -> Result<Option<i64>, StoreErro
 }
 
 /// Who enrolled a template.
-pub fn set_enrolled_by(
-    tx: &Transaction,
-    template: i64,
-    user: Option<i64>,
-) -> Result<(), StoreError> {
+pub fn set_enrolled_by(tx: &Tx, template: i64, user: Option<i64>) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE templates SET enrolled_by = ?2 WHERE id = ?1",
-        params![template, user],
+        p![template, user],
     )?;
     Ok(())
 }
 
 /// The applicant's templates, oldest first.
-pub fn templates_of(c: &Connection, applicant: i64) -> Result<Vec<TemplateInfo>, StoreError> {
+pub fn templates_of(c: &Conn, applicant: i64) -> Result<Vec<TemplateInfo>, StoreError> {
     let mut st = c.prepare(
         "SELECT t.id, t.model, t.quality, t.created_at, COALESCE(u.display_name, u.username)
          FROM templates t LEFT JOIN users u ON u.id = t.enrolled_by
          WHERE t.applicant_id = ?1 ORDER BY t.id",
     )?;
-    let rows = st.query_map([applicant], |r| {
+    let rows = st.query_map(p![applicant], |r| {
         Ok(TemplateInfo {
             id: r.get(0)?,
             model: r.get(1)?,
@@ -100,20 +97,20 @@ pub fn templates_of(c: &Connection, applicant: i64) -> Result<Vec<TemplateInfo>,
             enrolled_by: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Deletes the applicant's templates named in `ids` (`keep == false`) or all but those
 /// (`keep == true`); returns the ids deleted.
 pub fn delete_templates(
-    tx: &Transaction,
+    tx: &Tx,
     applicant: i64,
     ids: &[i64],
     keep: bool,
 ) -> Result<Vec<i64>, StoreError> {
     let mut st = tx.prepare("SELECT id FROM templates WHERE applicant_id = ?1")?;
     let all: Vec<i64> = st
-        .query_map([applicant], |r| r.get(0))?
+        .query_map(p![applicant], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     if keep && ids.iter().any(|id| !all.contains(id)) {
         // Keeping templates the person does not have would delete every one they do have.
@@ -126,7 +123,7 @@ pub fn delete_templates(
         .filter(|id| ids.contains(id) != keep)
         .collect();
     for id in &doomed {
-        tx.execute("DELETE FROM templates WHERE id = ?1", [id])?;
+        tx.execute("DELETE FROM templates WHERE id = ?1", p![id])?;
     }
     Ok(doomed)
 }
@@ -141,12 +138,11 @@ mod tests {
         let store = crate::store::Store::open(dir.path(), [7; 32]).unwrap();
         let ids = store
             .tx(|tx| {
-                tx.execute(
+                let a = tx.insert(
                     "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, created_at)
-                     VALUES ('A', x'00', 'h', 0)",
-                    [],
+                     VALUES ('A', ?1, 'h', 0)",
+                    p![[0u8]],
                 )?;
-                let a = tx.last_insert_rowid();
                 let mut t = Vec::new();
                 for _ in 0..3 {
                     t.push(crate::store::people::insert_template(

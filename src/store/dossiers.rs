@@ -1,6 +1,7 @@
 //! SQL for dossiers and their status events.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::p;
 
 use super::{conflict, StoreError};
 
@@ -65,12 +66,12 @@ pub struct EventRow {
     pub new_due_at: Option<i64>,
 }
 
-pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError> {
+pub fn insert_dossier(tx: &Tx, d: &NewDossier) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO dossiers (code, applicant_id, procedure_name, received_at, due_at, original_due_at, status,
                                lookup_token_enc, lookup_token_hash, created_by, created_at, updated_at, documents, office_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
-        params![
+        p![
             d.code,
             d.applicant_id,
             d.procedure,
@@ -88,7 +89,7 @@ pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError
     .map_err(conflict("a dossier with this code"))?;
     tx.execute(
         "INSERT INTO dossier_events (dossier_code, status, at, actor, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![d.code, d.status, d.received_at, d.actor, d.now],
+        p![d.code, d.status, d.received_at, d.actor, d.now],
     )?;
     Ok(())
 }
@@ -96,7 +97,7 @@ pub fn insert_dossier(tx: &Transaction, d: &NewDossier) -> Result<(), StoreError
 const COLS: &str = "code, applicant_id, procedure_name, received_at, due_at, original_due_at, apology_used, status,
     agency, lookup_token_enc, created_at, updated_at, documents, created_by, office_id";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<DossierRow> {
+fn row(r: &Row) -> DbResult<DossierRow> {
     Ok(DossierRow {
         code: r.get(0)?,
         applicant_id: r.get(1)?,
@@ -117,55 +118,55 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<DossierRow> {
     })
 }
 
-pub fn dossier(c: &Connection, code: &str) -> Result<Option<DossierRow>, StoreError> {
-    Ok(c.query_row(
+pub fn dossier(c: &Conn, code: &str) -> Result<Option<DossierRow>, StoreError> {
+    c.query_row(
         &format!("SELECT {COLS} FROM dossiers WHERE code = ?1"),
-        [code],
+        p![code],
         row,
     )
-    .optional()?)
+    .optional()
 }
 
-pub fn dossier_by_token_hash(c: &Connection, hash: &str) -> Result<Option<DossierRow>, StoreError> {
-    Ok(c.query_row(
+pub fn dossier_by_token_hash(c: &Conn, hash: &str) -> Result<Option<DossierRow>, StoreError> {
+    c.query_row(
         &format!("SELECT {COLS} FROM dossiers WHERE lookup_token_hash = ?1"),
-        [hash],
+        p![hash],
         row,
     )
-    .optional()?)
+    .optional()
 }
 
 /// The applicant's dossiers, newest first.
-pub fn dossiers_of(c: &Connection, applicant_id: i64) -> Result<Vec<DossierRow>, StoreError> {
+pub fn dossiers_of(c: &Conn, applicant_id: i64) -> Result<Vec<DossierRow>, StoreError> {
     let mut st = c.prepare(&format!(
         "SELECT {COLS} FROM dossiers WHERE applicant_id = ?1 ORDER BY received_at DESC, code DESC"
     ))?;
-    let rows = st.query_map([applicant_id], row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![applicant_id], row)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Records an event; returns false when the same (code, status, at) event was already
 /// recorded (idempotent re-delivery), in which case nothing changes.
-pub fn insert_event(tx: &Transaction, e: &NewEvent) -> Result<bool, StoreError> {
+pub fn insert_event(tx: &Tx, e: &NewEvent) -> Result<bool, StoreError> {
     let n = tx.execute(
-        "INSERT OR IGNORE INTO dossier_events (dossier_code, status, at, note, agency, new_due_at, actor, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![e.code, e.status, e.at, e.note, e.agency, e.new_due_at, e.actor, e.now],
+        "INSERT INTO dossier_events (dossier_code, status, at, note, agency, new_due_at, actor, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        p![e.code, e.status, e.at, e.note, e.agency, e.new_due_at, e.actor, e.now],
     )?;
     Ok(n == 1)
 }
 
 /// Whether this status event (dossier, status, time) is already recorded.
-pub fn event_recorded(c: &Connection, code: &str, status: u8, at: i64) -> Result<bool, StoreError> {
-    Ok(c.query_row(
+pub fn event_recorded(c: &Conn, code: &str, status: u8, at: i64) -> Result<bool, StoreError> {
+    c.query_row(
         "SELECT EXISTS(SELECT 1 FROM dossier_events WHERE dossier_code = ?1 AND status = ?2 AND at = ?3)",
-        params![code, status, at],
+        p![code, status, at],
         |r| r.get(0),
-    )?)
+    )
 }
 
 pub fn update_state(
-    tx: &Transaction,
+    tx: &Tx,
     code: &str,
     status: u8,
     due_at: i64,
@@ -176,16 +177,16 @@ pub fn update_state(
     tx.execute(
         "UPDATE dossiers SET status = ?1, due_at = ?2, apology_used = ?3, agency = COALESCE(?4, agency), updated_at = ?5
          WHERE code = ?6",
-        params![status, due_at, apology_used, agency, now, code],
+        p![status, due_at, apology_used, agency, now, code],
     )?;
     Ok(())
 }
 
-pub fn events(c: &Connection, code: &str) -> Result<Vec<EventRow>, StoreError> {
+pub fn events(c: &Conn, code: &str) -> Result<Vec<EventRow>, StoreError> {
     let mut st = c.prepare(
         "SELECT status, at, note, agency, new_due_at FROM dossier_events WHERE dossier_code = ?1 ORDER BY at, id",
     )?;
-    let rows = st.query_map([code], |r| {
+    let rows = st.query_map(p![code], |r| {
         Ok(EventRow {
             status: r.get(0)?,
             at: r.get(1)?,
@@ -194,35 +195,30 @@ pub fn events(c: &Connection, code: &str) -> Result<Vec<EventRow>, StoreError> {
             new_due_at: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Applicants with at least one open dossier and a running consent for `purpose` (the
 /// only ones the kiosk may identify).
 /// (applicant, office) for every open dossier of an applicant with a running consent.
 pub fn applicants_with_open_dossiers(
-    c: &Connection,
+    c: &Conn,
     purpose: &str,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut st = c.prepare_cached(
+    let mut st = c.prepare(
         "SELECT DISTINCT d.applicant_id, d.office_id FROM dossiers d WHERE d.status NOT IN (3, 7, 8, 10)
            AND EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = d.applicant_id
                        AND c.purpose = ?1 AND c.withdrawn_at IS NULL)",
     )?;
-    let rows = st.query_map([purpose], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![purpose], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// A citizen's service rating from a kiosk.
-pub fn insert_rating(
-    tx: &Transaction,
-    device_id: i64,
-    score: i64,
-    now: i64,
-) -> Result<(), StoreError> {
+pub fn insert_rating(tx: &Tx, device_id: i64, score: i64, now: i64) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO ratings (device_id, score, at) VALUES (?1, ?2, ?3)",
-        params![device_id, score, now],
+        p![device_id, score, now],
     )?;
     Ok(())
 }
@@ -230,17 +226,18 @@ pub fn insert_rating(
 /// Benchmarks only: `n` synthetic applicants (ids from `first`), each with consent for
 /// `purpose` and one open dossier.
 pub fn seed_synthetic(
-    tx: &Transaction,
+    tx: &Tx,
     purpose: &str,
     first: i64,
     n: i64,
     now: i64,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT OR IGNORE INTO users (username, password_hash, role, created_at) VALUES ('bench', '!', 'clerk', ?1)",
-        [now],
+        "INSERT INTO users (username, password_hash, role, created_at) VALUES ('bench', '!', 'clerk', ?1)
+         ON CONFLICT DO NOTHING",
+        p![now],
     )?;
-    let clerk: i64 = tx.query_row("SELECT id FROM users WHERE username = 'bench'", [], |r| {
+    let clerk: i64 = tx.query_row("SELECT id FROM users WHERE username = 'bench'", p![], |r| {
         r.get(0)
     })?;
     let mut c = tx.prepare(
@@ -249,27 +246,27 @@ pub fn seed_synthetic(
     )?;
     let mut a = tx.prepare(
         "INSERT INTO applicants (id, full_name, id_number_enc, id_number_hash, created_at, fields_bound)
-         VALUES (?1, 'Người Thử', x'00', ?2, ?3, 1)",
+         VALUES (?1, 'Người Thử', ?4, ?2, ?3, 1)",
     )?;
     let mut d = tx.prepare(
         "INSERT INTO dossiers (code, applicant_id, procedure_name, received_at, due_at, original_due_at, status,
                                lookup_token_enc, lookup_token_hash, created_at, updated_at)
-         VALUES (?1, ?2, 'Thử', ?3, ?3, ?3, 4, x'00', ?1, ?3, ?3)",
+         VALUES (?1, ?2, 'Thử', ?3, ?3, ?3, 4, ?4, ?1, ?3, ?3)",
     )?;
     for id in first..first + n {
-        a.execute(params![id, format!("bench-{id}"), now])?;
-        c.execute(params![id, purpose, now, clerk])?;
-        d.execute(params![format!("BENCH-{id}"), id, now])?;
+        a.execute(p![id, format!("bench-{id}"), now, [0u8]])?;
+        c.execute(p![id, purpose, now, clerk])?;
+        d.execute(p![format!("BENCH-{id}"), id, now, [0u8]])?;
     }
     Ok(())
 }
 
 /// The code of the newest dossier, if any.
-pub fn newest_code(c: &Connection, office: i64) -> Result<Option<String>, StoreError> {
-    Ok(c.query_row(
-        "SELECT code FROM dossiers WHERE office_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        [office],
+pub fn newest_code(c: &Conn, office: i64) -> Result<Option<String>, StoreError> {
+    c.query_row(
+        "SELECT code FROM dossiers WHERE office_id = ?1 ORDER BY created_at DESC, code DESC LIMIT 1",
+        p![office],
         |r| r.get(0),
     )
-    .optional()?)
+    .optional()
 }

@@ -2,16 +2,17 @@
 //! `kiosk:<device id>`, see `kiosk::keypad`) and failed sign-ins' (`login-client:<address>`,
 //! `login-user:<name>`, see `app::signin`) — forgotten when stale.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{Conn, OptionalRow, Tx};
+use crate::p;
 
 use super::StoreError;
 use crate::kiosk::keypad::Misses;
 
 /// The counter of `key`, if any.
-pub fn get(c: &Connection, key: &str) -> Result<Option<Misses>, StoreError> {
-    Ok(c.query_row(
+pub fn get(c: &Conn, key: &str) -> Result<Option<Misses>, StoreError> {
+    c.query_row(
         "SELECT count, last_ms FROM misses WHERE key = ?1",
-        [key],
+        p![key],
         |r| {
             Ok(Misses {
                 count: r.get(0)?,
@@ -19,50 +20,45 @@ pub fn get(c: &Connection, key: &str) -> Result<Option<Misses>, StoreError> {
             })
         },
     )
-    .optional()?)
+    .optional()
 }
 
 /// Stores the counter of `key`.
-pub fn put(tx: &Transaction, key: &str, m: Misses) -> Result<(), StoreError> {
+pub fn put(tx: &Tx, key: &str, m: Misses) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO misses (key, count, last_ms) VALUES (?1, ?2, ?3)
          ON CONFLICT(key) DO UPDATE SET count = excluded.count, last_ms = excluded.last_ms",
-        params![key, m.count, m.last_ms],
+        p![key, m.count, m.last_ms],
     )?;
     Ok(())
 }
 
 /// Forgets the counter of `key` (a right look-up of that code).
-pub fn clear(tx: &Transaction, key: &str) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM misses WHERE key = ?1", [key])?;
+pub fn clear(tx: &Tx, key: &str) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM misses WHERE key = ?1", p![key])?;
     Ok(())
 }
 
 /// Forgets every counter whose latest miss is before `before_ms`.
-pub fn prune(tx: &Transaction, before_ms: i64) -> Result<usize, StoreError> {
-    Ok(tx.execute("DELETE FROM misses WHERE last_ms < ?1", [before_ms])?)
+pub fn prune(tx: &Tx, before_ms: i64) -> Result<usize, StoreError> {
+    tx.execute("DELETE FROM misses WHERE last_ms < ?1", p![before_ms])
 }
 
 /// Counts one more miss of `key` at `now_ms` in one statement (concurrent misses are all
 /// counted); a counter whose latest miss is before `stale_before_ms` starts again at 1.
-pub fn bump(
-    tx: &Transaction,
-    key: &str,
-    now_ms: i64,
-    stale_before_ms: i64,
-) -> Result<Misses, StoreError> {
-    Ok(tx.query_row(
+pub fn bump(tx: &Tx, key: &str, now_ms: i64, stale_before_ms: i64) -> Result<Misses, StoreError> {
+    tx.query_row(
         "INSERT INTO misses (key, count, last_ms) VALUES (?1, 1, ?2)
          ON CONFLICT(key) DO UPDATE SET
              count = CASE WHEN misses.last_ms < ?3 THEN 1 ELSE misses.count + 1 END,
              last_ms = excluded.last_ms
          RETURNING count, last_ms",
-        params![key, now_ms, stale_before_ms],
+        p![key, now_ms, stale_before_ms],
         |r| {
             Ok(Misses {
                 count: r.get(0)?,
                 last_ms: r.get(1)?,
             })
         },
-    )?)
+    )
 }

@@ -1,7 +1,8 @@
 //! SQL for offices (tenants, DESIGN.md §9): the offices of a deployment, and which office a
 //! person's records belong to. A scope of `None` is the whole province (every office).
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::p;
 
 use super::{conflict, StoreError};
 
@@ -21,7 +22,7 @@ pub struct OfficeRow {
 
 const COLS: &str = "id, code, name, address, return_place, code_prefix";
 
-fn office(r: &rusqlite::Row) -> rusqlite::Result<OfficeRow> {
+fn office(r: &Row) -> DbResult<OfficeRow> {
     Ok(OfficeRow {
         id: r.get(0)?,
         code: r.get(1)?,
@@ -40,11 +41,11 @@ pub struct NewOffice<'a> {
     pub code_prefix: &'a str,
 }
 
-pub fn insert(tx: &Transaction, o: &NewOffice, now: i64) -> Result<i64, StoreError> {
-    tx.execute(
+pub fn insert(tx: &Tx, o: &NewOffice, now: i64) -> Result<i64, StoreError> {
+    tx.insert(
         "INSERT INTO offices (code, name, address, return_place, code_prefix, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+        p![
             o.code,
             o.name,
             o.address,
@@ -53,70 +54,69 @@ pub fn insert(tx: &Transaction, o: &NewOffice, now: i64) -> Result<i64, StoreErr
             now
         ],
     )
-    .map_err(conflict("office"))?;
-    Ok(tx.last_insert_rowid())
+    .map_err(conflict("office"))
 }
 
 /// The offices in `scope` (all of them for `None`), by id.
-pub fn list(c: &Connection, scope: Option<i64>) -> Result<Vec<OfficeRow>, StoreError> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {COLS} FROM offices WHERE ?1 IS NULL OR id = ?1 ORDER BY id"
+pub fn list(c: &Conn, scope: Option<i64>) -> Result<Vec<OfficeRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM offices WHERE CAST(?1 AS BIGINT) IS NULL OR id = ?1 ORDER BY id"
     ))?;
-    let rows = st.query_map([scope], office)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![scope], office)?;
+    rows.collect::<Result<_, _>>()
 }
 
-pub fn by_id(c: &Connection, id: i64) -> Result<Option<OfficeRow>, StoreError> {
-    Ok(c.query_row(
+pub fn by_id(c: &Conn, id: i64) -> Result<Option<OfficeRow>, StoreError> {
+    c.query_row(
         &format!("SELECT {COLS} FROM offices WHERE id = ?1"),
-        [id],
+        p![id],
         office,
     )
-    .optional()?)
+    .optional()
 }
 
-pub fn by_code(c: &Connection, code: &str) -> Result<Option<OfficeRow>, StoreError> {
-    Ok(c.query_row(
+pub fn by_code(c: &Conn, code: &str) -> Result<Option<OfficeRow>, StoreError> {
+    c.query_row(
         &format!("SELECT {COLS} FROM offices WHERE code = ?1"),
-        [code],
+        p![code],
         office,
     )
-    .optional()?)
+    .optional()
 }
 
 /// SQL true when applicant `a.id` belongs to the office in parameter `?{n}` (NULL: any):
 /// a dossier there, or registered by one of its clerks.
 pub fn applicant_in_scope(n: usize) -> String {
     format!(
-        "(?{n} IS NULL
+        "(CAST(?{n} AS BIGINT) IS NULL
           OR EXISTS (SELECT 1 FROM dossiers od WHERE od.applicant_id = a.id AND od.office_id = ?{n})
           OR EXISTS (SELECT 1 FROM users ou WHERE ou.id = a.created_by AND ou.office_id = ?{n}))"
     )
 }
 
 /// Whether applicant `id` belongs to `scope` (always, for the province).
-pub fn applicant_in(c: &Connection, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
-    Ok(c.query_row(
+pub fn applicant_in(c: &Conn, id: i64, scope: Option<i64>) -> Result<bool, StoreError> {
+    c.query_row(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM applicants a WHERE a.id = ?1 AND {})",
             applicant_in_scope(2)
         ),
-        params![id, scope],
+        p![id, scope],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// SQL true when `column` (a device id) is a device of the office in parameter `?{n}`
 /// (NULL: any).
 pub fn device_in_scope(column: &str, n: usize) -> String {
-    format!("(?{n} IS NULL OR {column} IN (SELECT id FROM device_tokens WHERE office_id = ?{n}))")
+    format!("(CAST(?{n} AS BIGINT) IS NULL OR {column} IN (SELECT id FROM device_tokens WHERE office_id = ?{n}))")
 }
 
 /// SQL true when the audit entry's actor (`a.actor`) is a user or device of the office in
 /// parameter `?{n}` (NULL: any).
 pub fn actor_in_scope(n: usize) -> String {
     format!(
-        "(?{n} IS NULL
+        "(CAST(?{n} AS BIGINT) IS NULL
           OR a.actor IN (SELECT 'user:' || id FROM users WHERE office_id = ?{n})
           OR a.actor IN (SELECT 'device:' || id FROM device_tokens WHERE office_id = ?{n}))"
     )
@@ -133,7 +133,7 @@ mod tests {
     fn a_single_office_database_migrates_into_the_default_office() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let c = Connection::open(dir.path().join("hoso.sqlite3")).unwrap();
+            let c = rusqlite::Connection::open(dir.path().join("hoso.sqlite3")).unwrap();
             for sql in &super::super::schema::MIGRATIONS[..6] {
                 c.execute_batch(sql).unwrap();
             }
@@ -155,7 +155,7 @@ mod tests {
         store
             .read(|c| {
                 let office =
-                    |sql: &str| -> Option<i64> { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+                    |sql: &str| -> Option<i64> { c.query_row(sql, p![], |r| r.get(0)).unwrap() };
                 assert_eq!(office("SELECT office_id FROM users WHERE id = 1"), None);
                 assert_eq!(office("SELECT office_id FROM users WHERE id = 2"), Some(1));
                 assert_eq!(

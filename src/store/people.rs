@@ -1,6 +1,7 @@
 //! SQL for applicants, their consents and their (sealed) face templates.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::p;
 
 use super::{conflict, StoreError};
 
@@ -59,17 +60,16 @@ pub struct TemplateRow {
     pub quality: f64,
 }
 
-pub fn insert_applicant(tx: &Transaction, a: &NewApplicant) -> Result<i64, StoreError> {
-    tx.execute(
+pub fn insert_applicant(tx: &Tx, a: &NewApplicant) -> Result<i64, StoreError> {
+    tx.insert(
         "INSERT INTO applicants (full_name, id_number_enc, id_number_hash, phone_enc, created_at, created_by, fields_bound, phone_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
-        params![a.full_name, a.id_number_enc, a.id_number_hash, a.phone_enc, a.now, a.created_by, a.phone_hash],
+        p![a.full_name, a.id_number_enc, a.id_number_hash, a.phone_enc, a.now, a.created_by, a.phone_hash],
     )
-    .map_err(conflict("an applicant with this ID number"))?;
-    Ok(tx.last_insert_rowid())
+    .map_err(conflict("an applicant with this ID number"))
 }
 
-fn applicant_row(r: &rusqlite::Row) -> rusqlite::Result<ApplicantRow> {
+fn applicant_row(r: &Row) -> DbResult<ApplicantRow> {
     Ok(ApplicantRow {
         id: r.get(0)?,
         full_name: r.get(1)?,
@@ -85,59 +85,55 @@ const APPLICANT_COLS: &str =
     "id, full_name, id_number_enc, phone_enc, created_at, biometrics_purged_at, id_number_hash";
 
 /// Applicants whose encrypted fields were sealed before they were bound to their row.
-pub fn unbound_applicants(c: &Connection) -> Result<Vec<ApplicantRow>, StoreError> {
+pub fn unbound_applicants(c: &Conn) -> Result<Vec<ApplicantRow>, StoreError> {
     let mut st = c.prepare(&format!(
         "SELECT {APPLICANT_COLS} FROM applicants WHERE fields_bound = 0"
     ))?;
-    let rows = st.query_map([], applicant_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![], applicant_row)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Stores an applicant's re-sealed (row-bound) ID and phone numbers.
 pub fn bind_fields(
-    tx: &Transaction,
+    tx: &Tx,
     id: i64,
     id_number_enc: &[u8],
     phone_enc: Option<&[u8]>,
 ) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE applicants SET id_number_enc = ?2, phone_enc = ?3, fields_bound = 1 WHERE id = ?1",
-        params![id, id_number_enc, phone_enc],
+        p![id, id_number_enc, phone_enc],
     )?;
     Ok(())
 }
 
-pub fn applicant(c: &Connection, id: i64) -> Result<Option<ApplicantRow>, StoreError> {
-    Ok(c.query_row(
+pub fn applicant(c: &Conn, id: i64) -> Result<Option<ApplicantRow>, StoreError> {
+    c.query_row(
         &format!("SELECT {APPLICANT_COLS} FROM applicants WHERE id = ?1"),
-        [id],
+        p![id],
         applicant_row,
     )
-    .optional()?)
+    .optional()
 }
 
-pub fn applicant_by_id_hash(
-    c: &Connection,
-    hash: &str,
-) -> Result<Option<ApplicantRow>, StoreError> {
-    Ok(c.query_row(
+pub fn applicant_by_id_hash(c: &Conn, hash: &str) -> Result<Option<ApplicantRow>, StoreError> {
+    c.query_row(
         &format!("SELECT {APPLICANT_COLS} FROM applicants WHERE id_number_hash = ?1"),
-        [hash],
+        p![hash],
         applicant_row,
     )
-    .optional()?)
+    .optional()
 }
 
-pub fn insert_consent(tx: &Transaction, n: &NewConsent) -> Result<i64, StoreError> {
-    tx.execute(
+pub fn insert_consent(tx: &Tx, n: &NewConsent) -> Result<i64, StoreError> {
+    tx.insert(
         "INSERT INTO consents (applicant_id, purpose, text_version, text_sha256, method, granted_at, granted_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![n.applicant_id, n.purpose, n.text_version, n.text_sha256, n.method, n.now, n.by],
-    )?;
-    Ok(tx.last_insert_rowid())
+        p![n.applicant_id, n.purpose, n.text_version, n.text_sha256, n.method, n.now, n.by],
+    )
 }
 
-fn consent_row(r: &rusqlite::Row) -> rusqlite::Result<ConsentRow> {
+fn consent_row(r: &Row) -> DbResult<ConsentRow> {
     Ok(ConsentRow {
         id: r.get(0)?,
         applicant_id: r.get(1)?,
@@ -157,119 +153,118 @@ const CONSENT_SELECT: &str =
 
 /// The applicant's consent for `purpose` that is in force, if any.
 pub fn valid_consent(
-    c: &Connection,
+    c: &Conn,
     applicant_id: i64,
     purpose: &str,
 ) -> Result<Option<ConsentRow>, StoreError> {
-    Ok(c
+    c
         .query_row(
             &format!(
                 "{CONSENT_SELECT} WHERE c.applicant_id = ?1 AND c.purpose = ?2 AND c.withdrawn_at IS NULL
                  ORDER BY c.id DESC LIMIT 1"
             ),
-            params![applicant_id, purpose],
+            p![applicant_id, purpose],
             consent_row,
         )
-        .optional()?)
+        .optional()
 }
 
 /// Every consent record of the applicant, newest first.
-pub fn consents(c: &Connection, applicant_id: i64) -> Result<Vec<ConsentRow>, StoreError> {
+pub fn consents(c: &Conn, applicant_id: i64) -> Result<Vec<ConsentRow>, StoreError> {
     let mut st = c.prepare(&format!(
         "{CONSENT_SELECT} WHERE c.applicant_id = ?1 ORDER BY c.id DESC"
     ))?;
-    let rows = st.query_map([applicant_id], consent_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![applicant_id], consent_row)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Marks every open consent of the applicant for `purpose` withdrawn; returns how many.
 pub fn withdraw_consents(
-    tx: &Transaction,
+    tx: &Tx,
     applicant_id: i64,
     purpose: &str,
     by: Option<i64>,
     note: &str,
     now: i64,
 ) -> Result<usize, StoreError> {
-    Ok(tx.execute(
+    tx.execute(
         "UPDATE consents SET withdrawn_at = ?1, withdrawn_by = ?2, withdrawn_note = ?3
          WHERE applicant_id = ?4 AND purpose = ?5 AND withdrawn_at IS NULL",
-        params![now, by, note, applicant_id, purpose],
-    )?)
+        p![now, by, note, applicant_id, purpose],
+    )
 }
 
 pub fn insert_template(
-    tx: &Transaction,
+    tx: &Tx,
     applicant_id: i64,
     model: &str,
     sealed: &[u8],
     quality: f64,
     now: i64,
 ) -> Result<i64, StoreError> {
-    tx.execute(
+    tx.insert(
         "INSERT INTO templates (applicant_id, model, sealed, quality, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![applicant_id, model, sealed, quality, now],
-    )?;
-    Ok(tx.last_insert_rowid())
+        p![applicant_id, model, sealed, quality, now],
+    )
 }
 
 /// Deletes the applicant's templates and marks the purge; returns how many were deleted.
-pub fn purge_templates(tx: &Transaction, applicant_id: i64, now: i64) -> Result<usize, StoreError> {
+pub fn purge_templates(tx: &Tx, applicant_id: i64, now: i64) -> Result<usize, StoreError> {
     let n = tx.execute(
         "DELETE FROM templates WHERE applicant_id = ?1",
-        [applicant_id],
+        p![applicant_id],
     )?;
     tx.execute(
         "UPDATE applicants SET biometrics_purged_at = ?1 WHERE id = ?2",
-        params![now, applicant_id],
+        p![now, applicant_id],
     )?;
     Ok(n)
 }
 
-pub fn template_count(c: &Connection, applicant_id: i64) -> Result<i64, StoreError> {
-    Ok(c.query_row(
+pub fn template_count(c: &Conn, applicant_id: i64) -> Result<i64, StoreError> {
+    c.query_row(
         "SELECT COUNT(*) FROM templates WHERE applicant_id = ?1",
-        [applicant_id],
+        p![applicant_id],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Templates of one applicant made by `model` (the running recognition profile).
 pub fn template_count_for_model(
-    c: &Connection,
+    c: &Conn,
     applicant_id: i64,
     model: &str,
 ) -> Result<i64, StoreError> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT COUNT(*) FROM templates WHERE applicant_id = ?1 AND model = ?2",
-        rusqlite::params![applicant_id, model],
+        p![applicant_id, model],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Gives templates labelled `from` the label `to` (returns how many).
-pub fn relabel_templates(c: &Connection, from: &str, to: &str) -> Result<usize, StoreError> {
-    Ok(c.execute(
+pub fn relabel_templates(c: &Conn, from: &str, to: &str) -> Result<usize, StoreError> {
+    c.execute(
         "UPDATE templates SET model = ?2 WHERE model = ?1",
-        rusqlite::params![from, to],
-    )?)
+        p![from, to],
+    )
 }
 
 /// Templates of applicants with a valid consent for `purpose` (the gallery at start-up),
 /// a page at a time: at most `limit` with an id above `after`, by id.
 pub fn consented_templates(
-    c: &Connection,
+    c: &Conn,
     purpose: &str,
     after: i64,
     limit: i64,
 ) -> Result<Vec<TemplateRow>, StoreError> {
-    let mut st = c.prepare_cached(
+    let mut st = c.prepare(
         "SELECT t.id, t.applicant_id, t.model, t.sealed, t.quality FROM templates t
          WHERE t.id > ?2 AND EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = t.applicant_id
                        AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
          ORDER BY t.id LIMIT ?3",
     )?;
-    let rows = st.query_map(params![purpose, after, limit], |r| {
+    let rows = st.query_map(p![purpose, after, limit], |r| {
         Ok(TemplateRow {
             id: r.get(0)?,
             applicant_id: r.get(1)?,
@@ -278,5 +273,5 @@ pub fn consented_templates(
             quality: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }

@@ -1,7 +1,8 @@
 //! SQL for the admin's charts and their CSV: look-ups per kiosk and day, dossiers finished
 //! on time per week, ratings per kiosk (counts only — never who).
 
-use rusqlite::{params, Connection};
+use super::db::Conn;
+use crate::p;
 
 use super::offices::device_in_scope;
 use super::stats::LOCAL_OFFSET_S;
@@ -35,19 +36,20 @@ pub struct KioskRatings {
 }
 
 pub fn lookups_per_kiosk_day(
-    c: &Connection,
+    c: &Conn,
     from: i64,
     scope: Option<i64>,
 ) -> Result<Vec<KioskDay>, StoreError> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT date(l.at + ?2, 'unixepoch') AS day, COALESCE(d.name, '—') AS kiosk,
-                SUM(l.method = 'face'), SUM(l.method = 'qr'), SUM(l.method = 'keypad'),
-                SUM(l.method = 'none')
+    let mut st = c.prepare(&format!(
+        "SELECT {} AS day, COALESCE(d.name, '—') AS kiosk,
+                COUNT(CASE WHEN l.method = 'face' THEN 1 END), COUNT(CASE WHEN l.method = 'qr' THEN 1 END),
+                COUNT(CASE WHEN l.method = 'keypad' THEN 1 END), COUNT(CASE WHEN l.method = 'none' THEN 1 END)
          FROM lookups l LEFT JOIN device_tokens d ON d.id = l.device_id
          WHERE l.at >= ?1 AND {} GROUP BY day, kiosk ORDER BY day, kiosk",
+        c.dialect().day("l.at + ?2"),
         device_in_scope("l.device_id", 3)
     ))?;
-    let rows = st.query_map(params![from, LOCAL_OFFSET_S, scope], |r| {
+    let rows = st.query_map(p![from, LOCAL_OFFSET_S, scope], |r| {
         Ok(KioskDay {
             day: r.get(0)?,
             kiosk: r.get(1)?,
@@ -57,47 +59,45 @@ pub fn lookups_per_kiosk_day(
             unresolved: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Dossiers finished (first status 9 or 10) since `from`, per local week, oldest first; on
 /// time when finished by the original appointment.
-pub fn on_time_by_week(
-    c: &Connection,
-    from: i64,
-    scope: Option<i64>,
-) -> Result<Vec<Week>, StoreError> {
-    let mut st = c.prepare_cached(
-        "SELECT date(finished + ?2, 'unixepoch', 'weekday 0', '-6 days') AS week,
-                SUM(finished <= original_due_at), SUM(finished > original_due_at)
+pub fn on_time_by_week(c: &Conn, from: i64, scope: Option<i64>) -> Result<Vec<Week>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {} AS week,
+                COUNT(CASE WHEN finished <= original_due_at THEN 1 END),
+                COUNT(CASE WHEN finished > original_due_at THEN 1 END)
          FROM (SELECT d.original_due_at,
                  (SELECT MIN(e.at) FROM dossier_events e
                   WHERE e.dossier_code = d.code AND e.status IN (9, 10)) AS finished
-               FROM dossiers d WHERE ?3 IS NULL OR d.office_id = ?3)
+               FROM dossiers d WHERE CAST(?3 AS BIGINT) IS NULL OR d.office_id = ?3) AS f
          WHERE finished IS NOT NULL AND finished >= ?1
          GROUP BY week ORDER BY week",
-    )?;
-    let rows = st.query_map(params![from, LOCAL_OFFSET_S, scope], |r| {
+        c.dialect().week("finished + ?2")
+    ))?;
+    let rows = st.query_map(p![from, LOCAL_OFFSET_S, scope], |r| {
         Ok(Week {
             week: r.get(0)?,
             on_time: r.get(1)?,
             late: r.get(2)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 pub fn ratings_per_kiosk(
-    c: &Connection,
+    c: &Conn,
     from: i64,
     scope: Option<i64>,
 ) -> Result<Vec<KioskRatings>, StoreError> {
-    let mut st = c.prepare_cached(
+    let mut st = c.prepare(
         "SELECT d.name, r.score, COUNT(*) FROM ratings r JOIN device_tokens d ON d.id = r.device_id
-         WHERE r.at >= ?1 AND (?2 IS NULL OR d.office_id = ?2) GROUP BY d.name, r.score ORDER BY d.name",
+         WHERE r.at >= ?1 AND (CAST(?2 AS BIGINT) IS NULL OR d.office_id = ?2) GROUP BY d.name, r.score ORDER BY d.name",
     )?;
     let mut out: Vec<KioskRatings> = Vec::new();
-    let rows = st.query_map(params![from, scope], |r| {
+    let rows = st.query_map(p![from, scope], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,

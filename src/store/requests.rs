@@ -1,6 +1,7 @@
 //! SQL for data-subject requests (access, withdrawal, deletion) and their deadlines.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::p;
 
 use super::StoreError;
 use crate::request::{RequestKind, RequestStatus};
@@ -37,18 +38,16 @@ const SELECT: &str = "SELECT id, applicant_id, kind, channel, received_at, ack_d
     acknowledged_at, completed_at, status, note FROM dsr_requests";
 
 /// A column holding one of an enum's names.
-fn named<T>(r: &rusqlite::Row, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+fn named<T>(r: &Row, i: usize, parse: fn(&str) -> Option<T>) -> DbResult<T> {
     let s: String = r.get(i)?;
-    parse(&s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unknown value {s:?}").into(),
-        )
+    parse(&s).ok_or(StoreError::Column {
+        index: i,
+        expected: "a known name",
+        found: "an unknown name",
     })
 }
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<RequestRow> {
+fn row(r: &Row) -> DbResult<RequestRow> {
     Ok(RequestRow {
         id: r.get(0)?,
         applicant_id: r.get(1)?,
@@ -64,12 +63,12 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<RequestRow> {
     })
 }
 
-pub fn insert(tx: &Transaction, n: &NewRequest) -> Result<i64, StoreError> {
-    tx.execute(
+pub fn insert(tx: &Tx, n: &NewRequest) -> Result<i64, StoreError> {
+    tx.insert(
         "INSERT INTO dsr_requests (applicant_id, kind, channel, received_at, ack_due_at, due_at,
              status, note, created_by, office_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?8, ?9)",
-        params![
+        p![
             n.applicant_id,
             n.kind.as_str(),
             n.channel,
@@ -80,40 +79,39 @@ pub fn insert(tx: &Transaction, n: &NewRequest) -> Result<i64, StoreError> {
             n.created_by,
             n.office_id
         ],
-    )?;
-    Ok(tx.last_insert_rowid())
+    )
 }
 
 /// Request `id` if it is of office `scope` (None: any).
-pub fn get(c: &Connection, id: i64, scope: Option<i64>) -> Result<Option<RequestRow>, StoreError> {
-    Ok(c.query_row(
-        &format!("{SELECT} WHERE id = ?1 AND (?2 IS NULL OR office_id = ?2)"),
-        params![id, scope],
+pub fn get(c: &Conn, id: i64, scope: Option<i64>) -> Result<Option<RequestRow>, StoreError> {
+    c.query_row(
+        &format!("{SELECT} WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2)"),
+        p![id, scope],
         row,
     )
-    .optional()?)
+    .optional()
 }
 
 /// Open requests first (by deadline), then the latest closed ones; of office `scope`
 /// (None: all).
-pub fn list(c: &Connection, limit: i64, scope: Option<i64>) -> Result<Vec<RequestRow>, StoreError> {
+pub fn list(c: &Conn, limit: i64, scope: Option<i64>) -> Result<Vec<RequestRow>, StoreError> {
     let mut st = c.prepare(&format!(
-        "{SELECT} WHERE ?2 IS NULL OR office_id = ?2
+        "{SELECT} WHERE CAST(?2 AS BIGINT) IS NULL OR office_id = ?2
          ORDER BY status IN ('completed', 'rejected'), due_at, id DESC LIMIT ?1"
     ))?;
-    let rows = st.query_map(params![limit, scope], row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![limit, scope], row)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// Requests of one applicant.
-pub fn of_applicant(c: &Connection, applicant_id: i64) -> Result<Vec<RequestRow>, StoreError> {
+pub fn of_applicant(c: &Conn, applicant_id: i64) -> Result<Vec<RequestRow>, StoreError> {
     let mut st = c.prepare(&format!("{SELECT} WHERE applicant_id = ?1 ORDER BY id"))?;
-    let rows = st.query_map([applicant_id], row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = st.query_map(p![applicant_id], row)?;
+    rows.collect::<Result<_, _>>()
 }
 
 pub fn set_status(
-    tx: &Transaction,
+    tx: &Tx,
     id: i64,
     status: RequestStatus,
     note: &str,
@@ -123,22 +121,23 @@ pub fn set_status(
         "UPDATE dsr_requests SET status = ?1,
              acknowledged_at = COALESCE(acknowledged_at, ?2),
              completed_at = CASE WHEN ?1 IN ('completed', 'rejected') THEN ?2 ELSE completed_at END,
-             note = CASE WHEN ?3 = '' THEN note WHEN note = '' THEN ?3 ELSE note || char(10) || ?3 END
+             note = CASE WHEN ?3 = '' THEN note WHEN note = '' THEN ?3 ELSE note || '
+' || ?3 END
          WHERE id = ?4",
-        params![status.as_str(), now, note, id],
+        p![status.as_str(), now, note, id],
     )?;
     Ok(())
 }
 
 /// (open, of which past a deadline) at `now`.
-pub fn open_counts(c: &Connection, now: i64, scope: Option<i64>) -> Result<(i64, i64), StoreError> {
-    Ok(c.query_row(
+pub fn open_counts(c: &Conn, now: i64, scope: Option<i64>) -> Result<(i64, i64), StoreError> {
+    c.query_row(
         "SELECT COUNT(*),
-                COALESCE(SUM(now_late), 0)
+                COUNT(CASE WHEN now_late THEN 1 END)
          FROM (SELECT (?1 > due_at OR (acknowledged_at IS NULL AND ?1 > ack_due_at)) AS now_late
                FROM dsr_requests WHERE status IN ('received', 'acknowledged')
-                 AND (?2 IS NULL OR office_id = ?2))",
-        params![now, scope],
+                 AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2)) AS r",
+        p![now, scope],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+    )
 }

@@ -51,6 +51,100 @@ macro_rules! faces_or_skip {
     };
 }
 
+/// The PostgreSQL cluster the tests run against (`HOSO_TEST_PG`, a server URL without a
+/// database, set by `scripts/test.sh` for its second pass), or None: SQLite.
+pub fn pg() -> Option<String> {
+    std::env::var("HOSO_TEST_PG").ok().filter(|s| !s.is_empty())
+}
+
+/// `--database URL` for a data directory when the tests run on PostgreSQL: each data
+/// directory gets a database of its own, created on first use. Nothing on SQLite.
+pub fn db_args(dir: &std::path::Path) -> Vec<String> {
+    use sha2::Digest;
+    let Some(base) = pg() else {
+        return Vec::new();
+    };
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let digest = sha2::Sha256::digest(dir.to_string_lossy().as_bytes());
+    let name = format!("t{}", hex::encode(&digest[..10]));
+    static MADE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
+    if !made.contains(&name) {
+        let out = Command::new("psql")
+            .arg(format!("{base}/postgres"))
+            .args(["-qAt", "-c"])
+            .arg(format!(
+                "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+            ))
+            .output()
+            .expect("psql");
+        if String::from_utf8_lossy(&out.stdout).trim() != "1" {
+            let st = Command::new("psql")
+                .arg(format!("{base}/postgres"))
+                .args(["-q", "-c"])
+                .arg(format!("CREATE DATABASE {name}"))
+                .status()
+                .expect("psql");
+            assert!(st.success(), "creating database {name}");
+        }
+        made.push(name.clone());
+    }
+    vec!["--database".into(), format!("{base}/{name}")]
+}
+
+/// Rows of a query on a data directory's database (its SQLite file, or its PostgreSQL
+/// database when the tests run there), every value as text (NULL as "", blobs as hex).
+pub fn db_query(dir: &std::path::Path, sql: &str) -> Vec<Vec<String>> {
+    if pg().is_some() {
+        let args = db_args(dir);
+        let out = Command::new("psql")
+            .arg(&args[1])
+            .args(["-qAt", "-F", "\t", "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql {sql}: {out:?}");
+        return String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                l.split('\t')
+                    .map(|v| v.strip_prefix("\\x").unwrap_or(v).to_string())
+                    .collect()
+            })
+            .collect();
+    }
+    let c = rusqlite::Connection::open(dir.join("hoso.sqlite3")).unwrap();
+    let mut st = c.prepare(sql).unwrap();
+    let n = st.column_count();
+    st.query_map([], |r| {
+        (0..n)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => String::new(),
+                    rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    rusqlite::types::ValueRef::Blob(b) => hex::encode(b),
+                })
+            })
+            .collect()
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// Skips the calling test (returns) on PostgreSQL, saying why: it examines the SQLite file
+/// itself (bytes, permissions, file copies).
+#[macro_export]
+macro_rules! sqlite_only {
+    ($why:expr) => {
+        if common::pg().is_some() {
+            eprintln!("skipped on PostgreSQL: {}", $why);
+            return;
+        }
+    };
+}
+
 pub fn models_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
 }
@@ -96,6 +190,7 @@ impl Server {
         let mut child = bin()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(db_args(dir))
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -352,7 +447,10 @@ pub fn consented_applicant(c: &Client, full_name: &str, id_number: &str) -> i64 
 /// Runs `hoso` with `--data-dir` and standard input; returns stdout, panicking on failure.
 pub fn cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
     let mut cmd = bin();
-    cmd.args(args).arg("--data-dir").arg(data);
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .args(db_args(data));
     run_with_stdin(cmd, stdin)
 }
 
@@ -462,6 +560,7 @@ pub fn cli_result(data: &std::path::Path, args: &[&str]) -> (bool, String, Strin
         .args(args)
         .arg("--data-dir")
         .arg(data)
+        .args(db_args(data))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -472,8 +571,25 @@ pub fn cli_result(data: &std::path::Path, args: &[&str]) -> (bool, String, Strin
     )
 }
 
-/// The sealed template blobs of one applicant in a SQLite file.
+/// The sealed template blobs of one applicant in a data directory's SQLite file (`db`), or
+/// in its PostgreSQL database when the tests run there.
 pub fn sealed_templates(db: &std::path::Path, applicant: i64) -> Vec<Vec<u8>> {
+    if pg().is_some() {
+        let args = db_args(db.parent().expect("data directory"));
+        let out = Command::new("psql")
+            .arg(&args[1])
+            .args(["-qAt", "-c"])
+            .arg(format!(
+                "SELECT encode(sealed, 'hex') FROM templates WHERE applicant_id = {applicant}"
+            ))
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "psql: {out:?}");
+        return String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| hex::decode(l.trim()).expect("hex"))
+            .collect();
+    }
     let c = rusqlite::Connection::open(db).unwrap();
     let mut st = c
         .prepare("SELECT sealed FROM templates WHERE applicant_id = ?1")
@@ -580,6 +696,7 @@ pub fn serve_lan(data: &std::path::Path) -> Command {
         "127.0.0.1:0",
         "--data-dir",
     ])
-    .arg(data);
+    .arg(data)
+    .args(db_args(data));
     c
 }

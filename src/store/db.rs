@@ -431,7 +431,11 @@ impl Stmt<'_> {
         params: Params,
         f: impl FnMut(&Row) -> Result<T, StoreError>,
     ) -> Result<impl Iterator<Item = Result<T, StoreError>>, StoreError> {
-        Ok(self.conn.query_map(&self.sql, params, f)?.into_iter().map(Ok))
+        Ok(self
+            .conn
+            .query_map(&self.sql, params, f)?
+            .into_iter()
+            .map(Ok))
     }
 
     pub fn execute(&mut self, params: Params) -> Result<usize, StoreError> {

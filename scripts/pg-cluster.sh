@@ -2,11 +2,12 @@
 # A throwaway PostgreSQL cluster for the tests (Debian's `postgresql` package):
 #   scripts/pg-cluster.sh start DIR   → creates and starts a cluster in DIR on a free loopback
 #                                       port, prints its URL (postgres://postgres@127.0.0.1:PORT)
+#   scripts/pg-cluster.sh restart DIR → a fast restart (the fault test: connections are cut)
 #   scripts/pg-cluster.sh stop DIR    → stops it and removes DIR
 # Under root the cluster runs as the `postgres` user (PostgreSQL refuses to run as root).
 # Local trust authentication on 127.0.0.1 only; fsync off (test data only).
 set -euo pipefail
-cmd=${1:?start|stop}
+cmd=${1:?start|restart|stop}
 dir=${2:?directory}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$bin" ] || { echo "[pg] PostgreSQL is not installed (scripts/setup.sh --tests)" >&2; exit 1; }
@@ -31,6 +32,9 @@ case $cmd in
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://postgres@127.0.0.1:$port"
     ;;
+  restart)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 restart >/dev/null
+    ;;
   stop)
     if [ -d "$dir/data" ]; then
       as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
@@ -38,7 +42,7 @@ case $cmd in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|restart|stop DIR" >&2
     exit 2
     ;;
 esac

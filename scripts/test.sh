@@ -28,7 +28,7 @@ if [ "$status" -eq 0 ]; then
   pgdir=$(mktemp -d /tmp/hoso-pg.XXXXXX)
   trap 'scripts/pg-cluster.sh stop "$pgdir"; rm -f "$log"' EXIT
   HOSO_TEST_PG=$(scripts/pg-cluster.sh start "$pgdir")
-  export HOSO_TEST_PG
+  export HOSO_TEST_PG HOSO_TEST_PG_DIR=$pgdir
   # Not the package, the models alone, or the soak: they do not touch the store.
   targets=()
   for t in tests/*.rs; do

@@ -1,6 +1,7 @@
 //! The start of a server with a large gallery: `n` consented applicants, each with an open
 //! dossier, a data key and one sealed template, in a temporary data directory; then the time
 //! `App::open` takes to read, decrypt and index them (what a restart or a new server pays).
+//! With `--database` the records go to that PostgreSQL database, which must be empty.
 
 use std::time::Instant;
 

@@ -314,6 +314,9 @@ fn kiosk_latency(
     let tmp = std::env::temp_dir().join(format!("hoso-bench-{}", std::process::id()));
     let mut config = cfg.clone();
     config.data_dir = tmp.clone();
+    // The decision path reads the gallery in memory: timed on SQLite whatever the config
+    // says (`--database` is for the gallery load below).
+    config.database = Default::default();
     let engine = FaceEngine::load(&cfg.models_dir(), &cfg.engine_options())?;
     let app = std::sync::Arc::new(
         crate::app::App::open(config, engine, false)

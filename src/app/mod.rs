@@ -213,6 +213,7 @@ impl App {
         // A page of sealed templates at a time (a few MiB, not the whole table), each page
         // decrypted on every core.
         let started = Instant::now();
+        self.store.read(people::analyze_for_gallery)?;
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (mut loaded, mut stale, mut unreadable, mut after) = (0, 0, 0, 0);
         loop {

@@ -354,9 +354,7 @@ impl<'a> Conn<'a> {
             }
             Conn::Pg(s) => {
                 let sql = format!("{sql} RETURNING id");
-                s.query(&sql, params, |r| r.get(0))?
-                    .pop()
-                    .ok_or(StoreError::NoRow)
+                s.query_one(&sql, params, |r| r.get(0))
             }
         }
     }

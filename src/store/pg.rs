@@ -107,12 +107,32 @@ impl Session {
         Ok(st)
     }
 
-    pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<usize, StoreError> {
+    /// Runs `sql` (prepared once per connection) with `params` converted for its
+    /// placeholders: through `run`, which executes or queries.
+    fn run<R>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToValue],
+        run: impl FnOnce(
+            &mut postgres::Client,
+            &Statement,
+            &[&(dyn ToSql + Sync)],
+        ) -> Result<R, postgres::Error>,
+    ) -> Result<R, StoreError> {
         let mut g = self.0.borrow_mut();
         let st = Self::statement(&mut g, sql)?;
         let vals: Vec<Param> = params.iter().map(|p| Param(p.value())).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = vals.iter().map(|v| v as _).collect();
-        Ok(g.client.execute(&st, &refs)? as usize)
+        Ok(run(&mut g.client, &st, &refs)?)
+    }
+
+    fn rows(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<postgres::Row>, StoreError> {
+        self.run(sql, params, |c, st, p| c.query(st, p))
+    }
+
+    pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<usize, StoreError> {
+        self.run(sql, params, |c, st, p| c.execute(st, p))
+            .map(|n| n as usize)
     }
 
     pub fn query<T>(
@@ -121,13 +141,7 @@ impl Session {
         params: &[&dyn ToValue],
         mut f: impl FnMut(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let rows = {
-            let mut g = self.0.borrow_mut();
-            let st = Self::statement(&mut g, sql)?;
-            let vals: Vec<Param> = params.iter().map(|p| Param(p.value())).collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = vals.iter().map(|v| v as _).collect();
-            g.client.query(&st, &refs)?
-        };
+        let rows = self.rows(sql, params)?;
         rows.iter().map(|r| f(&Row::Pg(r))).collect()
     }
 
@@ -137,13 +151,7 @@ impl Session {
         params: &[&dyn ToValue],
         f: impl FnOnce(&Row) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let rows = {
-            let mut g = self.0.borrow_mut();
-            let st = Self::statement(&mut g, sql)?;
-            let vals: Vec<Param> = params.iter().map(|p| Param(p.value())).collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = vals.iter().map(|v| v as _).collect();
-            g.client.query(&st, &refs)?
-        };
+        let rows = self.rows(sql, params)?;
         match rows.first() {
             Some(r) => f(&Row::Pg(r)),
             None => Err(StoreError::NoRow),

@@ -50,15 +50,24 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// `postgres://user@host:port/dbname` (also `--database`); unset: SQLite.
     pub url: Option<String>,
+    /// The key database (also `--keys-database`): applicants' data keys, shared by the
+    /// deployment's servers; never the main database. Unset: key files in the data
+    /// directory (then only one server may use the main database).
+    pub keys_url: Option<String>,
     /// Connections each server keeps to PostgreSQL.
     pub pool_size: u32,
+    /// Seconds between a server's checks of the gallery's change feed, in case a
+    /// notification was lost (PostgreSQL; SQLite is checked every second).
+    pub check_interval_s: u64,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: None,
+            keys_url: None,
             pool_size: 16,
+            check_interval_s: 5,
         }
     }
 }
@@ -338,6 +347,24 @@ impl Config {
                 crate::store::Store::open_postgres(url, self.database.pool_size, audit_key)
             }
             None => crate::store::Store::open(&self.data_dir, audit_key),
+        }
+    }
+
+    /// The deployment key of the data directory (created on first start unless
+    /// `existing`), with applicants' keys in the key database when one is configured.
+    pub fn open_keys(&self, existing: bool) -> Result<crate::crypto::Keys, crate::crypto::CryptoError> {
+        let keys = if existing {
+            crate::crypto::Keys::open_existing(&self.data_dir)?
+        } else {
+            crate::crypto::Keys::open_or_create(&self.data_dir)?
+        };
+        match &self.database.keys_url {
+            Some(url) => Ok(keys.with_key_database(crate::store::keydb::KeyDb::open(
+                url,
+                self.database.url.as_deref(),
+                self.database.pool_size,
+            )?)),
+            None => Ok(keys),
         }
     }
 

@@ -1,9 +1,12 @@
 //! Keys and sealing. The deployment key (data dir, 0600, created on first start, never in
 //! the database or the repository) encrypts ID numbers and receipt tokens and wraps each
-//! applicant's own data key. Applicant keys live in a key store beside the database, never
-//! inside it nor in its backups: destroying an applicant's key file is the purge, and every
-//! copy of that person's templates (database, WAL, backups) becomes unreadable.
+//! applicant's own data key. Applicant keys live beside the database, never inside it nor
+//! in its backups: files in the data directory, or the deployment's key database
+//! (`database.keys_url`) when several servers share one PostgreSQL. Destroying an
+//! applicant's key is the purge: every copy of that person's templates (database, WAL,
+//! backups) becomes unreadable.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,8 @@ pub enum CryptoError {
     Purged(i64),
     #[error("the system random generator failed: {0}")]
     Random(String),
+    #[error("key database: {0}")]
+    KeyDb(#[from] crate::store::StoreError),
 }
 
 /// 32 random bytes.
@@ -84,7 +89,15 @@ pub fn open(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypto
 pub struct Keys {
     master: [u8; 32],
     id_hash_key: [u8; 32],
-    store_dir: PathBuf,
+    vault: Vault,
+}
+
+/// Where applicants' wrapped data keys are kept.
+enum Vault {
+    /// One file per applicant in `<data dir>/keys/applicants/` (one server).
+    Files(PathBuf),
+    /// The key database shared by the deployment's servers.
+    Database(crate::store::keydb::KeyDb),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CryptoError + '_ {
@@ -144,8 +157,19 @@ impl Keys {
         Ok(Self {
             master,
             id_hash_key,
-            store_dir,
+            vault: Vault::Files(store_dir),
         })
+    }
+
+    /// Keeps applicants' keys in the key database from now on (instead of files).
+    pub fn with_key_database(mut self, db: crate::store::keydb::KeyDb) -> Self {
+        self.vault = Vault::Database(db);
+        self
+    }
+
+    /// Whether applicants' keys live in a key database.
+    pub fn in_key_database(&self) -> bool {
+        matches!(self.vault, Vault::Database(_))
     }
 
     /// Loads the deployment key of an existing data directory (never creates one): for
@@ -200,23 +224,33 @@ impl Keys {
         open(&self.master, sealed, aad.as_bytes())
     }
 
-    fn key_path(&self, applicant: i64) -> PathBuf {
-        self.store_dir.join(format!("{applicant}.key"))
+    fn wrap_aad(applicant: i64) -> String {
+        format!("applicant-key:{applicant}")
+    }
+
+    fn unwrap(&self, applicant: i64, wrapped: &[u8]) -> Result<[u8; 32], CryptoError> {
+        let k = open(&self.master, wrapped, Self::wrap_aad(applicant).as_bytes())?;
+        <[u8; 32]>::try_from(k.as_slice()).map_err(|_| CryptoError::Decrypt)
     }
 
     /// The applicant's data key, created (and stored wrapped) if it does not exist yet.
+    /// Servers creating one person's key at once end up with the same key.
     pub fn applicant_key(&self, applicant: i64) -> Result<[u8; 32], CryptoError> {
         match self.existing_applicant_key(applicant) {
             Ok(k) => Ok(k),
             Err(CryptoError::Purged(_)) => {
                 let k = random_key()?;
-                let wrapped = seal(
-                    &self.master,
-                    &k,
-                    format!("applicant-key:{applicant}").as_bytes(),
-                )?;
-                write_private(&self.key_path(applicant), &wrapped)?;
-                Ok(k)
+                let wrapped = seal(&self.master, &k, Self::wrap_aad(applicant).as_bytes())?;
+                match &self.vault {
+                    Vault::Files(dir) => {
+                        write_private(&key_path(dir, applicant), &wrapped)?;
+                        Ok(k)
+                    }
+                    Vault::Database(db) => {
+                        let stored = db.put_if_absent(applicant, &wrapped)?;
+                        self.unwrap(applicant, &stored)
+                    }
+                }
             }
             Err(e) => Err(e),
         }
@@ -224,25 +258,49 @@ impl Keys {
 
     /// The applicant's data key if it exists.
     pub fn existing_applicant_key(&self, applicant: i64) -> Result<[u8; 32], CryptoError> {
-        let path = self.key_path(applicant);
-        let wrapped = match std::fs::read(&path) {
-            Ok(w) => w,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CryptoError::Purged(applicant))
+        let wrapped = match &self.vault {
+            Vault::Files(dir) => {
+                let path = key_path(dir, applicant);
+                match std::fs::read(&path) {
+                    Ok(w) => w,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(CryptoError::Purged(applicant))
+                    }
+                    Err(e) => return Err(io(&path)(e)),
+                }
             }
-            Err(e) => return Err(io(&path)(e)),
+            Vault::Database(db) => db.get(applicant)?.ok_or(CryptoError::Purged(applicant))?,
         };
-        let k = open(
-            &self.master,
-            &wrapped,
-            format!("applicant-key:{applicant}").as_bytes(),
-        )?;
-        <[u8; 32]>::try_from(k.as_slice()).map_err(|_| CryptoError::BadKeyFile(path))
+        self.unwrap(applicant, &wrapped)
     }
 
-    /// Destroys the applicant's key: overwrites the file, syncs, unlinks. Idempotent.
+    /// The existing data keys of `applicants` (one round trip to a key database); the
+    /// purged and the damaged are left out.
+    pub fn existing_applicant_keys(
+        &self,
+        applicants: &[i64],
+    ) -> Result<HashMap<i64, [u8; 32]>, CryptoError> {
+        match &self.vault {
+            Vault::Files(_) => Ok(applicants
+                .iter()
+                .filter_map(|&a| Some((a, self.existing_applicant_key(a).ok()?)))
+                .collect()),
+            Vault::Database(db) => Ok(db
+                .get_many(applicants)?
+                .into_iter()
+                .filter_map(|(a, w)| Some((a, self.unwrap(a, &w).ok()?)))
+                .collect()),
+        }
+    }
+
+    /// Destroys the applicant's key (a file is overwritten, synced and unlinked; a key
+    /// database row is deleted and its table vacuumed). Idempotent.
     pub fn destroy_applicant_key(&self, applicant: i64) -> Result<bool, CryptoError> {
-        let path = self.key_path(applicant);
+        let dir = match &self.vault {
+            Vault::Files(dir) => dir,
+            Vault::Database(db) => return Ok(db.delete(applicant)?),
+        };
+        let path = key_path(dir, applicant);
         let len = match std::fs::metadata(&path) {
             Ok(m) => m.len() as usize,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -257,11 +315,15 @@ impl Keys {
             f.sync_all().map_err(io(&path))?;
         }
         std::fs::remove_file(&path).map_err(io(&path))?;
-        if let Ok(d) = std::fs::File::open(&self.store_dir) {
+        if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
         Ok(true)
     }
+}
+
+fn key_path(dir: &Path, applicant: i64) -> PathBuf {
+    dir.join(format!("{applicant}.key"))
 }
 
 #[cfg(test)]

@@ -153,10 +153,10 @@ impl Gallery {
         r.templates.reserve_exact(more);
     }
 
-    /// Adds one template of `identity`. Returns false if the template has the wrong length.
-    pub fn add(&self, identity: u64, template_id: u64, template: &[f32]) -> bool {
+    /// One template quantised per segment: (values, scales), or None for a wrong length.
+    fn quantised(&self, template: &[f32]) -> Option<(Vec<i8>, Vec<f32>)> {
         if template.len() != self.dims {
-            return false;
+            return None;
         }
         let mut q = vec![0i8; self.dims];
         let scales: Vec<f32> = self
@@ -169,12 +169,39 @@ impl Gallery {
                 )
             })
             .collect();
+        Some((q, scales))
+    }
+
+    /// Adds one template of `identity`. Returns false if the template has the wrong length.
+    pub fn add(&self, identity: u64, template_id: u64, template: &[f32]) -> bool {
+        let Some((q, scales)) = self.quantised(template) else {
+            return false;
+        };
         let mut r = self.write();
         r.data.extend_from_slice(&q);
         r.scales.extend_from_slice(&scales);
         r.identities.push(identity);
         r.templates.push(template_id);
         true
+    }
+
+    /// Makes `identity`'s templates exactly `templates` (template id, vector) in one step:
+    /// a search never sees the person half-updated. Templates of the wrong length are left
+    /// out; returns how many are in.
+    pub fn replace_identity(&self, identity: u64, templates: &[(u64, Vec<f32>)]) -> usize {
+        let ready: Vec<_> = templates
+            .iter()
+            .filter_map(|(id, t)| Some((*id, self.quantised(t)?)))
+            .collect();
+        let mut r = self.write();
+        Self::remove_rows(&mut r, self.dims, self.segments.len(), |id, _| id == identity);
+        for (id, (q, scales)) in &ready {
+            r.data.extend_from_slice(q);
+            r.scales.extend_from_slice(scales);
+            r.identities.push(identity);
+            r.templates.push(*id);
+        }
+        ready.len()
     }
 
     /// Removes every template of `identity`; returns how many.
@@ -189,7 +216,10 @@ impl Gallery {
 
     fn remove_where(&self, pred: impl Fn(u64, u64) -> bool) -> usize {
         let mut r = self.write();
-        let (d, ns) = (self.dims, self.segments.len());
+        Self::remove_rows(&mut r, self.dims, self.segments.len(), pred)
+    }
+
+    fn remove_rows(r: &mut Rows, d: usize, ns: usize, pred: impl Fn(u64, u64) -> bool) -> usize {
         let mut removed = 0;
         let mut i = 0;
         while i < r.identities.len() {
@@ -396,6 +426,25 @@ mod tests {
         assert!((top.best.unwrap().score - 1.0).abs() < 0.01);
         assert_ne!(top.second.unwrap().identity, 7);
         assert!(top.margin() > 0.5);
+    }
+
+    #[test]
+    fn replacing_an_identity_swaps_all_its_templates_at_once() {
+        let g = Gallery::new(&segs());
+        for id in 0..10u64 {
+            g.add(id, id * 10, &template(id));
+            g.add(id, id * 10 + 1, &template(id + 500));
+        }
+        // Person 4 now has one new template; a wrong-length one is left out.
+        let n = g.replace_identity(4, &[(99, template(900)), (98, vec![0.0; 3])]);
+        assert_eq!((n, g.len(), g.identities()), (1, 19, 10));
+        let top = g.search(&Query::new(&segs(), &fused(), &template(900)));
+        assert_eq!(top.best.unwrap().identity, 4);
+        let old = g.search(&Query::new(&segs(), &fused(), &template(4)));
+        assert_ne!(old.best.unwrap().identity, 4);
+        // Replacing with nothing removes the person.
+        assert_eq!(g.replace_identity(4, &[]), 0);
+        assert_eq!((g.len(), g.identities()), (18, 9));
     }
 
     #[test]

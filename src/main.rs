@@ -31,6 +31,11 @@ struct Cli {
     /// (overrides database.url; without it: SQLite in the data directory).
     #[arg(long, global = true, value_name = "URL")]
     database: Option<String>,
+    /// The key database for applicants' data keys, postgres://user@host:port/keys_db: a
+    /// database of its own, never the main one (overrides database.keys_url; without it:
+    /// key files in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    keys_database: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -247,6 +252,9 @@ fn load_config(cli: &Cli) -> Result<Config> {
     }
     if let Some(u) = &cli.database {
         c.database.url = Some(u.clone());
+    }
+    if let Some(u) = &cli.keys_database {
+        c.database.keys_url = Some(u.clone());
     }
     Ok(c)
 }

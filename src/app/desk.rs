@@ -241,7 +241,7 @@ impl App {
                 "a re-enrolment keeps at least one new template".into(),
             ));
         }
-        let _person = self.person_lock(id);
+        let _person = self.person_lock(id)?;
         let deleted = self.store.audited(&by.actor, now(), |tx| {
             let deleted = sql::delete_templates(tx, id.0, ids, keep)?;
             tx.record(
@@ -255,6 +255,7 @@ impl App {
             self.gallery.remove_template(*t as u64);
         }
         self.store.checkpoint()?;
+        self.follow_changes("templates deleted")?;
         Ok(deleted.len())
     }
 

@@ -87,7 +87,10 @@ impl From<crate::speech::SpeechError> for AppError {
 
 impl From<crate::crypto::CryptoError> for AppError {
     fn from(e: crate::crypto::CryptoError) -> Self {
-        AppError::Internal(e.to_string())
+        match e {
+            crate::crypto::CryptoError::KeyDb(s) => AppError::from(s),
+            e => AppError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -308,7 +308,7 @@ impl App {
             .filter(|b| self.scorer.threshold_far_1e3.is_some_and(|t| b.score >= t));
         // From here to the gallery, a withdrawal of this person waits (and then removes
         // what was stored); consent is checked again inside the transaction that stores.
-        let _person = self.person_lock(applicant_id);
+        let _person = self.person_lock(applicant_id)?;
         self.require_consent(applicant_id)?;
         let key = self.keys.applicant_key(applicant_id.0)?;
         let bytes: Vec<u8> = template.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -337,8 +337,8 @@ impl App {
             }
             return Err(no_consent());
         };
-        self.gallery
-            .add(applicant_id.gallery_key(), tid as u64, &template);
+        // Into the gallery through the feed, like any server's enrolment.
+        self.follow_changes("enrolment")?;
         Ok(Enrolled {
             template_id: tid,
             quality: q,

@@ -34,7 +34,7 @@ impl App {
         let code_key = code.as_ref().map(|c| format!("code:{c}"));
         let kiosk_key = format!("kiosk:{}", device.id);
         // One look-up at a time: counters are read, checked and written without a race.
-        let _gate = self.keypad_gate();
+        let _gate = self.keypad_gate()?;
         let t = now_ms();
         let (code_m, kiosk_m) = self.store.read(|c| {
             let get = |k: &str| misses::get(c, k);

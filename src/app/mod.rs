@@ -8,6 +8,7 @@ pub mod desk;
 pub mod dossiers;
 pub mod error;
 pub mod fields;
+pub mod follow;
 pub mod forms;
 pub mod help;
 pub mod intake;
@@ -79,7 +80,8 @@ pub struct App {
     /// Applicants with an open dossier, cached for the kiosk's hot path.
     eligible: Mutex<Option<(Instant, std::sync::Arc<Eligible>)>>,
     /// Purges by other processes are looked for from this time on (unix seconds).
-    purge_watermark: Mutex<i64>,
+    /// Where this server is in the gallery's change feed (`follow`).
+    feed: Mutex<follow::FeedMark>,
     /// The admin's settings (thresholds, retention), stored in the database.
     settings: std::sync::RwLock<admin::Settings>,
     /// Per kiosk page session: a visit left unresolved, which a QR or keypad look-up in the
@@ -132,6 +134,17 @@ fn model_hash(engine: &FaceEngine) -> String {
     hex::encode(&h.finalize()[..8])
 }
 
+/// Decrypts one template with its applicant's key.
+fn open_template_with(key: &[u8; 32], applicant: ApplicantId, sealed: &[u8]) -> Option<Vec<f32>> {
+    let bytes = crate::crypto::open(key, sealed, applicant.template_aad().as_bytes()).ok()?;
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
 impl App {
     /// Opens the data directory (database, keys), loads the engine and fills the gallery
     /// with the decrypted templates of consented applicants.
@@ -145,7 +158,7 @@ impl App {
         crate::store::make_private(&config.data_dir, 0o700).map_err(|e| {
             AppError::Internal(format!("data directory {}: {e}", config.data_dir.display()))
         })?;
-        let keys = Keys::open_or_create(&config.data_dir)?;
+        let keys = config.open_keys(false)?;
         let store = config.open_store(keys.audit_key())?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -189,7 +202,7 @@ impl App {
             person_locks: (0..PERSON_LOCKS).map(|_| Mutex::new(())).collect(),
             decisions: Mutex::new(HashMap::new()),
             eligible: Mutex::new(None),
-            purge_watermark: Mutex::new(crate::store::now()),
+            feed: Mutex::new(follow::FeedMark::new(0)),
             settings: std::sync::RwLock::new(settings),
             pending_visits: Mutex::new(HashMap::new()),
             dice: Mutex::new(dice),
@@ -201,6 +214,11 @@ impl App {
         };
         app.bind_legacy_fields()?;
         app.hash_legacy_phones()?;
+        // Changes of the last moments are applied again once loaded: a transaction that
+        // took its id before the load began may commit after it.
+        let start = crate::store::now() - 2;
+        let mark = app.store.read(|c| crate::store::feed::start_mark(c, start))?;
+        *lock(&app.feed) = follow::FeedMark::new(mark);
         app.load_gallery()?;
         Ok(app)
     }
@@ -248,8 +266,19 @@ impl App {
         Ok(())
     }
 
-    /// Decrypts and adds templates to the gallery: (loaded, stale, unreadable).
+    /// Decrypts and adds templates to the gallery: (loaded, stale, unreadable). The keys
+    /// of the chunk's applicants are fetched at once.
     fn load_templates(&self, rows: &[people::TemplateRow]) -> (usize, usize, usize) {
+        let mut who: Vec<i64> = rows.iter().map(|t| t.applicant_id).collect();
+        who.sort_unstable();
+        who.dedup();
+        let keys = match self.keys.existing_applicant_keys(&who) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "reading applicants' keys for the gallery");
+                return (0, 0, rows.len());
+            }
+        };
         let (mut loaded, mut stale, mut unreadable) = (0, 0, 0);
         for t in rows {
             if t.model != self.model_id {
@@ -257,7 +286,10 @@ impl App {
                 continue;
             }
             let who = ApplicantId(t.applicant_id);
-            match self.open_template(who, &t.sealed) {
+            let v = keys
+                .get(&t.applicant_id)
+                .and_then(|k| open_template_with(k, who, &t.sealed));
+            match v {
                 Some(v) if self.gallery.add(who.gallery_key(), t.id as u64, &v) => loaded += 1,
                 _ => unreadable += 1,
             }
@@ -268,21 +300,19 @@ impl App {
     /// Decrypts one template (None when its key was destroyed or the data is damaged).
     pub fn open_template(&self, applicant: ApplicantId, sealed: &[u8]) -> Option<Vec<f32>> {
         let key = self.keys.existing_applicant_key(applicant.0).ok()?;
-        let bytes = crate::crypto::open(&key, sealed, applicant.template_aad().as_bytes()).ok()?;
-        Some(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        )
+        open_template_with(&key, applicant, sealed)
     }
 
     pub(crate) fn sessions(&self) -> MutexGuard<'_, crate::kiosk::Sessions> {
         lock(&self.sessions)
     }
 
-    pub(crate) fn keypad_gate(&self) -> MutexGuard<'_, ()> {
-        lock(&self.keypad_gate)
+    /// One keypad look-up at a time, across every server of the deployment.
+    pub(crate) fn keypad_gate(
+        &self,
+    ) -> Result<(MutexGuard<'_, ()>, crate::store::locks::Held), AppError> {
+        let local = lock(&self.keypad_gate);
+        Ok((local, self.store.lock(crate::store::locks::KEYPAD)?))
     }
 
     pub(crate) fn dice(&self) -> MutexGuard<'_, crate::kiosk::challenge::Dice> {
@@ -320,14 +350,9 @@ impl App {
         self.refresh_eligible()
     }
 
-    /// Re-reads the eligible set and applies other processes' purges to the gallery.
+    /// Re-reads the eligible set, and follows the gallery's change feed when due.
     pub fn refresh_eligible(&self) -> Result<std::sync::Arc<Eligible>, AppError> {
-        {
-            let mut mark = lock(&self.purge_watermark);
-            let t = crate::store::now();
-            self.sync_purges(*mark - 1)?;
-            *mark = t;
-        }
+        self.follow_if_due()?;
         let set =
             std::sync::Arc::new(Eligible::new(self.store.read(|c| {
                 crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE)
@@ -340,6 +365,7 @@ impl App {
     /// thread refreshing it every second while the application lives.
     pub fn keep_eligible(app: &std::sync::Arc<App>) {
         app.keeper.store(true, std::sync::atomic::Ordering::Relaxed);
+        App::listen_for_changes(app);
         let weak = std::sync::Arc::downgrade(app);
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
@@ -378,13 +404,22 @@ impl App {
         lock(&self.decisions).clone()
     }
 
-    /// Appends an audit entry in its own transaction (for events with no other write).
     /// Held while one applicant's biometric data changes (enrolment, withdrawal, purge):
-    /// a withdrawal waits for an enrolment in progress and then removes its template.
-    pub(crate) fn person_lock(&self, applicant: ApplicantId) -> MutexGuard<'_, ()> {
-        lock(&self.person_locks[(applicant.gallery_key() % PERSON_LOCKS as u64) as usize])
+    /// a withdrawal waits for an enrolment in progress, on this server or another, and
+    /// then removes its template.
+    pub(crate) fn person_lock(
+        &self,
+        applicant: ApplicantId,
+    ) -> Result<(MutexGuard<'_, ()>, crate::store::locks::Held), AppError> {
+        let local =
+            lock(&self.person_locks[(applicant.gallery_key() % PERSON_LOCKS as u64) as usize]);
+        let shared = self
+            .store
+            .lock(crate::store::locks::person(applicant.0))?;
+        Ok((local, shared))
     }
 
+    /// Appends an audit entry in its own transaction (for events with no other write).
     pub fn audit(
         &self,
         by: &crate::auth::Principal,

@@ -78,7 +78,7 @@ impl App {
         t: i64,
     ) -> Result<usize, AppError> {
         self.require_applicant(applicant_id)?;
-        let _person = self.person_lock(applicant_id);
+        let _person = self.person_lock(applicant_id)?;
         // Out of every match at once, then the key: even if the write below fails (a full
         // disk), what remains can no longer be read.
         self.gallery.remove_identity(applicant_id.gallery_key());
@@ -116,6 +116,9 @@ impl App {
             Ok(n)
         })?;
         self.store.checkpoint()?;
+        // Re-read after the commit: a look at the feed begun before it cannot put the
+        // person back.
+        self.follow_changes("purge")?;
         self.dossiers_changed();
         Ok(n)
     }
@@ -195,15 +198,6 @@ impl App {
             )?;
         }
         Ok(report)
-    }
-
-    /// Drops from the running gallery anyone purged by another process (the CLI, a timer)
-    /// since the last look. Called with the eligible-set refresh.
-    pub(crate) fn sync_purges(&self, since: i64) -> Result<(), AppError> {
-        for (id, _) in self.store.read(|c| admin::purged_since(c, since))? {
-            self.gallery.remove_identity(id as u64);
-        }
-        Ok(())
     }
 }
 

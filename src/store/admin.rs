@@ -278,13 +278,3 @@ pub fn retention_candidates(
     })?;
     rows.collect::<Result<_, _>>()
 }
-
-/// Applicants whose biometrics were purged at or after `since` (other processes' purges,
-/// for the running gallery).
-pub fn purged_since(c: &Conn, since: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut st = c.prepare(
-        "SELECT id, biometrics_purged_at FROM applicants WHERE biometrics_purged_at >= ?1",
-    )?;
-    let rows = st.query_map(p![since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect::<Result<_, _>>()
-}

@@ -125,6 +125,9 @@ pub fn delete_templates(
     for id in &doomed {
         tx.execute("DELETE FROM templates WHERE id = ?1", p![id])?;
     }
+    if !doomed.is_empty() {
+        super::feed::note(tx, applicant, super::now())?;
+    }
     Ok(doomed)
 }
 

@@ -10,7 +10,10 @@ pub mod audit;
 pub mod db;
 pub mod desk;
 pub mod dossiers;
+pub mod feed;
 pub mod help;
+pub mod keydb;
+pub mod locks;
 pub mod misses;
 pub mod offices;
 pub mod people;
@@ -141,6 +144,8 @@ enum Backend {
 
 pub struct Store {
     backend: Backend,
+    /// PostgreSQL: the pool advisory locks are held on (`locks`).
+    locks: Option<pg::Pool>,
     path: PathBuf,
     audit_key: [u8; 32],
 }
@@ -188,6 +193,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(256);
         let store = Self {
             backend: Backend::Lite(Mutex::new(conn)),
+            locks: None,
             path,
             audit_key,
         };
@@ -204,6 +210,7 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let store = Self {
             backend: Backend::Pg(pg::pool(url, pool_size)?),
+            locks: Some(locks::pool(url)?),
             path: PathBuf::new(),
             audit_key,
         };

@@ -202,10 +202,12 @@ pub fn insert_template(
     quality: f64,
     now: i64,
 ) -> Result<i64, StoreError> {
-    tx.insert(
+    let id = tx.insert(
         "INSERT INTO templates (applicant_id, model, sealed, quality, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         p![applicant_id, model, sealed, quality, now],
-    )
+    )?;
+    super::feed::note(tx, applicant_id, now)?;
+    Ok(id)
 }
 
 /// Deletes the applicant's templates and marks the purge; returns how many were deleted.
@@ -218,6 +220,7 @@ pub fn purge_templates(tx: &Tx, applicant_id: i64, now: i64) -> Result<usize, St
         "UPDATE applicants SET biometrics_purged_at = ?1 WHERE id = ?2",
         p![now, applicant_id],
     )?;
+    super::feed::note(tx, applicant_id, now)?;
     Ok(n)
 }
 

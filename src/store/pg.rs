@@ -25,6 +25,13 @@ pub struct Client {
     cache: HashMap<String, Statement>,
 }
 
+impl Client {
+    /// The client itself, for the key database's few fixed statements.
+    pub(super) fn raw(&mut self) -> &mut postgres::Client {
+        &mut self.client
+    }
+}
+
 pub struct Manager {
     config: postgres::Config,
 }
@@ -53,9 +60,19 @@ pub type Pool = r2d2::Pool<Manager>;
 
 /// A pool of `size` connections to `url` (`postgres://user@host:port/db`).
 pub fn pool(url: &str, size: u32) -> Result<Pool, StoreError> {
+    pool_named(url, size, "hoso")
+}
+
+/// A pool whose connections show as `name` in `pg_stat_activity`.
+pub fn pool_named(url: &str, size: u32, name: &str) -> Result<Pool, StoreError> {
+    pool_with(url, size, name, "-c client_min_messages=warning")
+}
+
+/// A pool with the connection `options` given (`-c setting=value …`).
+pub fn pool_with(url: &str, size: u32, name: &str, options: &str) -> Result<Pool, StoreError> {
     let mut config: postgres::Config = url.parse().map_err(StoreError::Pg)?;
-    config.application_name("hoso");
-    config.options("-c client_min_messages=warning");
+    config.application_name(name);
+    config.options(options);
     config.connect_timeout(CHECKOUT_WAIT);
     r2d2::Pool::builder()
         .max_size(size.max(2))
@@ -349,6 +366,10 @@ pub fn translate_ddl(sql: &str) -> String {
     let s = sql.replace(
         "CAST(strftime('%s', 'now') AS INTEGER)",
         "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+    );
+    let s = s.replace(
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     );
     let s = s.replace(
         "INTEGER PRIMARY KEY",

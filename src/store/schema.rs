@@ -219,4 +219,15 @@ ALTER TABLE dsr_requests ADD COLUMN office_id INTEGER REFERENCES offices(id);
     r#"
 ALTER TABLE keypad_misses RENAME TO misses;
 "#,
+    // 9: the gallery's change feed. Every enrolment, template deletion and purge adds a
+    // row in the same transaction; every server re-reads the people named there (at once
+    // on a PostgreSQL notification, and on a periodic check), so all galleries agree.
+    r#"
+CREATE TABLE gallery_changes (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    applicant_id INTEGER NOT NULL,
+    at           INTEGER NOT NULL
+);
+CREATE INDEX gallery_changes_at ON gallery_changes(at);
+"#,
 ];

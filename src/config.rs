@@ -125,6 +125,10 @@ pub struct LimitsConfig {
     /// Sign-ins waiting for a password-hashing slot (one slot per two cores); more are
     /// refused at once with 503.
     pub login_queue: usize,
+    /// Reverse proxies (addresses or networks, e.g. "127.0.0.1/32") whose
+    /// `X-Forwarded-For` names the client: sign-in lockouts and look-up limits then count
+    /// the client, not the proxy. Empty: the connection's own address counts.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for LimitsConfig {
@@ -138,6 +142,7 @@ impl Default for LimitsConfig {
             login_free_failures_per_user: 5,
             login_max_delay_seconds: 900,
             login_queue: 16,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -352,7 +357,10 @@ impl Config {
 
     /// The deployment key of the data directory (created on first start unless
     /// `existing`), with applicants' keys in the key database when one is configured.
-    pub fn open_keys(&self, existing: bool) -> Result<crate::crypto::Keys, crate::crypto::CryptoError> {
+    pub fn open_keys(
+        &self,
+        existing: bool,
+    ) -> Result<crate::crypto::Keys, crate::crypto::CryptoError> {
         let keys = if existing {
             crate::crypto::Keys::open_existing(&self.data_dir)?
         } else {

@@ -194,7 +194,9 @@ impl Gallery {
             .filter_map(|(id, t)| Some((*id, self.quantised(t)?)))
             .collect();
         let mut r = self.write();
-        Self::remove_rows(&mut r, self.dims, self.segments.len(), |id, _| id == identity);
+        Self::remove_rows(&mut r, self.dims, self.segments.len(), |id, _| {
+            id == identity
+        });
         for (id, (q, scales)) in &ready {
             r.data.extend_from_slice(q);
             r.scales.extend_from_slice(scales);

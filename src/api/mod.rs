@@ -352,6 +352,10 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .layer(header(header::REFERRER_POLICY, "same-origin"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(tower::util::option_layer(hsts))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(app.config.limits.trusted_proxies.clone()),
+            crate::server::listen::behind_proxies,
+        ))
         .layer(axum::Extension(Https(https)))
         .with_state(app)
 }

@@ -217,7 +217,9 @@ impl App {
         // Changes of the last moments are applied again once loaded: a transaction that
         // took its id before the load began may commit after it.
         let start = crate::store::now() - 2;
-        let mark = app.store.read(|c| crate::store::feed::start_mark(c, start))?;
+        let mark = app
+            .store
+            .read(|c| crate::store::feed::start_mark(c, start))?;
         *lock(&app.feed) = follow::FeedMark::new(mark);
         app.load_gallery()?;
         Ok(app)
@@ -413,9 +415,7 @@ impl App {
     ) -> Result<(MutexGuard<'_, ()>, crate::store::locks::Held), AppError> {
         let local =
             lock(&self.person_locks[(applicant.gallery_key() % PERSON_LOCKS as u64) as usize]);
-        let shared = self
-            .store
-            .lock(crate::store::locks::person(applicant.0))?;
+        let shared = self.store.lock(crate::store::locks::person(applicant.0))?;
         Ok((local, shared))
     }
 

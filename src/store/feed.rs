@@ -51,7 +51,11 @@ pub fn prune(tx: &Tx, before: i64) -> Result<usize, StoreError> {
 }
 
 /// The applicant's templates while their consent for `purpose` runs (none otherwise).
-pub fn templates_of(c: &Conn, purpose: &str, applicant: i64) -> Result<Vec<TemplateRow>, StoreError> {
+pub fn templates_of(
+    c: &Conn,
+    purpose: &str,
+    applicant: i64,
+) -> Result<Vec<TemplateRow>, StoreError> {
     c.query_map(
         "SELECT t.id, t.applicant_id, t.model, t.sealed, t.quality FROM templates t
          WHERE t.applicant_id = ?2 AND EXISTS (SELECT 1 FROM consents c

@@ -18,10 +18,7 @@ pub struct KeyDb {
 
 /// Whether two connection strings name the same database (same hosts, ports and name).
 fn same_database(a: &str, b: &str) -> bool {
-    let (Ok(a), Ok(b)) = (
-        a.parse::<postgres::Config>(),
-        b.parse::<postgres::Config>(),
-    ) else {
+    let (Ok(a), Ok(b)) = (a.parse::<postgres::Config>(), b.parse::<postgres::Config>()) else {
         return a == b;
     };
     let hosts = |c: &postgres::Config| format!("{:?}", c.get_hosts());
@@ -145,8 +142,7 @@ impl KeyDb {
     /// How many keys the database holds (operators' checks and tests).
     pub fn count(&self) -> Result<i64, StoreError> {
         let mut c = self.conn()?;
-        Ok(c
-            .raw()
+        Ok(c.raw()
             .query_one("SELECT COUNT(*) FROM applicant_keys", &[])?
             .get(0))
     }

@@ -25,7 +25,10 @@ pub struct Held {
 impl Drop for Held {
     fn drop(&mut self) {
         if let Some(c) = self.conn.as_mut() {
-            if let Err(e) = c.raw().execute("SELECT pg_advisory_unlock($1)", &[&self.key]) {
+            if let Err(e) = c
+                .raw()
+                .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+            {
                 tracing::warn!(error = %e, key = self.key, "releasing an advisory lock");
             }
         }
@@ -35,7 +38,12 @@ impl Drop for Held {
 /// The pool the locks are taken on (a few connections; waiting on a lock gives up after
 /// 10 s as unavailable rather than hanging a request).
 pub(super) fn pool(url: &str) -> Result<Pool, StoreError> {
-    pg::pool_with(url, 8, "hoso-locks", "-c client_min_messages=warning -c lock_timeout=10000")
+    pg::pool_with(
+        url,
+        8,
+        "hoso-locks",
+        "-c client_min_messages=warning -c lock_timeout=10000",
+    )
 }
 
 impl Store {

@@ -187,10 +187,16 @@ impl Server {
 
     /// Starts on an existing data directory (e.g. again after a crash).
     pub fn start_at(dir: &std::path::Path, extra: &[&str]) -> Server {
+        Self::start_on(dir, &db_args(dir), extra)
+    }
+
+    /// Starts on `dir` with the database arguments `db` (e.g. a database shared with
+    /// another server) instead of the directory's own.
+    pub fn start_on(dir: &std::path::Path, db: &[String], extra: &[&str]) -> Server {
         let mut child = bin()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
-            .args(db_args(dir))
+            .args(db)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,341 @@
+//! Two `hoso serve` on one PostgreSQL database and one key database (DESIGN.md §9): a face
+//! enrolled on one server is matched by a kiosk on the other within 2 s; a withdrawal on
+//! the second stops the first from matching within 2 s; with the servers' notification
+//! connections killed the periodic check still brings a change across; `kill -9` of one
+//! server leaves the other serving and no half-written record. Runs in the tests'
+//! PostgreSQL pass; on SQLite it says it is skipped.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Client, Server};
+use serde_json::json;
+
+/// Seconds between the servers' checks of the change feed in these tests.
+const CHECK_S: u64 = 3;
+
+/// Two servers sharing one main database and one key database.
+struct Pair {
+    a: Server,
+    b: Server,
+    main_url: String,
+    keys_url: String,
+    kiosk_token: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-qAt", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn start_pair(base: &str) -> Pair {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let main = common::db_args(da.path());
+    let main_url = main[1].clone();
+    let keys_name = format!("{}_keys", main_url.rsplit('/').next().unwrap());
+    if psql(
+        &format!("{base}/postgres"),
+        &format!("SELECT 1 FROM pg_database WHERE datname = '{keys_name}'"),
+    ) != "1"
+    {
+        psql(
+            &format!("{base}/postgres"),
+            &format!("CREATE DATABASE {keys_name}"),
+        );
+    }
+    let keys_url = format!("{base}/{keys_name}");
+    let config = format!(
+        "[liveness]\nmode = \"off\"\n[database]\nkeys_url = \"{keys_url}\"\ncheck_interval_s = {CHECK_S}\n"
+    );
+    for d in [da.path(), db.path()] {
+        std::fs::write(d.join("config.toml"), &config).unwrap();
+    }
+    let conf = |d: &Path| d.join("config.toml").to_string_lossy().into_owned();
+    let cli = |args: &[&str]| {
+        let mut c = common::bin();
+        c.args(args)
+            .args(["--data-dir", da.path().to_str().unwrap()])
+            .args(["--config", &conf(da.path())])
+            .args(&main);
+        common::run_with_stdin(c, &format!("{}\n", common::PASSWORD))
+    };
+    cli(&[
+        "admin",
+        "create-user",
+        "--role",
+        "clerk",
+        "--username",
+        "clerk1",
+    ]);
+    let kiosk_token = cli(&[
+        "admin",
+        "issue-token",
+        "--role",
+        "kiosk",
+        "--name",
+        "Sảnh 1",
+    ])
+    .trim()
+    .to_string();
+    // The operator copies the deployment key to every server (README).
+    std::fs::create_dir_all(db.path().join("keys")).unwrap();
+    std::fs::copy(
+        da.path().join("keys/deployment.key"),
+        db.path().join("keys/deployment.key"),
+    )
+    .unwrap();
+    let a = Server::start_on(da.path(), &main, &["--config", &conf(da.path())]);
+    let b = Server::start_on(db.path(), &main, &["--config", &conf(db.path())]);
+    Pair {
+        a,
+        b,
+        main_url,
+        keys_url,
+        kiosk_token,
+        _dirs: (da, db),
+    }
+}
+
+/// Registers a consented applicant with an open dossier and enrols `photos` on `c`.
+fn enrolled(c: &Client, n: usize, photos: &[PathBuf]) -> i64 {
+    let id = common::consented_applicant(c, "Người Thử Hai Máy", &format!("0010991{n:05}"));
+    common::enrol_faces(c, id, photos);
+    let (s, v) = c.post(
+        "/api/v1/dossiers",
+        json!({"code": format!("000.00.17.H29-261201-{n:04}"), "applicant_id": id,
+               "procedure": "Cấp bản sao trích lục", "received_at": "2026-12-01 08:00", "due_at": "2026-12-10"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    id
+}
+
+/// Visits of `photo` on kiosk `k` until one's outcome is `want` (recognised or not);
+/// returns when the visit that showed it began, or None after `within`.
+fn first_visit(k: &Client, photo: &Path, want: bool, within: Duration) -> Option<Duration> {
+    let t0 = Instant::now();
+    let mut n = 0;
+    while t0.elapsed() < within {
+        n += 1;
+        let began = t0.elapsed();
+        let (v, _) = common::visit(
+            k,
+            &format!("v{n}-{}", t0.elapsed().as_nanos()),
+            photo,
+            n,
+            12,
+        );
+        if common::recognised(&v) == want {
+            return Some(began);
+        }
+    }
+    None
+}
+
+fn photos(faces: &Path, who: &str, names: &[&str]) -> Vec<PathBuf> {
+    names.iter().map(|n| faces.join(who).join(n)).collect()
+}
+
+#[test]
+fn an_enrolment_or_withdrawal_on_one_server_reaches_the_other() {
+    let faces = faces_or_skip!();
+    let Some(base) = common::pg() else {
+        eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
+        return;
+    };
+    let p = start_pair(&base);
+    let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
+    let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
+    let kiosk_a = Client::with_bearer(&p.a.base, &p.kiosk_token);
+    let kiosk_b = Client::with_bearer(&p.b.base, &p.kiosk_token);
+    let probe = faces.join("deepface_p01/img5.jpg");
+
+    // Enrolled on A → matched on B within 2 s.
+    let id = enrolled(
+        &clerk_a,
+        1,
+        &photos(&faces, "deepface_p01", &["img1.jpg", "img2.jpg"]),
+    );
+    let at = first_visit(&kiosk_b, &probe, true, Duration::from_secs(10));
+    eprintln!("enrolled on A, first matching visit on B began after {at:?}");
+    assert!(
+        at.is_some_and(|t| t <= Duration::from_secs(2)),
+        "B matched the person enrolled on A after {at:?}"
+    );
+    // The key is in the key database, not in either server's data directory.
+    assert_eq!(
+        psql(
+            &p.keys_url,
+            &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}")
+        ),
+        "1"
+    );
+    for s in [&p.a, &p.b] {
+        assert!(
+            common::sorted_files(&s.dir.join("keys/applicants")).is_empty(),
+            "no key file beside a server"
+        );
+    }
+
+    // Withdrawn on B → A stops matching within 2 s; the key row is gone.
+    assert!(common::recognised(
+        &common::visit(&kiosk_a, "before", &probe, 99, 12).0
+    ));
+    let (s, v) = clerk_b.delete(&format!("/api/v1/applicants/{id}/consent"));
+    assert_eq!(s, 200, "{v}");
+    let at = first_visit(&kiosk_a, &probe, false, Duration::from_secs(10));
+    eprintln!("withdrawn on B, first unmatched visit on A began after {at:?}");
+    assert!(
+        at.is_some_and(|t| t <= Duration::from_secs(2)),
+        "A still matched a person withdrawn on B after {at:?}"
+    );
+    assert_eq!(
+        psql(
+            &p.keys_url,
+            &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}")
+        ),
+        "0"
+    );
+    assert!(!common::recognised(
+        &common::visit(&kiosk_b, "after", &probe, 7, 12).0
+    ));
+
+    // Notification connections killed: the periodic check brings the next enrolment
+    // across within the check interval.
+    let killed = psql(
+        &p.main_url,
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE application_name = 'hoso-listen' AND datname = current_database()",
+    );
+    assert_eq!(
+        killed, "2",
+        "each server listens on a connection of its own"
+    );
+    let id2 = enrolled(
+        &clerk_b,
+        2,
+        &photos(&faces, "deepface_p02", &["img3.jpg", "img12.jpg"]),
+    );
+    let at = first_visit(
+        &kiosk_a,
+        &faces.join("deepface_p02/img53.jpg"),
+        true,
+        Duration::from_secs(CHECK_S + 10),
+    );
+    eprintln!("listeners killed, enrolled on B, first matching visit on A began after {at:?}");
+    assert!(
+        at.is_some_and(|t| t <= Duration::from_secs(CHECK_S + 1)),
+        "A matched after {at:?} (check interval {CHECK_S} s)"
+    );
+    // The listeners are back.
+    std::thread::sleep(Duration::from_secs(CHECK_S + 1));
+    assert_eq!(
+        psql(
+            &p.main_url,
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE application_name = 'hoso-listen' AND datname = current_database()"
+        ),
+        "2"
+    );
+    let _ = id2;
+}
+
+#[test]
+fn one_server_killed_the_other_serves_on() {
+    let faces = faces_or_skip!();
+    let Some(base) = common::pg() else {
+        eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
+        return;
+    };
+    let mut p = start_pair(&base);
+    let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
+    let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
+    let kiosk_b = Client::with_bearer(&p.b.base, &p.kiosk_token);
+    let probe = faces.join("deepface_p01/img5.jpg");
+    let id = enrolled(
+        &clerk_a,
+        1,
+        &photos(&faces, "deepface_p01", &["img1.jpg", "img2.jpg"]),
+    );
+    // A enrols frames of a second person in a loop; it is killed in the middle.
+    let other = common::consented_applicant(&clerk_a, "Người Đang Chụp", "001099100077");
+    let frames = photos(
+        &faces,
+        "deepface_p02",
+        &["img3.jpg", "img12.jpg", "img53.jpg"],
+    );
+    let writer = std::thread::spawn(move || {
+        let mut acked = 0;
+        for i in 0..200 {
+            let (s, _) = clerk_a.post_raw(
+                &format!("/api/v1/applicants/{other}/faces"),
+                "image/jpeg",
+                &std::fs::read(&frames[i % frames.len()]).unwrap(),
+            );
+            if s != 201 {
+                break;
+            }
+            acked += 1;
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    p.a.kill9();
+    let acked = writer.join().unwrap();
+    // B keeps serving: kiosk matches and a clerk's writes.
+    let (v, _) = common::visit(&kiosk_b, "after-kill", &probe, 3, 12);
+    assert!(common::recognised(&v), "{v}");
+    let third = common::consented_applicant(&clerk_b, "Người Sau", "001099100078");
+    assert!(third > other);
+    // Nothing half-written: every template of the person A was enrolling is whole (it
+    // decrypts with the shared key) and audited; A's kill left no lock behind (B enrols
+    // the same person at once).
+    let rows = psql(
+        &p.main_url,
+        &format!("SELECT COUNT(*) FROM templates WHERE applicant_id = {other}"),
+    );
+    let stored: usize = rows.parse().unwrap();
+    assert!(stored >= acked, "{acked} acknowledged, {stored} stored");
+    let audited: usize = psql(
+        &p.main_url,
+        &format!("SELECT COUNT(*) FROM audit WHERE action = 'face.enrol' AND subject = 'applicant:{other}'"),
+    )
+    .parse()
+    .unwrap();
+    assert_eq!(audited, stored, "every stored template has its audit entry");
+    let t0 = Instant::now();
+    common::enrol_faces(
+        &clerk_b,
+        other,
+        &photos(&faces, "deepface_p02", &["img54.jpg"]),
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "a lock of the killed server held B back"
+    );
+    let out = common::bin()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&p.b.dir)
+        .args(["--database", &p.main_url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "audit chain after kill -9: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = id;
+}

@@ -4,7 +4,8 @@
 #     kiosk's read-aloud), python3 + pip (to
 #     fetch the ONNX Runtime wheel); with --tests also
 #     chromium, ffmpeg, nodejs and npm for the browser tests, lintian and dpkg-dev for the
-#     package test, postgresql (server and psql) for the tests' PostgreSQL pass,
+#     package test, postgresql (server and psql) for the tests' PostgreSQL pass, nginx-light
+#     for the reverse-proxy layout's test,
 #   - libonnxruntime.so.1.31.1 from the PyPI onnxruntime==1.31.1 wheel into .local/onnxruntime/,
 #   - with --tests: playwright-core (npm, pinned by tests/browser/package-lock.json; it never
 #     downloads a browser: the tests use Debian's chromium).
@@ -69,7 +70,7 @@ fi
 
 # 4. Browser-test tooling.
 if $with_tests; then
-  apt_install chromium ffmpeg lintian dpkg-dev procps postgresql
+  apt_install chromium ffmpeg lintian dpkg-dev procps postgresql nginx-light
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi

@@ -8,106 +8,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Client, Server};
+use common::Client;
 use serde_json::json;
 
-/// Seconds between the servers' checks of the change feed in these tests.
-const CHECK_S: u64 = 3;
-
-/// Two servers sharing one main database and one key database.
-struct Pair {
-    a: Server,
-    b: Server,
-    main_url: String,
-    keys_url: String,
-    kiosk_token: String,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .arg(url)
-        .args(["-qAt", "-c", sql])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn start_pair(base: &str) -> Pair {
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let main = common::db_args(da.path());
-    let main_url = main[1].clone();
-    let keys_name = format!("{}_keys", main_url.rsplit('/').next().unwrap());
-    if psql(
-        &format!("{base}/postgres"),
-        &format!("SELECT 1 FROM pg_database WHERE datname = '{keys_name}'"),
-    ) != "1"
-    {
-        psql(
-            &format!("{base}/postgres"),
-            &format!("CREATE DATABASE {keys_name}"),
-        );
-    }
-    let keys_url = format!("{base}/{keys_name}");
-    let config = format!(
-        "[liveness]\nmode = \"off\"\n[database]\nkeys_url = \"{keys_url}\"\ncheck_interval_s = {CHECK_S}\n"
-    );
-    for d in [da.path(), db.path()] {
-        std::fs::write(d.join("config.toml"), &config).unwrap();
-    }
-    let conf = |d: &Path| d.join("config.toml").to_string_lossy().into_owned();
-    let cli = |args: &[&str]| {
-        let mut c = common::bin();
-        c.args(args)
-            .args(["--data-dir", da.path().to_str().unwrap()])
-            .args(["--config", &conf(da.path())])
-            .args(&main);
-        common::run_with_stdin(c, &format!("{}\n", common::PASSWORD))
-    };
-    cli(&[
-        "admin",
-        "create-user",
-        "--role",
-        "clerk",
-        "--username",
-        "clerk1",
-    ]);
-    let kiosk_token = cli(&[
-        "admin",
-        "issue-token",
-        "--role",
-        "kiosk",
-        "--name",
-        "Sảnh 1",
-    ])
-    .trim()
-    .to_string();
-    // The operator copies the deployment key to every server (README).
-    std::fs::create_dir_all(db.path().join("keys")).unwrap();
-    std::fs::copy(
-        da.path().join("keys/deployment.key"),
-        db.path().join("keys/deployment.key"),
-    )
-    .unwrap();
-    let a = Server::start_on(da.path(), &main, &["--config", &conf(da.path())]);
-    let b = Server::start_on(db.path(), &main, &["--config", &conf(db.path())]);
-    Pair {
-        a,
-        b,
-        main_url,
-        keys_url,
-        kiosk_token,
-        _dirs: (da, db),
-    }
-}
+use common::pair::{psql, start_pair, CHECK_S};
 
 /// Registers a consented applicant with an open dossier and enrols `photos` on `c`.
 fn enrolled(c: &Client, n: usize, photos: &[PathBuf]) -> i64 {
@@ -155,7 +61,7 @@ fn an_enrolment_or_withdrawal_on_one_server_reaches_the_other() {
         eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
         return;
     };
-    let p = start_pair(&base);
+    let p = start_pair(&base, "");
     let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
     let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
     let kiosk_a = Client::with_bearer(&p.a.base, &p.kiosk_token);
@@ -259,7 +165,7 @@ fn one_server_killed_the_other_serves_on() {
         eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
         return;
     };
-    let mut p = start_pair(&base);
+    let mut p = start_pair(&base, "");
     let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
     let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
     let kiosk_b = Client::with_bearer(&p.b.base, &p.kiosk_token);

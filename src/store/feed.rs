@@ -126,10 +126,15 @@ fn follow(
         let got = n
             .timeout_iter(quiet)
             .next()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| super::pg::describe(&e))?
             .is_some();
         // A burst of notifications is one re-read.
-        while n.iter().next().map_err(|e| e.to_string())?.is_some() {}
+        while n
+            .iter()
+            .next()
+            .map_err(|e| super::pg::describe(&e))?
+            .is_some()
+        {}
         drop(n);
         if client.is_closed() {
             return Err("connection closed".into());

@@ -47,8 +47,7 @@ impl KeyDb {
         if main.is_some_and(|m| same_database(m, url)) {
             return Err(StoreError::Unsupported(
                 "database.keys_url names the main database: the applicants' keys must live in \
-                 a database of their own (it may be on the same cluster)"
-                    .into(),
+                 a database of their own (it may be on the same cluster)",
             ));
         }
         let db = Self {
@@ -62,8 +61,7 @@ impl KeyDb {
         if main_here {
             return Err(StoreError::Unsupported(
                 "the key database holds Hồ Sơ's records (it is a main database): give the \
-                 applicants' keys a database of their own"
-                    .into(),
+                 applicants' keys a database of their own",
             ));
         }
         let mut tx = c.transaction()?;

@@ -88,7 +88,7 @@ struct LogErrors;
 
 impl r2d2::HandleError<postgres::Error> for LogErrors {
     fn handle_error(&self, e: postgres::Error) {
-        tracing::warn!(error = %e, "database connection");
+        tracing::warn!(error = %describe(&e), "database connection");
     }
 }
 

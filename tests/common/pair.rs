@@ -1,0 +1,103 @@
+//! Two `hoso serve` on one PostgreSQL database and one key database, the way an operator
+//! sets them up (README "Many offices"): the deployment key copied, a clerk and a kiosk
+//! made once, the liveness challenge off (recognition alone).
+
+use std::path::Path;
+use std::process::Command;
+
+use super::Server;
+
+/// Seconds between the servers' checks of the change feed in these tests.
+pub const CHECK_S: u64 = 3;
+
+/// Two servers sharing one main database and one key database.
+pub struct Pair {
+    pub a: Server,
+    pub b: Server,
+    pub main_url: String,
+    pub keys_url: String,
+    pub kiosk_token: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-qAt", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn start_pair(base: &str, extra_config: &str) -> Pair {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let main = super::db_args(da.path());
+    let main_url = main[1].clone();
+    let keys_name = format!("{}_keys", main_url.rsplit('/').next().unwrap());
+    if psql(
+        &format!("{base}/postgres"),
+        &format!("SELECT 1 FROM pg_database WHERE datname = '{keys_name}'"),
+    ) != "1"
+    {
+        psql(
+            &format!("{base}/postgres"),
+            &format!("CREATE DATABASE {keys_name}"),
+        );
+    }
+    let keys_url = format!("{base}/{keys_name}");
+    let config = format!(
+        "[liveness]\nmode = \"off\"\n[database]\nkeys_url = \"{keys_url}\"\ncheck_interval_s = {CHECK_S}\n{extra_config}"
+    );
+    for d in [da.path(), db.path()] {
+        std::fs::write(d.join("config.toml"), &config).unwrap();
+    }
+    let conf = |d: &Path| d.join("config.toml").to_string_lossy().into_owned();
+    let cli = |args: &[&str]| {
+        let mut c = super::bin();
+        c.args(args)
+            .args(["--data-dir", da.path().to_str().unwrap()])
+            .args(["--config", &conf(da.path())])
+            .args(&main);
+        super::run_with_stdin(c, &format!("{}\n", super::PASSWORD))
+    };
+    cli(&[
+        "admin",
+        "create-user",
+        "--role",
+        "clerk",
+        "--username",
+        "clerk1",
+    ]);
+    let kiosk_token = cli(&[
+        "admin",
+        "issue-token",
+        "--role",
+        "kiosk",
+        "--name",
+        "Sảnh 1",
+    ])
+    .trim()
+    .to_string();
+    // The operator copies the deployment key to every server (README).
+    std::fs::create_dir_all(db.path().join("keys")).unwrap();
+    std::fs::copy(
+        da.path().join("keys/deployment.key"),
+        db.path().join("keys/deployment.key"),
+    )
+    .unwrap();
+    let a = Server::start_on(da.path(), &main, &["--config", &conf(da.path())]);
+    let b = Server::start_on(db.path(), &main, &["--config", &conf(db.path())]);
+    Pair {
+        a,
+        b,
+        main_url,
+        keys_url,
+        kiosk_token,
+        _dirs: (da, db),
+    }
+}

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
 use common::{Client, Office, Server};
@@ -85,38 +84,11 @@ fn keypad_misses_lock_the_code_everywhere_not_the_kiosk_and_survive_a_restart() 
     drop(data);
 }
 
-/// Reads server-sent events of `path` with the session of `c` on a thread; each `data:`
-/// line goes to the channel with the time it arrived.
-fn sse(c: &Client, path: &str) -> std::sync::mpsc::Receiver<(Instant, serde_json::Value)> {
-    let addr = c.base.trim_start_matches("http://").to_string();
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n",
-        c.cookie.as_deref().unwrap()
-    )
-    .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(s).lines() {
-            let Ok(line) = line else { return };
-            if let Some(d) = line.strip_prefix("data:") {
-                if let Ok(v) = serde_json::from_str(d.trim()) {
-                    if tx.send((Instant::now(), v)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
 #[test]
 fn call_staff_reaches_the_clerk_desk_within_two_seconds_and_is_counted() {
     let o = Office::start();
     let k = Client::with_bearer(&o.server.base, &o.kiosk_token);
-    let events = sse(&o.clerk, "/api/v1/desk/events");
+    let events = common::sse(&o.clerk, "/api/v1/desk/events");
     std::thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
     let (s, call) = k.post("/api/v1/kiosk/help", json!({}));
@@ -135,7 +107,7 @@ fn call_staff_reaches_the_clerk_desk_within_two_seconds_and_is_counted() {
     let (_, again) = k.post("/api/v1/kiosk/help", json!({}));
     assert_eq!(again["id"], call["id"]);
     // A desk opened later sees what still waits.
-    let late = sse(&o.admin, "/api/v1/desk/events");
+    let late = common::sse(&o.admin, "/api/v1/desk/events");
     let (_, ev) = late
         .recv_timeout(Duration::from_secs(2))
         .expect("waiting request");

@@ -245,3 +245,46 @@ fn one_server_killed_the_other_serves_on() {
     );
     let _ = id;
 }
+
+#[test]
+fn a_kiosk_call_on_one_server_reaches_the_desks_on_the_other() {
+    let Some(base) = common::pg() else {
+        eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
+        return;
+    };
+    let p = start_pair(&base, "");
+    let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
+    let desk_a = common::sse(&clerk_a, "/api/v1/desk/events");
+    let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
+    let desk_b = common::sse(&clerk_b, "/api/v1/desk/events");
+    std::thread::sleep(Duration::from_millis(300));
+    let kiosk_b = Client::with_bearer(&p.b.base, &p.kiosk_token);
+    let t = Instant::now();
+    let (s, call) = kiosk_b.post("/api/v1/kiosk/help", json!({}));
+    assert_eq!(s, 201, "{call}");
+    for (name, desk) in [("A", &desk_a), ("B", &desk_b)] {
+        let (at, ev) = desk
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_else(|_| panic!("no call on the desk of {name} within 2 s"));
+        eprintln!(
+            "kiosk call on B → desk on {name} in {:?}",
+            at.duration_since(t)
+        );
+        assert_eq!(ev["type"], "help", "{ev}");
+        assert_eq!(ev["call"]["id"], call["id"], "{ev}");
+    }
+    // Answered on A: B's desk hears it too, and nobody hears anything twice.
+    let id = call["id"].as_i64().unwrap();
+    let (s, v) = clerk_a.post(&format!("/api/v1/desk/help/{id}/answer"), json!({}));
+    assert_eq!(s, 200, "{v}");
+    for (name, desk) in [("A", &desk_a), ("B", &desk_b)] {
+        let (_, ev) = desk
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_else(|_| panic!("no answer on the desk of {name} within 2 s"));
+        assert_eq!(ev["type"], "answered", "{name}: {ev}");
+        assert!(
+            desk.recv_timeout(Duration::from_millis(500)).is_err(),
+            "{name} heard a message twice"
+        );
+    }
+}

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::{lock, App, AppError, PURPOSE};
 use crate::applicant::ApplicantId;
 use crate::store::feed;
+use crate::store::listen::{self, Heard};
 
 /// How long a hole in the change ids is waited for: a transaction that took an id and has
 /// not committed yet, or one that rolled back (then the id never comes).
@@ -126,8 +127,10 @@ impl App {
         Ok(())
     }
 
-    /// On PostgreSQL: a thread listening for the feed's notifications, following the feed
-    /// at each, while the application lives.
+    /// On PostgreSQL: a thread listening to the other servers (`store::listen`) while the
+    /// application lives: it follows the feed on each gallery notification, after every
+    /// reconnection and on quiet, and passes other servers' desk messages to this server's
+    /// desks.
     pub(crate) fn listen_for_changes(app: &Arc<App>) {
         let Some(url) = app.config.database.url.clone() else {
             return;
@@ -135,9 +138,18 @@ impl App {
         let every = Duration::from_secs(app.config.database.check_interval_s.max(1));
         let weak = Arc::downgrade(app);
         std::thread::spawn(move || {
-            feed::listen(&url, every, every, |why| {
+            listen::listen(&url, every, every, |heard| {
                 let Some(app) = weak.upgrade() else {
                     return false;
+                };
+                let why = match heard {
+                    Heard::Connected => "connected",
+                    Heard::Quiet => "check",
+                    Heard::Gallery => "notification",
+                    Heard::Desk(payload) => {
+                        app.desk_message_heard(payload);
+                        return true;
+                    }
                 };
                 if let Err(e) = app.follow_changes(why) {
                     tracing::warn!(error = %e, "following the gallery's changes");

@@ -9,6 +9,7 @@ use super::{App, AppError};
 use crate::auth::Principal;
 use crate::store::audit::Action;
 use crate::store::help::{self, HelpCall};
+use crate::store::listen;
 use crate::store::now;
 
 /// An unanswered request younger than this is the same request (a second tap).
@@ -80,9 +81,31 @@ impl App {
             .read(|c| help::open(c, now() - SHOWN_S, by.office))?)
     }
 
+    /// Pushes a call (or its answer) to this server's desks, and to the other servers'
+    /// desks through the database.
     fn announce(&self, kind: &str, call: &HelpCall) {
         let msg = json!({"type": kind, "call": call}).to_string();
         // No desk listening is fine: the request is stored and shown when a desk opens.
-        let _ = self.help_events.send((call.office_id, msg));
+        let _ = self.help_events.send((call.office_id, msg.clone()));
+        let relay =
+            json!({"from": self.instance, "office": call.office_id, "msg": msg}).to_string();
+        if let Err(e) = self.store.read(|c| listen::to_desks(c, &relay)) {
+            tracing::warn!(error = %e, "telling the other servers' desks");
+        }
+    }
+
+    /// A desk message from another server (`store::listen`): to this server's desks.
+    pub(crate) fn desk_message_heard(&self, payload: &str) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(payload) else {
+            return;
+        };
+        if v["from"].as_str() == Some(self.instance.as_str()) {
+            return;
+        }
+        if let Some(msg) = v["msg"].as_str() {
+            let _ = self
+                .help_events
+                .send((v["office"].as_i64(), msg.to_string()));
+        }
     }
 }

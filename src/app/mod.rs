@@ -75,6 +75,8 @@ pub struct App {
     /// Kiosk "call staff" requests and their answers, for the clerk desks: (the kiosk's
     /// office, JSON).
     pub help_events: tokio::sync::broadcast::Sender<(Option<i64>, String)>,
+    /// This process among the deployment's servers (a random name, for its own messages).
+    pub(crate) instance: String,
     /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
@@ -211,6 +213,7 @@ impl App {
             kiosk_health: Mutex::new(HashMap::new()),
             events: tokio::sync::broadcast::channel(16).0,
             help_events: tokio::sync::broadcast::channel(64).0,
+            instance: crate::crypto::random_token()?,
         };
         app.bind_legacy_fields()?;
         app.hash_legacy_phones()?;

@@ -4,8 +4,6 @@
 //! listening server when it commits. Servers follow the feed by id; a row names a person
 //! to re-read, so applying one twice is harmless.
 
-use std::time::Duration;
-
 use super::db::{Conn, Dialect, Tx};
 use super::people::TemplateRow;
 use super::StoreError;
@@ -72,75 +70,4 @@ pub fn templates_of(
             })
         },
     )
-}
-
-/// Listens for `CHANNEL` on a connection of its own (`hoso-listen` in `pg_stat_activity`)
-/// and calls `changed` after every burst of notifications, after each (re)connection
-/// (what was sent meanwhile is lost) and every `quiet` without any. A dropped connection is
-/// logged and opened again after `retry`. Returns when `changed` returns false.
-pub fn listen(url: &str, quiet: Duration, retry: Duration, mut changed: impl FnMut(&str) -> bool) {
-    let config = match url.parse::<postgres::Config>() {
-        Ok(mut c) => {
-            c.application_name("hoso-listen");
-            c.connect_timeout(Duration::from_secs(3));
-            c
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "the gallery listener cannot parse database.url");
-            return;
-        }
-    };
-    loop {
-        match config.connect(postgres::NoTls) {
-            Ok(mut client) => match client.batch_execute(&format!("LISTEN {CHANNEL}")) {
-                Ok(()) => {
-                    if !changed("connected") {
-                        return;
-                    }
-                    match follow(&mut client, quiet, &mut changed) {
-                        Ok(()) => return,
-                        Err(e) => tracing::warn!(error = %e, "gallery listener connection lost"),
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "gallery listener: LISTEN failed"),
-            },
-            Err(e) => tracing::warn!(error = %e, "gallery listener cannot connect"),
-        }
-        if !changed("check") {
-            return;
-        }
-        std::thread::sleep(retry);
-    }
-}
-
-/// Waits for notifications on a listening client: Ok when `changed` asks to stop, the
-/// reason when the connection is lost.
-fn follow(
-    client: &mut postgres::Client,
-    quiet: Duration,
-    changed: &mut impl FnMut(&str) -> bool,
-) -> Result<(), String> {
-    use postgres::fallible_iterator::FallibleIterator;
-    loop {
-        let mut n = client.notifications();
-        let got = n
-            .timeout_iter(quiet)
-            .next()
-            .map_err(|e| super::pg::describe(&e))?
-            .is_some();
-        // A burst of notifications is one re-read.
-        while n
-            .iter()
-            .next()
-            .map_err(|e| super::pg::describe(&e))?
-            .is_some()
-        {}
-        drop(n);
-        if client.is_closed() {
-            return Err("connection closed".into());
-        }
-        if !changed(if got { "notification" } else { "check" }) {
-            return Ok(());
-        }
-    }
 }

@@ -13,6 +13,7 @@ pub mod dossiers;
 pub mod feed;
 pub mod help;
 pub mod keydb;
+pub mod listen;
 pub mod locks;
 pub mod misses;
 pub mod offices;

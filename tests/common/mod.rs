@@ -713,3 +713,34 @@ pub fn serve_lan(data: &std::path::Path) -> Command {
     .args(db_args(data));
     c
 }
+
+/// Reads server-sent events of `path` with the session of `c` on a thread; each `data:`
+/// line goes to the channel with the time it arrived.
+pub fn sse(
+    c: &Client,
+    path: &str,
+) -> std::sync::mpsc::Receiver<(std::time::Instant, serde_json::Value)> {
+    use std::io::{BufRead, Write};
+    let addr = c.base.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n",
+        c.cookie.as_deref().unwrap()
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { return };
+            if let Some(d) = line.strip_prefix("data:") {
+                if let Ok(v) = serde_json::from_str(d.trim()) {
+                    if tx.send((std::time::Instant::now(), v)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}

@@ -247,7 +247,7 @@ fn one_server_killed_the_other_serves_on() {
 }
 
 #[test]
-fn a_kiosk_call_on_one_server_reaches_the_desks_on_the_other() {
+fn desk_calls_and_settings_on_one_server_hold_on_the_other() {
     let Some(base) = common::pg() else {
         eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
         return;
@@ -272,6 +272,22 @@ fn a_kiosk_call_on_one_server_reaches_the_desks_on_the_other() {
         );
         assert_eq!(ev["type"], "help", "{ev}");
         assert_eq!(ev["call"]["id"], call["id"], "{ev}");
+    }
+    // An admin's settings changed on B hold on A within 2 s.
+    let admin_b = Client::login(&p.b.base, "admin1", common::PASSWORD);
+    let (s, v) = admin_b.put_json(
+        "/api/v1/admin/settings",
+        json!({"retention_grace_days": 45, "kiosk_threshold": null, "kiosk_margin": null}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let admin_a = Client::login(&p.a.base, "admin1", common::PASSWORD);
+    let t = Instant::now();
+    while admin_a.get("/api/v1/admin/settings").1["retention_grace_days"] != 45 {
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "A kept the old settings"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
     // Answered on A: B's desk hears it too, and nobody hears anything twice.
     let id = call["id"].as_i64().unwrap();

@@ -355,9 +355,15 @@ impl App {
         self.refresh_eligible()
     }
 
-    /// Re-reads the eligible set, and follows the gallery's change feed when due.
+    /// Re-reads the eligible set (and on PostgreSQL the admin's settings, which another
+    /// server may have changed), and follows the gallery's change feed when due.
     pub fn refresh_eligible(&self) -> Result<std::sync::Arc<Eligible>, AppError> {
         self.follow_if_due()?;
+        if self.store.dialect() == crate::store::Dialect::Postgres {
+            // An admin may have changed them on another server.
+            let now = admin::Settings::load(&self.store, &self.config)?;
+            *self.settings.write().unwrap_or_else(|p| p.into_inner()) = now;
+        }
         let set =
             std::sync::Arc::new(Eligible::new(self.store.read(|c| {
                 crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE)

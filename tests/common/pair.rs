@@ -65,14 +65,9 @@ pub fn start_pair(base: &str, extra_config: &str) -> Pair {
             .args(&main);
         super::run_with_stdin(c, &format!("{}\n", super::PASSWORD))
     };
-    cli(&[
-        "admin",
-        "create-user",
-        "--role",
-        "clerk",
-        "--username",
-        "clerk1",
-    ]);
+    for (role, name) in [("clerk", "clerk1"), ("admin", "admin1")] {
+        cli(&["admin", "create-user", "--role", role, "--username", name]);
+    }
     let kiosk_token = cli(&[
         "admin",
         "issue-token",

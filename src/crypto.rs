@@ -90,6 +90,8 @@ pub struct Keys {
     master: [u8; 32],
     id_hash_key: [u8; 32],
     vault: Vault,
+    /// `<data dir>/keys/applicants/`, where key files are (or were, before a key database).
+    files: PathBuf,
 }
 
 /// Where applicants' wrapped data keys are kept.
@@ -157,7 +159,8 @@ impl Keys {
         Ok(Self {
             master,
             id_hash_key,
-            vault: Vault::Files(store_dir),
+            vault: Vault::Files(store_dir.clone()),
+            files: store_dir,
         })
     }
 
@@ -165,6 +168,38 @@ impl Keys {
     pub fn with_key_database(mut self, db: crate::store::keydb::KeyDb) -> Self {
         self.vault = Vault::Database(db);
         self
+    }
+
+    /// Moves key files left from before the key database into it (each file removed once
+    /// its key is stored; a key the database already holds wins). Returns how many.
+    pub fn move_files_to_key_database(&self) -> Result<usize, CryptoError> {
+        let Vault::Database(db) = &self.vault else {
+            return Ok(0);
+        };
+        let entries = match std::fs::read_dir(&self.files) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io(&self.files)(e)),
+        };
+        let mut moved = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(applicant) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".key"))
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let wrapped = std::fs::read(&path).map_err(io(&path))?;
+            // Only a key that opens under this deployment key is moved.
+            self.unwrap(applicant, &wrapped)?;
+            db.put_if_absent(applicant, &wrapped)?;
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            moved += 1;
+        }
+        Ok(moved)
     }
 
     /// Whether applicants' keys live in a key database.

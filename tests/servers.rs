@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::Client;
+use common::{Client, Server};
 use serde_json::json;
 
 use common::pair::{psql, start_pair, CHECK_S};
@@ -303,4 +303,86 @@ fn desk_calls_and_settings_on_one_server_hold_on_the_other() {
             "{name} heard a message twice"
         );
     }
+}
+
+#[test]
+fn key_files_move_into_a_new_key_database_at_start() {
+    let faces = faces_or_skip!();
+    let Some(base) = common::pg() else {
+        eprintln!("skipped on SQLite: the key database is a PostgreSQL database");
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let conf = dir.join("config.toml");
+    std::fs::write(&conf, common::RECOGNITION_ONLY).unwrap();
+    let conf = conf.to_str().unwrap();
+    common::add_user(dir, "clerk", "clerk1");
+    let token = common::cli(
+        dir,
+        &[
+            "admin",
+            "issue-token",
+            "--role",
+            "kiosk",
+            "--name",
+            "Sảnh 1",
+        ],
+        "",
+    )
+    .trim()
+    .to_string();
+    // One server with its keys in files.
+    let server = Server::start_at(dir, &["--config", conf]);
+    let clerk = Client::login(&server.base, "clerk1", common::PASSWORD);
+    let id = enrolled(
+        &clerk,
+        7,
+        &photos(&faces, "deepface_p01", &["img1.jpg", "img2.jpg"]),
+    );
+    drop(server);
+    let file = dir.join(format!("keys/applicants/{id}.key"));
+    assert!(file.exists());
+    // Started again with a key database: the file is moved in, the person still matched.
+    let main = common::db_args(dir);
+    let keys_name = format!("{}_k", main[1].rsplit('/').next().unwrap());
+    psql(
+        &format!("{base}/postgres"),
+        &format!("CREATE DATABASE {keys_name}"),
+    );
+    let keys_url = format!("{base}/{keys_name}");
+    let server = Server::start_on(
+        dir,
+        &[main, vec!["--keys-database".into(), keys_url.clone()]].concat(),
+        &["--config", conf],
+    );
+    assert!(!file.exists(), "the key file stayed beside the server");
+    assert_eq!(
+        psql(
+            &keys_url,
+            &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}")
+        ),
+        "1"
+    );
+    let kiosk = Client::with_bearer(&server.base, &token);
+    let (v, _) = common::visit(&kiosk, "moved", &faces.join("deepface_p01/img5.jpg"), 1, 12);
+    assert!(common::recognised(&v), "{v}");
+    // The main database itself is refused as the key database.
+    let out = common::bin()
+        .args(["migrate", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--database",
+            &common::db_args(dir)[1],
+            "--keys-database",
+            &common::db_args(dir)[1],
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("main database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -161,6 +161,10 @@ impl App {
             AppError::Internal(format!("data directory {}: {e}", config.data_dir.display()))
         })?;
         let keys = config.open_keys(false)?;
+        let moved = keys.move_files_to_key_database()?;
+        if moved > 0 {
+            tracing::info!(moved, "applicants' key files moved into the key database");
+        }
         let store = config.open_store(keys.audit_key())?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))?;

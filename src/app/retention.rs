@@ -66,6 +66,9 @@ pub struct RetentionReport {
     pub backups: Vec<String>,
 }
 
+/// How long the gallery's change feed is kept.
+const FEED_KEPT_S: i64 = 86_400;
+
 impl App {
     /// Purges one applicant's biometric data (idempotent). Returns how many templates were
     /// deleted.
@@ -175,6 +178,9 @@ impl App {
                     tracing::warn!(path = %path.display(), error = %e, "cannot prune backup");
                 }
             }
+            // The gallery's change feed keeps a day: a server away longer reloads at start.
+            self.store
+                .tx(|tx| crate::store::feed::prune(tx, now - FEED_KEPT_S))?;
         }
         let report = RetentionReport {
             now,

@@ -40,13 +40,15 @@ cleanup() {
 trap cleanup EXIT
 pw=correct-horse-battery
 
-# Starts `hoso serve` on data dir $1 with the remaining arguments; prints its base URL.
+# Starts `hoso serve` on data dir $1 with the remaining arguments (in this shell, so the
+# cleanup can stop it); sets $base to its URL.
 serve() {
   local dir=$1; shift
   "$hoso" serve --listen 127.0.0.1:0 --data-dir "$dir" "$@" >"$dir/serve.out" 2>"$dir/serve.err" &
   pids+=($!)
   for _ in $(seq 1 200); do
-    grep -o 'http://[0-9.:]*' "$dir/serve.out" 2>/dev/null | head -1 && return 0
+    base=$(grep -o 'http://[0-9.:]*' "$dir/serve.out" 2>/dev/null | head -1 || true)
+    [ -n "$base" ] && return 0
     sleep 0.1
   done
   cat "$dir/serve.err" >&2
@@ -111,7 +113,7 @@ echo "[load] $profile build, $kiosks kiosks per server, $seconds s"
 # One server on SQLite.
 mkdir -p "$tmp/lite"
 token=$(accounts "$tmp/lite")
-base=$(serve "$tmp/lite")
+serve "$tmp/lite"
 enrol "$base"
 run_load sqlite "$token" "$base"
 kill "${pids[@]}" 2>/dev/null || true
@@ -128,7 +130,8 @@ bases=()
 for n in $(seq 1 "$servers"); do
   mkdir -p "$tmp/s$n/keys"
   [ "$n" -gt 1 ] && cp "$tmp/s1/keys/deployment.key" "$tmp/s$n/keys/"
-  bases+=("$(serve "$tmp/s$n" "${db[@]}")")
+  serve "$tmp/s$n" "${db[@]}"
+  bases+=("$base")
 done
 enrol "${bases[0]}"
 sleep 1

@@ -57,21 +57,14 @@ fn a_database_restart_under_two_servers_loses_no_acknowledged_write() {
     let p = start_pair(&base, "");
     // Somebody to recognise, enrolled on A.
     let setup = Client::login(&p.a.base, "clerk1", common::PASSWORD);
-    let id = common::consented_applicant(&setup, "Người Chờ Máy", "001099300001");
-    common::enrol_faces(
+    common::pair::enrolled(
         &setup,
-        id,
+        300,
         &[
             faces.join("deepface_p01/img1.jpg"),
             faces.join("deepface_p01/img2.jpg"),
         ],
     );
-    let (s, v) = setup.post(
-        "/api/v1/dossiers",
-        json!({"code": "000.00.17.H29-261201-0300", "applicant_id": id,
-               "procedure": "Cấp bản sao trích lục", "received_at": "2026-12-01 08:00", "due_at": "2026-12-10"}),
-    );
-    assert_eq!(s, 201, "{v}");
     let frame = std::fs::read(faces.join("deepface_p01/img5.jpg")).unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -150,21 +150,14 @@ fn the_reference_layout_serves_every_page_over_https() {
     );
     let clerk = Client::login(&front, "clerk1", common::PASSWORD);
     assert!(clerk.cookie.is_some());
-    let id = common::consented_applicant(&clerk, "Người Qua Cổng", "001099200001");
-    common::enrol_faces(
+    common::pair::enrolled(
         &clerk,
-        id,
+        100,
         &[
             faces.join("deepface_p01/img1.jpg"),
             faces.join("deepface_p01/img2.jpg"),
         ],
     );
-    let (s, v) = clerk.post(
-        "/api/v1/dossiers",
-        json!({"code": "000.00.17.H29-261201-0100", "applicant_id": id,
-               "procedure": "Cấp bản sao trích lục", "received_at": "2026-12-01 08:00", "due_at": "2026-12-10"}),
-    );
-    assert_eq!(s, 201, "{v}");
     // A kiosk through nginx recognises the person (whichever server its token hashes to).
     let kiosk = Client::with_bearer(&front, &p.kiosk_token);
     let t0 = Instant::now();

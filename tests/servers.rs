@@ -13,20 +13,7 @@ use std::time::{Duration, Instant};
 use common::{Client, Server};
 use serde_json::json;
 
-use common::pair::{psql, start_pair, CHECK_S};
-
-/// Registers a consented applicant with an open dossier and enrols `photos` on `c`.
-fn enrolled(c: &Client, n: usize, photos: &[PathBuf]) -> i64 {
-    let id = common::consented_applicant(c, "Người Thử Hai Máy", &format!("0010991{n:05}"));
-    common::enrol_faces(c, id, photos);
-    let (s, v) = c.post(
-        "/api/v1/dossiers",
-        json!({"code": format!("000.00.17.H29-261201-{n:04}"), "applicant_id": id,
-               "procedure": "Cấp bản sao trích lục", "received_at": "2026-12-01 08:00", "due_at": "2026-12-10"}),
-    );
-    assert_eq!(s, 201, "{v}");
-    id
-}
+use common::pair::{enrolled, psql, start_pair, CHECK_S};
 
 /// Visits of `photo` on kiosk `k` until one's outcome is `want` (recognised or not);
 /// returns when the visit that showed it began, or None after `within`.
@@ -318,20 +305,7 @@ fn key_files_move_into_a_new_key_database_at_start() {
     std::fs::write(&conf, common::RECOGNITION_ONLY).unwrap();
     let conf = conf.to_str().unwrap();
     common::add_user(dir, "clerk", "clerk1");
-    let token = common::cli(
-        dir,
-        &[
-            "admin",
-            "issue-token",
-            "--role",
-            "kiosk",
-            "--name",
-            "Sảnh 1",
-        ],
-        "",
-    )
-    .trim()
-    .to_string();
+    let token = common::issue_kiosk_token(dir);
     // One server with its keys in files.
     let server = Server::start_at(dir, &["--config", conf]);
     let clerk = Client::login(&server.base, "clerk1", common::PASSWORD);

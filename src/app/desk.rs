@@ -255,7 +255,9 @@ impl App {
             self.gallery.remove_template(*t as u64);
         }
         self.store.checkpoint()?;
-        self.follow_changes("templates deleted")?;
+        if let Err(e) = self.follow_changes("templates deleted") {
+            tracing::warn!(error = %e, "gallery feed after deleting templates");
+        }
         Ok(deleted.len())
     }
 

@@ -337,8 +337,14 @@ impl App {
             }
             return Err(no_consent());
         };
-        // Into the gallery through the feed, like any server's enrolment.
-        self.follow_changes("enrolment")?;
+        // Into the gallery through the feed, like any server's enrolment. The template is
+        // stored whatever happens here: if the feed cannot be read now, it goes in directly
+        // (the next look at the feed settles the person).
+        if let Err(e) = self.follow_changes("enrolment") {
+            tracing::warn!(error = %e, "gallery feed after an enrolment");
+            self.gallery
+                .add(applicant_id.gallery_key(), tid as u64, &template);
+        }
         Ok(Enrolled {
             template_id: tid,
             quality: q,

@@ -81,7 +81,6 @@ pub struct App {
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
     eligible: Mutex<Option<(Instant, std::sync::Arc<Eligible>)>>,
-    /// Purges by other processes are looked for from this time on (unix seconds).
     /// Where this server is in the gallery's change feed (`follow`).
     feed: Mutex<follow::FeedMark>,
     /// The admin's settings (thresholds, retention), stored in the database.
@@ -257,9 +256,15 @@ impl App {
                     .map(|chunk| s.spawn(|| self.load_templates(chunk)))
                     .collect();
                 hs.into_iter()
-                    .map(|h| h.join().unwrap_or_default())
-                    .collect::<Vec<_>>()
-            });
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(AppError::Internal(
+                                "a gallery loading thread panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })?;
             for (l, s, u) in counts {
                 (loaded, stale, unreadable) = (loaded + l, stale + s, unreadable + u);
             }
@@ -277,17 +282,16 @@ impl App {
 
     /// Decrypts and adds templates to the gallery: (loaded, stale, unreadable). The keys
     /// of the chunk's applicants are fetched at once.
-    fn load_templates(&self, rows: &[people::TemplateRow]) -> (usize, usize, usize) {
+    /// A key database that cannot be read fails the load (a server never starts with a
+    /// gallery silently missing people).
+    fn load_templates(
+        &self,
+        rows: &[people::TemplateRow],
+    ) -> Result<(usize, usize, usize), AppError> {
         let mut who: Vec<i64> = rows.iter().map(|t| t.applicant_id).collect();
         who.sort_unstable();
         who.dedup();
-        let keys = match self.keys.existing_applicant_keys(&who) {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::error!(error = %e, "reading applicants' keys for the gallery");
-                return (0, 0, rows.len());
-            }
-        };
+        let keys = self.keys.existing_applicant_keys(&who)?;
         let (mut loaded, mut stale, mut unreadable) = (0, 0, 0);
         for t in rows {
             if t.model != self.model_id {
@@ -303,7 +307,7 @@ impl App {
                 _ => unreadable += 1,
             }
         }
-        (loaded, stale, unreadable)
+        Ok((loaded, stale, unreadable))
     }
 
     /// Decrypts one template (None when its key was destroyed or the data is damaged).

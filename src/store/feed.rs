@@ -5,7 +5,7 @@
 //! to re-read, so applying one twice is harmless.
 
 use super::db::{Conn, Dialect, Tx};
-use super::people::TemplateRow;
+use super::people::{self, TemplateRow};
 use super::StoreError;
 use crate::p;
 
@@ -60,14 +60,6 @@ pub fn templates_of(
                WHERE c.applicant_id = t.applicant_id AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
          ORDER BY t.id",
         p![purpose, applicant],
-        |r| {
-            Ok(TemplateRow {
-                id: r.get(0)?,
-                applicant_id: r.get(1)?,
-                model: r.get(2)?,
-                sealed: r.get(3)?,
-                quality: r.get(4)?,
-            })
-        },
+        people::template_row,
     )
 }

@@ -277,14 +277,17 @@ pub fn consented_templates(
                        AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
          ORDER BY t.id LIMIT ?3",
     )?;
-    let rows = st.query_map(p![purpose, after, limit], |r| {
-        Ok(TemplateRow {
-            id: r.get(0)?,
-            applicant_id: r.get(1)?,
-            model: r.get(2)?,
-            sealed: r.get(3)?,
-            quality: r.get(4)?,
-        })
-    })?;
+    let rows = st.query_map(p![purpose, after, limit], template_row)?;
     rows.collect::<Result<_, _>>()
+}
+
+/// A `TemplateRow` from `id, applicant_id, model, sealed, quality`.
+pub fn template_row(r: &Row) -> Result<TemplateRow, StoreError> {
+    Ok(TemplateRow {
+        id: r.get(0)?,
+        applicant_id: r.get(1)?,
+        model: r.get(2)?,
+        sealed: r.get(3)?,
+        quality: r.get(4)?,
+    })
 }

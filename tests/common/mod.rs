@@ -490,6 +490,24 @@ pub fn add_user_in(data: &std::path::Path, role: &str, username: &str, office: O
     cli(data, &args, PASSWORD);
 }
 
+/// Issues the token of a kiosk named "Sảnh 1" with the CLI.
+pub fn issue_kiosk_token(data: &std::path::Path) -> String {
+    cli(
+        data,
+        &[
+            "admin",
+            "issue-token",
+            "--role",
+            "kiosk",
+            "--name",
+            "Sảnh 1",
+        ],
+        "",
+    )
+    .trim()
+    .to_string()
+}
+
 /// A server with an admin, a clerk, a kiosk token and an integration token.
 pub struct Office {
     pub server: Server,
@@ -516,20 +534,7 @@ impl Office {
         std::fs::write(&conf, config).unwrap();
         add_user(data.path(), "admin", "admin1");
         add_user(data.path(), "clerk", "clerk1");
-        let kiosk_token = cli(
-            data.path(),
-            &[
-                "admin",
-                "issue-token",
-                "--role",
-                "kiosk",
-                "--name",
-                "Sảnh 1",
-            ],
-            "",
-        )
-        .trim()
-        .to_string();
+        let kiosk_token = issue_kiosk_token(data.path());
         let integration_token = cli(
             data.path(),
             &[

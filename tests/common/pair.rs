@@ -2,8 +2,10 @@
 //! sets them up (README "Many offices"): the deployment key copied, a clerk and a kiosk
 //! made once, the liveness challenge off (recognition alone).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use serde_json::json;
 
 use super::Server;
 
@@ -95,4 +97,17 @@ pub fn start_pair(base: &str, extra_config: &str) -> Pair {
         kiosk_token,
         _dirs: (da, db),
     }
+}
+
+/// Registers a consented applicant with an open dossier and enrols `photos` on `c`.
+pub fn enrolled(c: &super::Client, n: usize, photos: &[PathBuf]) -> i64 {
+    let id = super::consented_applicant(c, "Người Thử Hai Máy", &format!("0010991{n:05}"));
+    super::enrol_faces(c, id, photos);
+    let (s, v) = c.post(
+        "/api/v1/dossiers",
+        json!({"code": format!("000.00.17.H29-261201-{n:04}"), "applicant_id": id,
+               "procedure": "Cấp bản sao trích lục", "received_at": "2026-12-01 08:00", "due_at": "2026-12-10"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    id
 }

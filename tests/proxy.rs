@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -15,11 +16,23 @@ use common::pair::start_pair;
 use common::Client;
 use serde_json::json;
 
+/// nginx in a process group of its own. Stopped with SIGTERM (its master then stops the
+/// workers), and the group killed if it lingers: a worker left behind would hold the test
+/// run's output open.
 struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let pid = self.0.id() as i32;
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(5) {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
         let _ = self.0.wait();
     }
 }
@@ -67,6 +80,10 @@ fn nginx(dir: &Path, a: &str, b: &str) -> (Nginx, String) {
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     let child = Command::new("nginx")
         .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
         .spawn()
         .expect("nginx");
     let n = Nginx(child);

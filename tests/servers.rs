@@ -37,6 +37,14 @@ fn first_visit(k: &Client, photo: &Path, want: bool, within: Duration) -> Option
     None
 }
 
+/// How many keys of applicant `id` the key database at `url` holds.
+fn key_rows(url: &str, id: i64) -> String {
+    psql(
+        url,
+        &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}"),
+    )
+}
+
 fn photos(faces: &Path, who: &str, names: &[&str]) -> Vec<PathBuf> {
     names.iter().map(|n| faces.join(who).join(n)).collect()
 }
@@ -68,13 +76,7 @@ fn an_enrolment_or_withdrawal_on_one_server_reaches_the_other() {
         "B matched the person enrolled on A after {at:?}"
     );
     // The key is in the key database, not in either server's data directory.
-    assert_eq!(
-        psql(
-            &p.keys_url,
-            &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}")
-        ),
-        "1"
-    );
+    assert_eq!(key_rows(&p.keys_url, id), "1");
     for s in [&p.a, &p.b] {
         assert!(
             common::sorted_files(&s.dir.join("keys/applicants")).is_empty(),
@@ -94,13 +96,7 @@ fn an_enrolment_or_withdrawal_on_one_server_reaches_the_other() {
         at.is_some_and(|t| t <= Duration::from_secs(2)),
         "A still matched a person withdrawn on B after {at:?}"
     );
-    assert_eq!(
-        psql(
-            &p.keys_url,
-            &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}")
-        ),
-        "0"
-    );
+    assert_eq!(key_rows(&p.keys_url, id), "0");
     assert!(!common::recognised(
         &common::visit(&kiosk_b, "after", &probe, 7, 12).0
     ));
@@ -331,13 +327,7 @@ fn key_files_move_into_a_new_key_database_at_start() {
         &["--config", conf],
     );
     assert!(!file.exists(), "the key file stayed beside the server");
-    assert_eq!(
-        psql(
-            &keys_url,
-            &format!("SELECT COUNT(*) FROM applicant_keys WHERE applicant_id = {id}")
-        ),
-        "1"
-    );
+    assert_eq!(key_rows(&keys_url, id), "1");
     let kiosk = Client::with_bearer(&server.base, &token);
     let (v, _) = common::visit(&kiosk, "moved", &faces.join("deepface_p01/img5.jpg"), 1, 12);
     assert!(common::recognised(&v), "{v}");

@@ -5,7 +5,7 @@
 //! process's own locks suffice.
 
 use super::pg::{self, Pool};
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 /// The kiosk keypad's miss counters: read, checked and written by one look-up at a time.
 pub const KEYPAD: i64 = 7_418_600_003;
@@ -49,7 +49,8 @@ pub(super) fn pool(url: &str) -> Result<Pool, StoreError> {
 impl Store {
     /// Takes the deployment-wide lock `key`, waiting for another server that holds it.
     pub fn lock(&self, key: i64) -> Result<Held, StoreError> {
-        let (Backend::Pg(_), Some(locks)) = (&self.backend, &self.locks) else {
+        // Only a PostgreSQL store has a lock pool.
+        let Some(locks) = &self.locks else {
             return Ok(Held { conn: None, key });
         };
         let mut conn = locks

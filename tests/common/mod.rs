@@ -490,22 +490,19 @@ pub fn add_user_in(data: &std::path::Path, role: &str, username: &str, office: O
     cli(data, &args, PASSWORD);
 }
 
+/// The CLI arguments that issue the token of a kiosk named "Sảnh 1".
+pub const KIOSK_TOKEN_ARGS: [&str; 6] = [
+    "admin",
+    "issue-token",
+    "--role",
+    "kiosk",
+    "--name",
+    "Sảnh 1",
+];
+
 /// Issues the token of a kiosk named "Sảnh 1" with the CLI.
 pub fn issue_kiosk_token(data: &std::path::Path) -> String {
-    cli(
-        data,
-        &[
-            "admin",
-            "issue-token",
-            "--role",
-            "kiosk",
-            "--name",
-            "Sảnh 1",
-        ],
-        "",
-    )
-    .trim()
-    .to_string()
+    cli(data, &KIOSK_TOKEN_ARGS, "").trim().to_string()
 }
 
 /// A server with an admin, a clerk, a kiosk token and an integration token.

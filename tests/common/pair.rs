@@ -70,16 +70,7 @@ pub fn start_pair(base: &str, extra_config: &str) -> Pair {
     for (role, name) in [("clerk", "clerk1"), ("admin", "admin1")] {
         cli(&["admin", "create-user", "--role", role, "--username", name]);
     }
-    let kiosk_token = cli(&[
-        "admin",
-        "issue-token",
-        "--role",
-        "kiosk",
-        "--name",
-        "Sảnh 1",
-    ])
-    .trim()
-    .to_string();
+    let kiosk_token = cli(&super::KIOSK_TOKEN_ARGS).trim().to_string();
     // The operator copies the deployment key to every server (README).
     std::fs::create_dir_all(db.path().join("keys")).unwrap();
     std::fs::copy(

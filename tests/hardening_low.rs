@@ -322,7 +322,12 @@ fn the_server_cameras_decisions_reach_its_own_kiosk_only() {
 
 /// Issue 15 (2): a flood of requests with made-up session cookies (each one a store read in
 /// the caller check) runs on the blocking pool, so the async workers stay free and kiosk
-/// frames keep their pace (before: the check took the store's lock on an async worker).
+/// frames keep their pace (before: the check took the store's lock on an async worker and
+/// frames went from 0.1 s to 4.8 s). The flood and the other tests of this file share the
+/// machine's cores with the server, so the pace is judged against the same kiosk's frames
+/// just before the flood: p95 within five times theirs, clamped to 1–2 s. A blocked worker
+/// pool shows as several seconds; 32 client threads sharing two cores with the server add
+/// a few hundred milliseconds (measured 0.45–0.61 s against 0.12–0.18 s before).
 #[test]
 fn a_flood_of_bogus_sessions_does_not_stall_the_kiosk() {
     let Some(faces) = common::faces_dir() else {
@@ -332,6 +337,23 @@ fn a_flood_of_bogus_sessions_does_not_stall_the_kiosk() {
     let office = Office::start();
     let kiosk = Client::with_bearer(&office.server.base, &office.kiosk_token);
     common::warm_kiosk(&kiosk, &frame, 3);
+    let frames = |label: &str, n: usize| -> f64 {
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = std::time::Instant::now();
+            let (s, v) = kiosk.post_raw_with(
+                "/api/v1/kiosk/frames",
+                "image/jpeg",
+                &frame,
+                &[("X-Kiosk-Session", &format!("bogus-{label}-{i}"))],
+            );
+            assert_eq!(s, 200, "{v}");
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        times[(n * 95 / 100).min(n - 1)]
+    };
+    let quiet = frames("quiet", 10);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flood: Vec<_> = (0..32)
         .map(|i| {
@@ -357,28 +379,19 @@ fn a_flood_of_bogus_sessions_does_not_stall_the_kiosk() {
         })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let mut times = Vec::new();
-    for i in 0..20 {
-        let t = std::time::Instant::now();
-        let (s, v) = kiosk.post_raw_with(
-            "/api/v1/kiosk/frames",
-            "image/jpeg",
-            &frame,
-            &[("X-Kiosk-Session", &format!("bogus-flood-{i}"))],
-        );
-        assert_eq!(s, 200, "{v}");
-        times.push(t.elapsed().as_secs_f64());
-    }
+    let p95 = frames("flood", 20);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let requests: u32 = flood.into_iter().map(|h| h.join().unwrap()).sum();
-    times.sort_by(f64::total_cmp);
-    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
     eprintln!(
-        "bogus-session flood: {requests} requests; kiosk frames p95 {:.0} ms",
-        p95 * 1000.0
+        "bogus-session flood: {requests} requests; kiosk frames p95 {:.0} ms (before it {:.0} ms)",
+        p95 * 1000.0,
+        quiet * 1000.0
     );
     assert!(requests > 100, "the flood ran ({requests} requests)");
-    assert!(p95 < 0.5, "kiosk frames p95 {p95:.2} s during the flood");
+    assert!(
+        p95 < (5.0 * quiet).clamp(1.0, 2.0),
+        "kiosk frames p95 {p95:.2} s during the flood, {quiet:.2} s before it"
+    );
 }
 
 /// Failed sign-ins are counted in the database: a restart does not lift the wait, the

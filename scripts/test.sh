@@ -29,11 +29,12 @@ if [ "$status" -eq 0 ]; then
   trap 'scripts/pg-cluster.sh stop "$pgdir"; rm -f "$log"' EXIT
   HOSO_TEST_PG=$(scripts/pg-cluster.sh start "$pgdir")
   export HOSO_TEST_PG HOSO_TEST_PG_DIR=$pgdir
-  # Not the package, the models alone, or the soak: they do not touch the store.
+  # Not the package, the models and photos alone (vision_real, evals), or the soak: they do
+  # not touch the store.
   targets=()
   for t in tests/*.rs; do
     name=$(basename "$t" .rs)
-    case $name in deb | vision_real | soak) ;; *) targets+=(--test "$name") ;; esac
+    case $name in deb | vision_real | evals | soak) ;; *) targets+=(--test "$name") ;; esac
   done
   cargo test --locked "${targets[@]}" 2>&1 | sed 's/^test result:/test result (PostgreSQL):/' | tee -a "$log" || status=$?
 fi

@@ -124,6 +124,12 @@ fn frames_recognise_enrolled_people_and_never_the_wrong_one() {
         }
     }
     let mated = (correct, no_match, wrong, no_face);
+    // Strangers are told "no match" only after ten frames each, so they are most of this
+    // test's time. Whether one is matched depends on the gallery in memory, not on the
+    // store, so the PostgreSQL pass (which already checks the store's templates through
+    // the mated probes) takes every fourth of them.
+    let step = if common::pg().is_some() { 4 } else { 1 };
+    let strangers: Vec<_> = strangers.into_iter().step_by(step).collect();
     let (mut sc, mut snm, mut sw, mut snf) = (0, 0, 0, 0);
     for p in &strangers {
         check(None, p, &mut sc, &mut snm, &mut sw, &mut snf);

@@ -1,12 +1,14 @@
 // Shared browser-test helpers: Debian's Chromium, headless, with a fake camera fed from a
 // .y4m file. Never downloads a browser.
 import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export async function launch(y4m, viewport) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'hoso-chromium-'));
+  // The browser profile goes when the test's process ends, passed or failed.
+  process.on('exit', () => rmSync(userDataDir, { recursive: true, force: true }));
   const args = [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -158,6 +158,16 @@ pub fn engine() -> &'static FaceEngine {
     })
 }
 
+/// Runs `hoso` with these arguments: (success, stdout, stderr).
+pub fn run_hoso(args: &[&str]) -> (bool, String, String) {
+    let out = bin().args(args).output().expect("run hoso");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hoso"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));

@@ -41,4 +41,5 @@ fi
 # One closing line for the whole suite (both passes).
 awk '/^test result/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+echo "[test] the whole run took $((SECONDS / 60)) min $((SECONDS % 60)) s"
 exit "$status"

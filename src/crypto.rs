@@ -96,8 +96,8 @@ pub struct Keys {
 
 /// Where applicants' wrapped data keys are kept.
 enum Vault {
-    /// One file per applicant in `<data dir>/keys/applicants/` (one server).
-    Files(PathBuf),
+    /// One file per applicant in `Keys::files` (one server).
+    Files,
     /// The key database shared by the deployment's servers.
     Database(crate::store::keydb::KeyDb),
 }
@@ -159,7 +159,7 @@ impl Keys {
         Ok(Self {
             master,
             id_hash_key,
-            vault: Vault::Files(store_dir.clone()),
+            vault: Vault::Files,
             files: store_dir,
         })
     }
@@ -277,8 +277,8 @@ impl Keys {
                 let k = random_key()?;
                 let wrapped = seal(&self.master, &k, Self::wrap_aad(applicant).as_bytes())?;
                 match &self.vault {
-                    Vault::Files(dir) => {
-                        write_private(&key_path(dir, applicant), &wrapped)?;
+                    Vault::Files => {
+                        write_private(&key_path(&self.files, applicant), &wrapped)?;
                         Ok(k)
                     }
                     Vault::Database(db) => {
@@ -294,8 +294,8 @@ impl Keys {
     /// The applicant's data key if it exists.
     pub fn existing_applicant_key(&self, applicant: i64) -> Result<[u8; 32], CryptoError> {
         let wrapped = match &self.vault {
-            Vault::Files(dir) => {
-                let path = key_path(dir, applicant);
+            Vault::Files => {
+                let path = key_path(&self.files, applicant);
                 match std::fs::read(&path) {
                     Ok(w) => w,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -316,7 +316,7 @@ impl Keys {
         applicants: &[i64],
     ) -> Result<HashMap<i64, [u8; 32]>, CryptoError> {
         match &self.vault {
-            Vault::Files(_) => Ok(applicants
+            Vault::Files => Ok(applicants
                 .iter()
                 .filter_map(|&a| Some((a, self.existing_applicant_key(a).ok()?)))
                 .collect()),
@@ -331,11 +331,10 @@ impl Keys {
     /// Destroys the applicant's key (a file is overwritten, synced and unlinked; a key
     /// database row is deleted and its table vacuumed). Idempotent.
     pub fn destroy_applicant_key(&self, applicant: i64) -> Result<bool, CryptoError> {
-        let dir = match &self.vault {
-            Vault::Files(dir) => dir,
-            Vault::Database(db) => return Ok(db.delete(applicant)?),
-        };
-        let path = key_path(dir, applicant);
+        if let Vault::Database(db) = &self.vault {
+            return Ok(db.delete(applicant)?);
+        }
+        let path = key_path(&self.files, applicant);
         let len = match std::fs::metadata(&path) {
             Ok(m) => m.len() as usize,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -350,7 +349,7 @@ impl Keys {
             f.sync_all().map_err(io(&path))?;
         }
         std::fs::remove_file(&path).map_err(io(&path))?;
-        if let Ok(d) = std::fs::File::open(dir) {
+        if let Ok(d) = std::fs::File::open(&self.files) {
             let _ = d.sync_all();
         }
         Ok(true)

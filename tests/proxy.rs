@@ -134,10 +134,7 @@ fn sign_in_from(base: &str, client: &str, user: &str, password: &str) -> u16 {
 #[test]
 fn the_reference_layout_serves_every_page_over_https() {
     let faces = faces_or_skip!();
-    let Some(base) = common::pg() else {
-        eprintln!("skipped on SQLite: the reference layout runs two servers on PostgreSQL");
-        return;
-    };
+    let base = pg_or_skip!("the reference layout runs two servers on PostgreSQL");
     if !nginx_present() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),

@@ -52,10 +52,7 @@ fn photos(faces: &Path, who: &str, names: &[&str]) -> Vec<PathBuf> {
 #[test]
 fn an_enrolment_or_withdrawal_on_one_server_reaches_the_other() {
     let faces = faces_or_skip!();
-    let Some(base) = common::pg() else {
-        eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
-        return;
-    };
+    let base = pg_or_skip!("two servers share a PostgreSQL database");
     let p = start_pair(&base, "");
     let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
     let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
@@ -144,10 +141,7 @@ fn an_enrolment_or_withdrawal_on_one_server_reaches_the_other() {
 #[test]
 fn one_server_killed_the_other_serves_on() {
     let faces = faces_or_skip!();
-    let Some(base) = common::pg() else {
-        eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
-        return;
-    };
+    let base = pg_or_skip!("two servers share a PostgreSQL database");
     let mut p = start_pair(&base, "");
     let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
     let clerk_b = Client::login(&p.b.base, "clerk1", common::PASSWORD);
@@ -231,10 +225,7 @@ fn one_server_killed_the_other_serves_on() {
 
 #[test]
 fn desk_calls_and_settings_on_one_server_hold_on_the_other() {
-    let Some(base) = common::pg() else {
-        eprintln!("skipped on SQLite: two servers share a PostgreSQL database");
-        return;
-    };
+    let base = pg_or_skip!("two servers share a PostgreSQL database");
     let p = start_pair(&base, "");
     let clerk_a = Client::login(&p.a.base, "clerk1", common::PASSWORD);
     let desk_a = common::sse(&clerk_a, "/api/v1/desk/events");
@@ -291,10 +282,7 @@ fn desk_calls_and_settings_on_one_server_hold_on_the_other() {
 #[test]
 fn key_files_move_into_a_new_key_database_at_start() {
     let faces = faces_or_skip!();
-    let Some(base) = common::pg() else {
-        eprintln!("skipped on SQLite: the key database is a PostgreSQL database");
-        return;
-    };
+    let base = pg_or_skip!("the key database is a PostgreSQL database");
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
     let conf = dir.join("config.toml");

@@ -255,9 +255,7 @@ impl App {
             self.gallery.remove_template(*t as u64);
         }
         self.store.checkpoint()?;
-        if let Err(e) = self.follow_changes("templates deleted") {
-            tracing::warn!(error = %e, "gallery feed after deleting templates");
-        }
+        self.follow_after_commit("templates deleted");
         Ok(deleted.len())
     }
 

@@ -93,6 +93,19 @@ impl App {
         Ok(who.len())
     }
 
+    /// Follows the feed right after this server's own committed change. The change is
+    /// stored whatever happens here, so a failure is only logged (the next check settles
+    /// it); returns whether the feed was followed.
+    pub(crate) fn follow_after_commit(&self, why: &str) -> bool {
+        match self.follow_changes(why) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, why, "gallery feed after a commit");
+                false
+            }
+        }
+    }
+
     /// Follows the feed if the last look is older than the check interval.
     pub(crate) fn follow_if_due(&self) -> Result<(), AppError> {
         let every = match self.store.dialect() {

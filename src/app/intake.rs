@@ -340,8 +340,7 @@ impl App {
         // Into the gallery through the feed, like any server's enrolment. The template is
         // stored whatever happens here: if the feed cannot be read now, it goes in directly
         // (the next look at the feed settles the person).
-        if let Err(e) = self.follow_changes("enrolment") {
-            tracing::warn!(error = %e, "gallery feed after an enrolment");
+        if !self.follow_after_commit("enrolment") {
             self.gallery
                 .add(applicant_id.gallery_key(), tid as u64, &template);
         }

@@ -121,9 +121,7 @@ impl App {
         self.store.checkpoint()?;
         // Re-read after the commit: a look at the feed begun before it cannot put the
         // person back. The purge is done either way; a failure here is caught up later.
-        if let Err(e) = self.follow_changes("purge") {
-            tracing::warn!(error = %e, "gallery feed after a purge");
-        }
+        self.follow_after_commit("purge");
         self.dossiers_changed();
         Ok(n)
     }

@@ -52,6 +52,21 @@ macro_rules! faces_or_skip {
     };
 }
 
+/// The PostgreSQL cluster's URL for a test that needs one; on the SQLite pass the test
+/// says why it is skipped and returns.
+#[macro_export]
+macro_rules! pg_or_skip {
+    ($why:literal) => {
+        match common::pg() {
+            Some(url) => url,
+            None => {
+                eprintln!(concat!("skipped on SQLite: ", $why));
+                return;
+            }
+        }
+    };
+}
+
 /// The PostgreSQL cluster the tests run against (`HOSO_TEST_PG`, a server URL without a
 /// database, set by `scripts/test.sh` for its second pass), or None: SQLite.
 pub fn pg() -> Option<String> {

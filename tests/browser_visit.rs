@@ -84,6 +84,55 @@ fn a_visit_fits_both_orientations_reads_aloud_and_forgets_everything() {
 }
 
 #[test]
+fn a_face_not_sure_enough_asks_two_id_digits_on_a_big_pad() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(CONFIG);
+    let c = &o.clerk;
+    let p = |f: &str| faces.join("deepface_p01").join(f);
+    let id = common::consented_applicant(c, "Trần Thị Thu Hà", "001099012345");
+    common::enrol_faces(c, id, &[p("img1.jpg"), p("img2.jpg")]);
+    common::open_dossier(
+        c,
+        id,
+        "000.00.17.H29-261110-0001",
+        "Chứng thực bản sao",
+        "2026-11-10 08:00",
+        "2026-12-20",
+    );
+    // An admin who asks for more certainty than this face gives: the face alone no longer
+    // decides, and the kiosk asks the last two ID digits instead of saying "not found".
+    let (s, v) = o.admin.put_json(
+        "/api/v1/admin/settings",
+        json!({"retention_grace_days": 7, "kiosk_threshold": 0.99, "kiosk_margin": null}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(v["kiosk_scale"]["ask"].as_f64().unwrap() < 0.99, "{v}");
+    let name = hoso::applicant::greeting_name("Trần Thị Thu Hà");
+    for (orient, digits) in [("portrait", "45"), ("landscape", "00!")] {
+        let out = visit(&o, &[&p("img5.jpg")], orient, &["confirm", digits, &name]);
+        assert!(out.contains("OK confirm"), "{out}");
+        println!("{}", out.trim());
+    }
+    let art = artifacts();
+    for f in [
+        "portrait-confirm-right",
+        "landscape-confirm",
+        "landscape-confirm-wrong",
+    ] {
+        assert!(art.join(format!("kiosk-{f}.png")).exists(), "{f}");
+    }
+    // Audited: the question twice, one wrong answer, one match.
+    let acts = common::admin::audit_actions(&o.admin, "action=kiosk.&limit=200");
+    let n = |a: &str| acts.iter().filter(|x| *x == a).count();
+    assert_eq!(n("kiosk.second_step"), 2, "{acts:?}");
+    assert_eq!(n("kiosk.second_step_miss"), 1, "{acts:?}");
+    assert_eq!(n("kiosk.match"), 1, "{acts:?}");
+}
+
+#[test]
 fn a_stranger_gets_one_calm_fallback_and_the_start_again() {
     let faces = faces_or_skip!();
     if !tooling() {

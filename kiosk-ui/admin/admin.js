@@ -389,6 +389,15 @@
         margin: s.calibrated_margin?.toFixed(3) ?? '—',
       });
       $('off-calibration').hidden = !s.off_calibration;
+      const k = s.kiosk_scale;
+      $('kiosk-scale').textContent = k ? t('admin.settings.scale', {
+        people: k.people,
+        scope: t(`admin.settings.scope_${k.scope}`),
+        accept: k.accept.toFixed(3),
+        ask: k.ask.toFixed(3),
+        fpir: (k.expected_fpir * 100).toFixed(3),
+        target: (k.target_fpir * 100).toFixed(2),
+      }) : t('admin.settings.scale_none');
       const b = await api('GET', '/api/v1/admin/backups');
       table($('backups-table'), [
         { h: 'admin.col.file', v: (r) => r.file },

@@ -58,7 +58,7 @@
 
   function show(mode) {
     S.mode = mode;
-    for (const id of ['idle', 'fallback', 'qr', 'keypad', 'result']) $(id).hidden = id !== mode;
+    for (const id of ['idle', 'fallback', 'qr', 'keypad', 'confirm', 'result']) $(id).hidden = id !== mode;
     document.body.dataset.mode = mode;
     S.lastTouch = Date.now(); S.leaveAt = 0; S.absent = 0;
     $('more-time').hidden = true; $('returning').textContent = '';
@@ -126,6 +126,7 @@
     }
     if (S.mode !== 'idle') return;
     if (d.state === 'challenge' && d.challenge) { renderChallenge(d); return; }
+    if (d.state === 'confirm') { showConfirm(); return; }
     $('challenge').hidden = true; $('idle').classList.remove('challenging');
     if (d.state === 'no_match' || d.state === 'spoof_suspected') {
       // Said once per visit: the fallback screen stays until the person acts or leaves.
@@ -141,6 +142,34 @@
     S.absent = here ? 0 : S.absent + 1;
     if (here) { S.leaveAt = 0; $('returning').textContent = ''; return; }
     if (S.absent >= 2 && !S.leaveAt && !(S.result && S.result.keypad)) S.leaveAt = Date.now() + LEAVE_GRACE_MS;
+  }
+
+  // The second step: the face was close but not sure enough among this many people, so
+  // the last 2 ID digits decide. No frames are sent meanwhile; one answer per visit.
+  function showConfirm() {
+    S.confirm = '';
+    renderConfirm();
+    show('confirm');
+  }
+
+  function renderConfirm() {
+    for (let i = 0; i < 2; i++) $(`confirm-d${i}`).textContent = i < S.confirm.length ? '●' : '';
+  }
+
+  async function sendConfirm(digits) {
+    const r = await api('POST', '/api/v1/kiosk/confirm', { id_digits: digits }, { 'X-Kiosk-Session': S.session }).catch(() => null);
+    const d = r && r.ok ? await r.json() : null;
+    if (d && d.state === 'matched' && d.result) { showResult(d.result, false); return; }
+    if (r && r.status === 409) { reset(); return; }
+    $('fallback-reason').textContent = '';
+    show('fallback');
+  }
+
+  function confirmKey(k) {
+    if (k === '⌫') S.confirm = S.confirm.slice(0, -1);
+    else if (S.confirm.length < 2) S.confirm += k;
+    renderConfirm();
+    if (S.confirm.length === 2) sendConfirm(S.confirm);
   }
 
   function renderChallenge(d) {
@@ -280,6 +309,12 @@
       });
       box.append(b);
     };
+    for (const k of [...'1234567890', '⌫']) {
+      const b = el('button', k === '⌫' ? 'key wide' : 'key', k);
+      b.type = 'button';
+      b.addEventListener('click', () => confirmKey(k));
+      $('confirm-keys').append(b);
+    }
     for (const k of [...'123456789']) key($('digit-keys'), k);
     key($('digit-keys'), 'clear', 'wide'); key($('digit-keys'), '0'); key($('digit-keys'), '⌫', 'wide');
     for (const k of [...'QWERTYUIOPASDFGHJKL', '-', ...'ZXCVBNM', '.']) key($('letter-keys'), k);
@@ -394,6 +429,7 @@
   document.querySelectorAll('.home').forEach((b) => b.addEventListener('click', reset));
   $('more-time-yes').addEventListener('click', () => { S.lastTouch = Date.now(); $('more-time').hidden = true; });
   $('lookup').addEventListener('click', lookup);
+  $('confirm-not-me').addEventListener('click', () => sendConfirm(''));
   $('done').addEventListener('click', reset);
   $('speak').addEventListener('click', speak);
   $('next-page').addEventListener('click', () => { S.page = (S.page + 1) % Math.ceil(S.result.dossiers.length / PAGE); stopSpeaking(); renderResult(); });

@@ -36,8 +36,10 @@ pub async fn get_settings(
     State(app): State<AppState>,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    admin(&caller)?;
-    Ok(Json(app.settings_view()))
+    let p = admin(&caller)?;
+    Ok(Json(
+        blocking(move || Ok(app.settings_view(p.office))).await?,
+    ))
 }
 
 pub async fn put_settings(

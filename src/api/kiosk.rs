@@ -71,6 +71,29 @@ pub async fn lookup(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    /// The last 2 digits of the ID number; empty for "not me".
+    id_digits: String,
+}
+
+/// `POST /api/v1/kiosk/confirm`: the answer to the second step the frames endpoint asked
+/// for (`state: "confirm"`) in this kiosk page session.
+pub async fn confirm(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<ConfirmBody>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(&[Role::Kiosk])?.clone();
+    let session = session_of(&headers);
+    let a = app.clone();
+    Ok(Json(
+        blocking(move || a.kiosk_confirm(&p, &session, &b.id_digits)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RatingBody {
     score: i64,
 }

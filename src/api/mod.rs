@@ -271,6 +271,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
             post(kiosk::frame).layer(DefaultBodyLimit::max(face_limit)),
         )
         .route("/api/v1/kiosk/lookup", post(kiosk::lookup))
+        .route("/api/v1/kiosk/confirm", post(kiosk::confirm))
         .route("/api/v1/kiosk/help", post(desk::call))
         .route("/api/v1/kiosk/speech", post(kiosk::speech))
         .route("/api/v1/kiosk/setup", get(kiosk::setup))

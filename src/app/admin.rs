@@ -49,6 +49,18 @@ pub struct SettingsView {
     pub threshold_far_1e3: Option<f32>,
     /// True when the kiosk runs off the calibrated point.
     pub off_calibration: bool,
+    /// What the kiosks of the caller's scope decide with now (README: “Kiosk decisions at
+    /// scale”): None without a fitted impostor tail.
+    pub kiosk_scale: Option<KioskScaleView>,
+}
+
+/// The kiosk's operating point at its real number of people.
+#[derive(Debug, Clone, Serialize)]
+pub struct KioskScaleView {
+    /// "office" or "province" (`kiosk.scope`).
+    pub scope: &'static str,
+    #[serde(flatten)]
+    pub point: crate::kiosk::scale::ScalePoint,
 }
 
 /// One row of the consent register (the name masked).
@@ -85,8 +97,18 @@ pub struct DeviceView {
 }
 
 impl App {
-    pub fn settings_view(&self) -> SettingsView {
+    /// The settings, with the operating point of the kiosks of `office` (None: every office).
+    pub fn settings_view(&self, office: Option<i64>) -> SettingsView {
         let s = self.settings();
+        let province = matches!(self.config.kiosk.scope, crate::config::KioskScope::Province);
+        let people = self
+            .eligible()
+            .map(|e| e.within(if province { None } else { office }).len())
+            .unwrap_or(0);
+        let kiosk_scale = self.scale_point(people).map(|point| KioskScaleView {
+            scope: if province { "province" } else { "office" },
+            point,
+        });
         let (ct, cm) = self.calibrated_point();
         let off = |v: Option<f32>, c: Option<f32>| v.is_some_and(|v| Some(v) != c);
         SettingsView {
@@ -95,6 +117,7 @@ impl App {
             calibrated_threshold: ct,
             calibrated_margin: cm,
             threshold_far_1e3: self.scorer.threshold_far_1e3,
+            kiosk_scale,
         }
     }
 
@@ -125,7 +148,7 @@ impl App {
             Ok(())
         })?;
         *self.settings.write().unwrap_or_else(|p| p.into_inner()) = new;
-        Ok(self.settings_view())
+        Ok(self.settings_view(by.office))
     }
 
     /// The accounts `by` manages (their office's, or all for a province admin).

@@ -3,6 +3,7 @@
 //! changes data writes its audit entry in the same transaction.
 
 pub mod admin;
+pub mod confirm;
 pub mod demo;
 pub mod desk;
 pub mod dossiers;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::kiosk::{FrameReply, KioskResult};
-use super::{App, AppError};
+use super::{lock, App, AppError};
 use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::config::LivenessMode;
@@ -56,7 +56,7 @@ impl App {
     /// profile's visit calibration, else its per-frame calibration; uncalibrated profiles
     /// never match.
     pub fn visit_rule(&self) -> VisitRule {
-        if let Some(r) = *super::lock(&self.visit_override) {
+        if let Some(r) = *lock(&self.visit_override) {
             return r;
         }
         let s = self.settings();
@@ -80,10 +80,15 @@ impl App {
             (LivenessMode::PassiveActive, Some(p)) => LivenessRule::PassiveActive(p),
             _ => LivenessRule::Active,
         };
+        let threshold = s.kiosk_threshold.or(ct).unwrap_or(f32::INFINITY);
+        let min_frames = v.map_or(MIN_FRAMES, |v| v.min_frames.max(1));
         VisitRule {
-            threshold: s.kiosk_threshold.or(ct).unwrap_or(f32::INFINITY),
+            threshold,
             margin: s.kiosk_margin.or(cm).unwrap_or(0.0),
-            min_frames: v.map_or(MIN_FRAMES, |v| v.min_frames.max(1)),
+            min_frames,
+            // Without a fitted tail there is no second step.
+            ask: threshold,
+            ask_after: min_frames + 1,
             no_match_frames: v.map_or(NO_MATCH_FRAMES, |v| v.no_match_frames.max(1)),
             verify_threshold: self.scorer.threshold_far_1e3.unwrap_or(f32::INFINITY),
             liveness,
@@ -95,6 +100,41 @@ impl App {
             },
             leave: LEAVE,
         }
+    }
+
+    /// The operating point for a kiosk that may match `people` (README: “Kiosk decisions at
+    /// scale”): with the profile's fitted impostor tail, the accept and ask thresholds follow
+    /// the number of people; the admin's or calibrated threshold is a floor (a setting can
+    /// make the kiosk stricter, never looser than its size needs). None without a tail.
+    pub fn scale_point(&self, people: usize) -> Option<crate::kiosk::scale::ScalePoint> {
+        let v = self.engine.manifest.active()?.visit.as_ref()?;
+        let tail = v.tail.as_ref()?;
+        let floor_accept = self
+            .settings()
+            .kiosk_threshold
+            .or(self.calibrated_point().0)
+            .unwrap_or(f32::INFINITY);
+        let floor_ask = self.scorer.threshold_far_1e3.unwrap_or(floor_accept);
+        Some(crate::kiosk::scale::point(
+            &tail.tail,
+            people,
+            v.target_fpir
+                .unwrap_or(crate::kiosk::scale::DEFAULT_TARGET_FPIR),
+            floor_accept,
+            floor_ask.min(floor_accept),
+        ))
+    }
+
+    /// `rule` for a kiosk that may match `people` (unchanged without a fitted tail).
+    fn scaled(&self, mut rule: VisitRule, people: usize) -> VisitRule {
+        if lock(&self.visit_override).is_some() {
+            return rule;
+        }
+        if let Some(p) = self.scale_point(people) {
+            rule.threshold = p.accept;
+            rule.ask = p.ask;
+        }
+        rule
     }
 
     /// The calibrated threshold and margin: the profile's visit point, else its per-frame
@@ -110,12 +150,12 @@ impl App {
     /// Replaces the operating point (evaluation only: `hoso eval --kiosk` measures raw
     /// evidence with a threshold no visit reaches).
     pub fn set_visit_override(&self, rule: Option<VisitRule>) {
-        *super::lock(&self.visit_override) = rule;
+        *lock(&self.visit_override) = rule;
     }
 
     /// Runs `f` on page session `key`, taken out of the map (a frame is processed without
     /// the lock) and put back after.
-    fn in_session<T>(&self, key: &str, f: impl FnOnce(&mut Session, Instant) -> T) -> T {
+    pub(crate) fn in_session<T>(&self, key: &str, f: impl FnOnce(&mut Session, Instant) -> T) -> T {
         let t = Instant::now();
         let mut s = self.sessions().take(key, t);
         let out = f(&mut s, t);
@@ -301,6 +341,7 @@ impl App {
         };
         let eligible = self.eligible()?;
         let eligible = eligible.within(self.kiosk_scope(device));
+        let rule = &self.scaled(*rule, eligible.len());
         let segments = self.gallery.segments();
         let mut probe = Vec::new();
         let mut search = |v: &[f32]| -> TopTwo {
@@ -331,7 +372,12 @@ impl App {
     }
 
     /// Acts once on what the visit decided: audit, statistics, the result.
-    fn act(&self, device: &Principal, visit: &str, d: Decision) -> Result<FrameReply, AppError> {
+    pub(crate) fn act(
+        &self,
+        device: &Principal,
+        visit: &str,
+        d: Decision,
+    ) -> Result<FrameReply, AppError> {
         let mut result = None;
         match &d.event {
             Some(Event::Matched {
@@ -369,6 +415,7 @@ impl App {
             Some(Event::NoMatch) => {
                 self.record_lookup(device.id, visit, LookupMethod::None, Some(d.age))?
             }
+            Some(Event::Confirm { candidates }) => self.second_step_asked(device, candidates)?,
             Some(Event::ChallengeStarted) | None => {}
         }
         if d.event.is_some() || !matches!(d.state, KioskState::Matched) {
@@ -377,7 +424,15 @@ impl App {
         let via = result.is_some().then_some(LookupMethod::Face);
         let mut r = self.reply(d.state, d.prompt, via, result);
         r.challenge = d.challenge;
-        r.evidence = d.evidence;
+        // A second step's answer carries no frame evidence: the match is the evidence.
+        r.evidence = d.evidence.or(match d.event {
+            Some(Event::Matched { who, score, .. }) => Some(crate::kiosk::Evidence {
+                best: Some((who, score)),
+                second: None,
+                frames: 0,
+            }),
+            _ => None,
+        });
         Ok(r)
     }
 

@@ -33,9 +33,23 @@ pub struct EvalArgs {
     /// Frames per visit (--kiosk).
     #[arg(long, default_value_t = 12)]
     pub frames: usize,
-    /// Seed of the visits' jitter (--kiosk).
+    /// Seed of the visits' jitter (--kiosk) and of the distractors' split.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Folders of distractors (one person per sub-folder, comma-separated): measure
+    /// identification as the gallery grows (near-duplicates dropped first); with
+    /// --calibrate, write the fitted impostor tail the kiosk derives its thresholds from.
+    #[arg(long, value_delimiter = ',')]
+    pub distractors: Vec<PathBuf>,
+    /// Gallery sizes in distractors (0 = all but the strangers).
+    #[arg(long, value_delimiter = ',', default_values_t = [100usize, 1000, 0])]
+    pub sizes: Vec<usize>,
+    /// Distractors held out as strangers (non-mated visits).
+    #[arg(long, default_value_t = 1000)]
+    pub strangers: usize,
+    /// The kiosk's target visit FPIR.
+    #[arg(long, default_value_t = 1e-3)]
+    pub target_fpir: f64,
 }
 
 /// `hoso eval`: per frame (1:1 and 1:N), or with --kiosk as visits.
@@ -48,9 +62,38 @@ pub fn eval(config: &Config, a: EvalArgs) -> Result<()> {
         kiosk,
         frames,
         seed,
+        distractors,
+        sizes,
+        strangers,
+        target_fpir,
     } = a;
+    if !distractors.is_empty() && !kiosk {
+        let o = ScaleArgs {
+            faces: &faces,
+            distractors: &distractors,
+            sizes,
+            strangers,
+            seed,
+            target_fpir,
+            enrol,
+        };
+        return eval_scale(config, o, json, calibrate);
+    }
     if kiosk {
-        return eval_kiosk(config, &faces, enrol, frames, seed, json, calibrate);
+        let scale = hoso::eval::kiosk_scale::KioskScaleOptions {
+            sizes,
+            strangers,
+            seed,
+            frames: frames.clamp(2, 100),
+        };
+        return eval_kiosk(
+            config,
+            &faces,
+            (enrol, frames, seed),
+            (&distractors, scale),
+            json,
+            calibrate,
+        );
     }
     let engine = load_engine(config)?;
     let opts = hoso::eval::EvalOptions {
@@ -76,21 +119,137 @@ pub fn eval(config: &Config, a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+struct ScaleArgs<'a> {
+    faces: &'a Path,
+    distractors: &'a [PathBuf],
+    sizes: Vec<usize>,
+    strangers: usize,
+    seed: u64,
+    target_fpir: f64,
+    enrol: usize,
+}
+
+/// `hoso eval --distractors`: identification as the gallery grows, the tail fitted.
+fn eval_scale(config: &Config, a: ScaleArgs, json: bool, calibrate: bool) -> Result<()> {
+    let engine = load_engine(config)?;
+    let limits = config.decode_limits();
+    let min_face = config.vision.enrol_min_face_px;
+    let started = std::time::Instant::now();
+    let mut d = hoso::eval::distractors::load(&engine, a.distractors, min_face, &limits)?;
+    let data = hoso::eval::dataset::Dataset::load(a.faces)
+        .with_context(|| format!("cannot read {}", a.faces.display()))?;
+    let opts = hoso::eval::EvalOptions {
+        enrol: a.enrol.max(1),
+        min_face,
+        limits,
+    };
+    let (dev, _) = hoso::eval::embed_dataset(&engine, &data, &opts)?;
+    let known: Vec<&[f32]> = dev.iter().map(|e| e.template.as_slice()).collect();
+    d.drop_known(engine.segments(), &known);
+    eprintln!(
+        "embedded {} distractors and {} dev photos in {:.0} s",
+        d.templates.len() + d.near_duplicates,
+        dev.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let m = &engine.manifest;
+    let scorer = score::scorer(m, engine.segments(), &m.scorer.kiosk)
+        .context("the manifest's kiosk scorer is unknown")?;
+    let visit = m.active().and_then(|p| p.visit.clone());
+    let o = hoso::eval::scale::ScaleOptions {
+        sizes: a.sizes,
+        strangers: a.strangers,
+        seed: a.seed,
+        target_fpir: a.target_fpir,
+        floor_accept: visit.as_ref().map_or(0.0, |v| v.threshold),
+        floor_ask: scorer.threshold_far_1e3.unwrap_or(0.0),
+        margin: visit.as_ref().map_or(0.0, |v| v.margin),
+        enrol: opts.enrol,
+    };
+    let r = hoso::eval::scale::evaluate(&dev, &data.identities, &d, engine.segments(), &scorer, &o);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", hoso::eval::scale::text(&r));
+    }
+    if calibrate {
+        let mut m = hoso::vision::Manifest::load(&engine.manifest.dir)?;
+        let dirs: Vec<String> = a
+            .distractors
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        let name = engine.manifest.profile.clone();
+        let v = m
+            .profiles
+            .iter_mut()
+            .find(|p| p.name == name)
+            .and_then(|p| p.visit.as_mut())
+            .context(
+                "the profile has no visit calibration: run `hoso eval --kiosk --calibrate` first",
+            )?;
+        v.target_fpir = Some(a.target_fpir);
+        v.tail = Some(hoso::vision::manifest::TailPoint {
+            tail: r.tail,
+            measured_on: format!(
+                "{} (hoso eval --distractors: {} kept of {} folders, {} near-duplicates dropped, tail over {} impostor pairs)",
+                dirs.join(","),
+                r.kept,
+                r.folders,
+                r.near_duplicates,
+                r.tail_pairs
+            ),
+        });
+        m.save()?;
+        eprintln!("calibrated: impostor tail written to the manifest");
+    }
+    Ok(())
+}
+
 fn eval_kiosk(
     config: &Config,
     faces: &Path,
-    enrol: usize,
-    frames: usize,
-    seed: u64,
+    (enrol, frames, seed): (usize, usize, u64),
+    (distractors, scale): (&[PathBuf], hoso::eval::kiosk_scale::KioskScaleOptions),
     json: bool,
     calibrate: bool,
 ) -> Result<()> {
     let engine = load_engine(config)?;
+    let distractors = if distractors.is_empty() {
+        None
+    } else {
+        let started = std::time::Instant::now();
+        let mut d = hoso::eval::distractors::load(
+            &engine,
+            distractors,
+            config.vision.enrol_min_face_px,
+            &config.decode_limits(),
+        )?;
+        // The labelled set's people are not strangers, wherever their photos turn up.
+        let data = hoso::eval::dataset::Dataset::load(faces)
+            .with_context(|| format!("cannot read {}", faces.display()))?;
+        let opts = hoso::eval::EvalOptions {
+            enrol: enrol.max(1),
+            min_face: config.vision.enrol_min_face_px,
+            limits: config.decode_limits(),
+        };
+        let (dev, _) = hoso::eval::embed_dataset(&engine, &data, &opts)?;
+        let known: Vec<&[f32]> = dev.iter().map(|e| e.template.as_slice()).collect();
+        d.drop_known(engine.segments(), &known);
+        eprintln!(
+            "embedded {} distractors in {:.0} s ({} near-duplicates dropped)",
+            d.photos.len() + d.near_duplicates,
+            started.elapsed().as_secs_f64(),
+            d.near_duplicates
+        );
+        Some((d, scale))
+    };
     let opts = hoso::eval::kiosk::KioskEvalOptions {
         enrol: enrol.max(1),
         frames: frames.clamp(2, 100),
         seed,
         calibrate,
+        distractors,
     };
     let r = hoso::eval::kiosk::evaluate_kiosk(config, engine, faces, &opts)?;
     if json {

@@ -16,7 +16,7 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
 }
 
-fn is_image(p: &Path) -> bool {
+pub(crate) fn is_image(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
         matches!(
             e.to_ascii_lowercase().as_str(),

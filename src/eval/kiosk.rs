@@ -30,6 +30,11 @@ pub struct KioskEvalOptions {
     pub frames: usize,
     pub seed: u64,
     pub calibrate: bool,
+    /// Distractors enrolled on top of the dev set, stage by stage (`kiosk_scale`).
+    pub distractors: Option<(
+        super::distractors::Distractors,
+        super::kiosk_scale::KioskScaleOptions,
+    )>,
 }
 
 /// Percentiles of a list of values.
@@ -42,7 +47,7 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(mut v: Vec<f64>) -> Self {
+    pub(crate) fn of(mut v: Vec<f64>) -> Self {
         if v.is_empty() {
             return Self::default();
         }
@@ -92,17 +97,21 @@ pub struct KioskReport {
     pub ms_per_frame: Spread,
     /// With --calibrate: the highest score a wrong candidate reached over all visits.
     pub wrong_candidate_max: Option<f32>,
+    /// With --distractors: the visits as the gallery grows.
+    pub scale: Option<super::kiosk_scale::KioskScaleReport>,
 }
 
-struct Trace {
-    photo: String,
-    prompt: Option<&'static str>,
-    truth: Option<u64>,
-    evidence: Vec<Evidence>,
-    matched: Option<u64>,
-    no_match: bool,
-    frames: usize,
-    ms: Vec<f64>,
+pub(crate) struct Trace {
+    pub photo: String,
+    pub prompt: Option<&'static str>,
+    pub truth: Option<u64>,
+    pub evidence: Vec<Evidence>,
+    pub matched: Option<u64>,
+    pub no_match: bool,
+    /// The kiosk asked the second step.
+    pub asked: bool,
+    pub frames: usize,
+    pub ms: Vec<f64>,
 }
 
 /// Runs the evaluation for the engine's profile.
@@ -167,7 +176,7 @@ fn run(
         let a = app.create_applicant(
             clerk,
             &format!("Người Thử {}", letters(i)),
-            &format!("001{i:09}"),
+            &id_number(i),
             None,
         )?;
         app.record_consent(clerk, a, &app.consent.version.clone(), "tick")?;
@@ -239,7 +248,10 @@ fn run(
         rule.no_match_frames = opts.frames.min(10);
         let mut m = app.engine.manifest.clone();
         if let Some(p) = m.profiles.iter_mut().find(|p| p.name == m.profile) {
+            let kept = p.visit.take();
             p.visit = Some(VisitPoint {
+                target_fpir: kept.as_ref().and_then(|v| v.target_fpir),
+                tail: kept.and_then(|v| v.tail),
                 threshold: rule.threshold,
                 margin,
                 min_frames,
@@ -256,9 +268,17 @@ fn run(
         }
         super::save_profile(&m)?;
     }
-    app.set_visit_override(Some(rule));
+    // The kiosk's own rule (scaled to its people) unless calibrating.
+    app.set_visit_override(opts.calibrate.then_some(rule));
     let traces = visits(app, &kiosk, ds, &used, &applicant, opts, "run", &limits)?;
     app.set_visit_override(None);
+    let scale = match &opts.distractors {
+        Some((d, o)) => {
+            let dev = dev_visits(ds, &used, &applicant, &limits);
+            Some(super::kiosk_scale::run(app, clerk, &kiosk, &dev, d, o)?)
+        }
+        None => None,
+    };
     let mated: Vec<&Trace> = traces.iter().filter(|t| t.truth.is_some()).collect();
     let non: Vec<&Trace> = traces.iter().filter(|t| t.truth.is_none()).collect();
     fn right(t: &&&Trace) -> bool {
@@ -318,7 +338,34 @@ fn run(
         ),
         ms_per_frame: Spread::of(traces.iter().flat_map(|t| t.ms.iter().copied()).collect()),
         wrong_candidate_max,
+        scale,
     })
+}
+
+/// The dev set's visits (photos not used for enrolment), decoded once.
+fn dev_visits(
+    ds: &Dataset,
+    used: &[bool],
+    applicant: &[Option<u64>],
+    limits: &crate::vision::DecodeLimits,
+) -> Vec<super::kiosk_scale::DevVisit> {
+    ds.samples
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !used[*k])
+        .filter_map(|(_, s)| {
+            let photo = std::fs::read(&s.path)
+                .ok()
+                .and_then(|b| decode(&b, limits).ok())?;
+            let truth = applicant[s.identity];
+            Some(super::kiosk_scale::DevVisit {
+                photo,
+                name: s.path.display().to_string(),
+                truth,
+                digits: truth.map(|_| id_number(s.identity)).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// A name-safe label for a number (0 → "A", 26 → "BA").
@@ -358,59 +405,98 @@ fn visits(
         else {
             continue;
         };
-        let mut v = Visit::new(&photo, opts.seed ^ (k as u64).wrapping_mul(0x9E37_79B9));
-        // Where a person asked to come closer would step: towards the main face.
-        let main_face = app
-            .engine
-            .detect_framed(&photo, app.config.vision.enrol_min_face_px)
-            .ok()
-            .and_then(|f| {
-                crate::vision::primary_face(&f, photo.width(), photo.height())
-                    .map(|f| (f.centre(), f.height()))
-            });
-        let mut t = Trace {
-            photo: s
-                .path
-                .strip_prefix(&ds.root)
-                .unwrap_or(&s.path)
-                .display()
-                .to_string(),
-            prompt: None,
-            truth: applicant[s.identity],
-            evidence: Vec::new(),
-            matched: None,
-            no_match: false,
-            frames: 0,
-            ms: Vec::new(),
+        let name = s
+            .path
+            .strip_prefix(&ds.root)
+            .unwrap_or(&s.path)
+            .display()
+            .to_string();
+        let truth = applicant[s.identity];
+        let visit = VisitPlay {
+            session: format!("eval-{pass}-{k}"),
+            seed: opts.seed ^ (k as u64).wrapping_mul(0x9E37_79B9),
+            frames: opts.frames,
+            digits: truth.map(|_| id_number(s.identity)).unwrap_or_default(),
         };
-        let session = format!("eval-{pass}-{k}");
-        for f in 0..opts.frames {
-            let jpeg = v.next_frame(f == 0);
-            let start = Instant::now();
-            let r = app.kiosk_frame(kiosk, &session, &jpeg)?;
-            t.ms.push(start.elapsed().as_secs_f64() * 1e3);
-            t.frames = f + 1;
-            t.prompt = r.prompt_key;
-            let who = r.evidence.and_then(|e| e.best.map(|b| b.0));
-            t.evidence.extend(r.evidence);
-            if let (Some("prompt.closer"), Some((c, h))) = (r.prompt_key, main_face) {
-                v.approach(c, h);
-            }
-            match r.state {
-                KioskState::Matched => {
-                    t.matched = who;
-                    break;
-                }
-                KioskState::NoMatch => {
-                    t.no_match = true;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        out.push(t);
+        out.push(play(app, kiosk, &photo, name, truth, &visit)?);
     }
     Ok(out)
+}
+
+/// One visit to play: its page session, jitter seed, frames at most, and the ID number
+/// its person types if the kiosk asks the second step.
+pub(crate) struct VisitPlay {
+    pub session: String,
+    pub seed: u64,
+    pub frames: usize,
+    pub digits: String,
+}
+
+/// Plays one photo as a visit through the frames use case (and the second step's answer:
+/// the last 2 digits of `visit.digits`).
+pub(crate) fn play(
+    app: &App,
+    kiosk: &Principal,
+    photo: &image::RgbImage,
+    name: String,
+    truth: Option<u64>,
+    visit: &VisitPlay,
+) -> Result<Trace, crate::app::AppError> {
+    let mut v = Visit::new(photo, visit.seed);
+    // Where a person asked to come closer would step: towards the main face.
+    let main_face = app
+        .engine
+        .detect_framed(photo, app.config.vision.enrol_min_face_px)
+        .ok()
+        .and_then(|f| {
+            crate::vision::primary_face(&f, photo.width(), photo.height())
+                .map(|f| (f.centre(), f.height()))
+        });
+    let mut t = Trace {
+        photo: name,
+        prompt: None,
+        truth,
+        evidence: Vec::new(),
+        matched: None,
+        no_match: false,
+        asked: false,
+        frames: 0,
+        ms: Vec::new(),
+    };
+    for f in 0..visit.frames {
+        let jpeg = v.next_frame(f == 0);
+        let start = Instant::now();
+        let mut r = app.kiosk_frame(kiosk, &visit.session, &jpeg)?;
+        t.ms.push(start.elapsed().as_secs_f64() * 1e3);
+        t.frames = f + 1;
+        t.prompt = r.prompt_key;
+        t.evidence.extend(r.evidence);
+        if let (Some("prompt.closer"), Some((c, h))) = (r.prompt_key, main_face) {
+            v.approach(c, h);
+        }
+        if r.state == KioskState::Confirm {
+            t.asked = true;
+            let d = &visit.digits;
+            r = app.kiosk_confirm(kiosk, &visit.session, &d[d.len().saturating_sub(2)..])?;
+        }
+        match r.state {
+            KioskState::Matched => {
+                t.matched = r.evidence.and_then(|e| e.best.map(|b| b.0));
+                break;
+            }
+            KioskState::NoMatch => {
+                t.no_match = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+/// The ID number the evaluation gives enrolled person `i` (12 digits).
+pub(crate) fn id_number(i: usize) -> String {
+    format!("001{:09}", i.wrapping_mul(7919) % 1_000_000_000)
 }
 
 pub fn text(r: &KioskReport) -> String {
@@ -444,5 +530,5 @@ pub fn text(r: &KioskReport) -> String {
         cal = r.wrong_candidate_max.map_or(String::new(), |w| format!(
             "  calibrated: the highest wrong candidate scored {w:.4}; threshold written to the manifest\n"
         )),
-    )
+    ) + &r.scale.as_ref().map(super::kiosk_scale::text).unwrap_or_default()
 }

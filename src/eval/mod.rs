@@ -4,11 +4,15 @@
 //! optionally writes the chosen operating points into the model manifest.
 
 pub mod dataset;
+pub mod distractors;
 pub mod kiosk;
+pub mod kiosk_scale;
 pub mod metrics;
 pub mod pad;
 pub mod pad_visits;
 pub mod report;
+pub mod scale;
+pub mod tnorm;
 pub mod visits;
 
 use std::collections::BTreeMap;

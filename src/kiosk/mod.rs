@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod eligible;
 pub mod keypad;
 pub mod qr;
+pub mod scale;
 pub mod visit;
 
 use std::collections::HashMap;
@@ -60,6 +61,8 @@ pub enum KioskState {
     Matched,
     NoMatch,
     SpoofSuspected,
+    /// The second step: the kiosk asks the last 2 digits of the citizen's ID number.
+    Confirm,
 }
 
 /// All kiosk sessions (one per kiosk page), each holding its current visit. A frame takes

@@ -91,6 +91,11 @@ pub struct VisitRule {
     pub min_frames: usize,
     /// Good frames after which the visit is "not recognised".
     pub no_match_frames: usize,
+    /// The second step (`kiosk::scale`): a best identity at or above this but below
+    /// `threshold` (or without the margin) after `ask_after` good frames gets the question
+    /// of its ID digits instead of a result. Equal to `threshold`: never asked.
+    pub ask: f32,
+    pub ask_after: usize,
     /// A challenge frame is "the same person" when the claimed identity is the best match
     /// at or above this (the verification threshold: turned faces score lower).
     pub verify_threshold: f32,
@@ -170,6 +175,11 @@ pub enum Event {
         passive: Option<f32>,
     },
     ChallengeStarted,
+    /// The face is plausible but not sure enough at this gallery size: the kiosk asks the
+    /// last ID digits of these candidates (identity, score), best first.
+    Confirm {
+        candidates: Vec<(u64, f32)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,10 +194,15 @@ pub struct Decision {
     pub age: Duration,
 }
 
+/// How long the kiosk waits for the answer of the second step.
+pub const CONFIRM_WAIT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 enum Phase {
     Looking,
     Challenge(Challenge),
+    /// Waiting for the ID digits of these candidates since the instant.
+    Confirm(Vec<(u64, f32)>, Instant),
     Decided(KioskState, &'static str),
 }
 
@@ -197,7 +212,23 @@ struct Visit {
     sum: Vec<f32>,
     frames: usize,
     passive: Vec<f32>,
+    /// Grey-zone candidates whose liveness is still being checked (the challenge ends in
+    /// the question, not in a result).
+    grey: Option<Vec<(u64, f32)>>,
     phase: Phase,
+}
+
+impl Visit {
+    fn new(now: Instant) -> Self {
+        Visit {
+            started: now,
+            sum: Vec::new(),
+            frames: 0,
+            passive: Vec::new(),
+            grey: None,
+            phase: Phase::Looking,
+        }
+    }
 }
 
 /// One kiosk session: its current visit, if a face is (or was just) in front of it.
@@ -228,7 +259,7 @@ impl Session {
     pub fn want(&self) -> Want {
         match self.visit.as_ref().map(|v| &v.phase) {
             Some(Phase::Challenge(_)) => Want::Challenge,
-            Some(Phase::Decided(..)) => Want::Presence,
+            Some(Phase::Decided(..) | Phase::Confirm(..)) => Want::Presence,
             _ => Want::Identify,
         }
     }
@@ -243,6 +274,37 @@ impl Session {
     /// Ends the visit (a result was shown by QR or keypad, or the citizen chose a fallback).
     pub fn end_visit(&mut self) {
         self.visit = None;
+    }
+
+    /// The candidates of a second step waiting for its answer at `now`, if any.
+    pub fn pending_confirm(&self, now: Instant) -> Option<&[(u64, f32)]> {
+        match self.visit.as_ref().map(|v| &v.phase) {
+            Some(Phase::Confirm(c, since)) if now.duration_since(*since) < CONFIRM_WAIT => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The answer of the second step: the one candidate whose digits were typed (a result,
+    /// the visit over), or None ("not recognised" for the rest of the visit).
+    pub fn resolve_confirm(&mut self, who: Option<(u64, f32)>, now: Instant) -> Decision {
+        let mut d = Decision {
+            state: KioskState::NoMatch,
+            prompt: Some("prompt.not_recognised"),
+            event: None,
+            challenge: None,
+            evidence: None,
+            age: self.age(now),
+        };
+        match who {
+            Some((who, score)) => self.decide_match(&mut d, who, score, "second_step", None),
+            None => self.decide(
+                &mut d,
+                KioskState::NoMatch,
+                "prompt.not_recognised",
+                Event::NoMatch,
+            ),
+        }
+        d
     }
 
     /// Feeds one frame.
@@ -272,19 +334,23 @@ impl Session {
         } else {
             self.last_face = Some(now);
         }
-        let visit = self.visit.get_or_insert_with(|| Visit {
-            started: now,
-            sum: Vec::new(),
-            frames: 0,
-            passive: Vec::new(),
-            phase: Phase::Looking,
-        });
+        // An unanswered question expires: the next frames start a new visit.
+        if let Some(Phase::Confirm(_, since)) = self.visit.as_ref().map(|v| &v.phase) {
+            if now.duration_since(*since) >= CONFIRM_WAIT {
+                self.visit = None;
+            }
+        }
+        let visit = self.visit.get_or_insert_with(|| Visit::new(now));
         d.age = now.duration_since(visit.started);
         let mut ended = None;
         match &mut visit.phase {
             Phase::Decided(state, prompt) => {
                 d.state = *state;
                 d.prompt = Some(*prompt);
+            }
+            Phase::Confirm(..) => {
+                d.state = KioskState::Confirm;
+                d.prompt = Some("prompt.confirm_digits");
             }
             Phase::Challenge(ch) => {
                 let frame = match obs {
@@ -303,7 +369,14 @@ impl Session {
                         d.prompt = Some(prompt);
                         d.challenge = Some(view(ch, rule, now));
                     }
-                    Outcome::Passed => ended = Some(Ok((ch.identity, ch.score, ch.steps.clone()))),
+                    Outcome::Passed => {
+                        ended = Some(Ok((
+                            ch.identity,
+                            ch.score,
+                            ch.steps.clone(),
+                            visit.grey.take(),
+                        )))
+                    }
                     Outcome::Failed(f) => {
                         let reason = match f {
                             Failure::Timeout => "timeout",
@@ -330,7 +403,8 @@ impl Session {
             },
         }
         match ended {
-            Some(Ok((who, score, steps))) => {
+            Some(Ok((_, _, _, Some(candidates)))) => self.ask(&mut d, candidates, now),
+            Some(Ok((who, score, steps, None))) => {
                 self.decide_match(&mut d, who, score, "challenge", Some(steps))
             }
             Some(Err((reason, score))) => self.decide_attack(&mut d, reason, score, None),
@@ -355,13 +429,7 @@ impl Session {
             && (v.sum.len() != template.len()
                 || (ports.similar)(&v.sum, template) < rule.verify_threshold)
         {
-            *v = Visit {
-                started: now,
-                sum: Vec::new(),
-                frames: 0,
-                passive: Vec::new(),
-                phase: Phase::Looking,
-            };
+            *v = Visit::new(now);
             d.age = Duration::ZERO;
         }
         if v.sum.len() != template.len() {
@@ -388,7 +456,19 @@ impl Session {
         let candidate = ev.best.filter(|&(_, s)| {
             v.frames >= rule.min_frames && s >= rule.threshold && top.margin() >= rule.margin
         });
-        let Some((who, score)) = candidate else {
+        // Plausible but not sure enough at this gallery size: the best two at or above
+        // `ask` become the second step's candidates.
+        let grey = (candidate.is_none() && v.frames >= rule.ask_after.max(rule.min_frames))
+            .then(|| {
+                [top.best, top.second]
+                    .into_iter()
+                    .flatten()
+                    .filter(|h| h.score >= rule.ask)
+                    .map(|h| (h.identity, h.score))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|c| !c.is_empty());
+        let Some((who, score)) = candidate.or_else(|| grey.as_ref().map(|c| c[0])) else {
             if v.frames >= rule.no_match_frames {
                 self.decide(
                     d,
@@ -400,8 +480,11 @@ impl Session {
             return;
         };
         match (rule.liveness, verdict) {
-            (LivenessRule::Off, _) => self.decide_match(d, who, score, "off", None),
             (_, Some(PassiveVerdict::TooFew)) => {}
+            (LivenessRule::Off, _) | (_, Some(PassiveVerdict::Live)) if grey.is_some() => {
+                self.ask(d, grey.unwrap_or_default(), now)
+            }
+            (LivenessRule::Off, _) => self.decide_match(d, who, score, "off", None),
             (_, Some(PassiveVerdict::Live)) => self.decide_match(d, who, score, "passive", None),
             (LivenessRule::Passive(_), Some(PassiveVerdict::Doubt(m))) => {
                 self.decide_attack(d, "not_confidently_live", score, Some(m))
@@ -412,8 +495,21 @@ impl Session {
                 d.prompt = Some(ch.prompt());
                 d.challenge = Some(view(&ch, rule, now));
                 d.event = Some(Event::ChallengeStarted);
+                v.grey = grey;
                 v.phase = Phase::Challenge(ch);
             }
+        }
+    }
+
+    /// The second step: the kiosk asks the candidates' ID digits.
+    fn ask(&mut self, d: &mut Decision, candidates: Vec<(u64, f32)>, now: Instant) {
+        d.state = KioskState::Confirm;
+        d.prompt = Some("prompt.confirm_digits");
+        d.event = Some(Event::Confirm {
+            candidates: candidates.clone(),
+        });
+        if let Some(v) = self.visit.as_mut() {
+            v.phase = Phase::Confirm(candidates, now);
         }
     }
 

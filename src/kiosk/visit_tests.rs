@@ -15,6 +15,8 @@ fn rule(liveness: LivenessRule) -> VisitRule {
         margin: 0.2,
         min_frames: 2,
         no_match_frames: 5,
+        ask: 0.8,
+        ask_after: 3,
         verify_threshold: 0.6,
         liveness,
         challenge: ChallengeRule {
@@ -225,6 +227,99 @@ fn passive_alone_gives_the_fallback_when_in_doubt() {
     r.face(&P1, 0.0, Some(0.6));
     let d = r.face(&P1, 0.0, Some(0.99));
     assert_eq!(d.state, KioskState::SpoofSuspected);
+}
+
+/// Plausible for identity 1 (0.76) and 3 (0.64), sure of neither.
+const GREY: [f32; 3] = [0.6, 0.1, 0.5];
+
+fn asked(d: &Decision) -> Option<Vec<u64>> {
+    match &d.event {
+        Some(Event::Confirm { candidates }) => Some(candidates.iter().map(|c| c.0).collect()),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_grey_zone_asks_for_the_id_digits_of_the_best_two_and_never_shows_a_result() {
+    let mut r = Run::new(LivenessRule::Off);
+    r.rule.ask = 0.5;
+    assert_eq!(r.face(&GREY, 0.0, None).state, KioskState::HoldStill);
+    assert_eq!(r.face(&GREY, 0.0, None).state, KioskState::HoldStill);
+    let d = r.face(&GREY, 0.0, None);
+    assert_eq!(d.state, KioskState::Confirm);
+    assert_eq!(asked(&d), Some(vec![1, 3]));
+    assert_eq!(r.s.want(), Want::Presence);
+    // Frames while the pad is shown repeat the question and change nothing.
+    let d = r.face(&GREY, 0.0, None);
+    assert_eq!((d.state, d.event), (KioskState::Confirm, None));
+    let c = r.s.pending_confirm(r.t).unwrap().to_vec();
+    assert_eq!(c.iter().map(|c| c.0).collect::<Vec<_>>(), vec![1, 3]);
+    // The right digits of candidate 3: that person's result, the visit over.
+    let d = r.s.resolve_confirm(Some(c[1]), r.t);
+    assert_eq!(matched(&d), Some((3, "second_step")));
+    assert!(r.s.pending_confirm(r.t).is_none());
+}
+
+#[test]
+fn wrong_digits_end_in_not_recognised_for_the_rest_of_the_visit() {
+    let mut r = Run::new(LivenessRule::Off);
+    r.rule.ask = 0.5;
+    for _ in 0..3 {
+        r.face(&GREY, 0.0, None);
+    }
+    let d = r.s.resolve_confirm(None, r.t);
+    assert_eq!(
+        (d.state, d.event),
+        (KioskState::NoMatch, Some(Event::NoMatch))
+    );
+    assert!(r.s.pending_confirm(r.t).is_none());
+    for _ in 0..5 {
+        let d = r.face(&GREY, 0.0, None);
+        assert_eq!((d.state, d.event), (KioskState::NoMatch, None));
+    }
+}
+
+#[test]
+fn an_unanswered_question_expires() {
+    let mut r = Run::new(LivenessRule::Off);
+    r.rule.ask = 0.5;
+    for _ in 0..3 {
+        r.face(&GREY, 0.0, None);
+    }
+    assert!(r.s.pending_confirm(r.t).is_some());
+    r.t += CONFIRM_WAIT;
+    assert!(r.s.pending_confirm(r.t).is_none());
+    // The next face starts a new visit.
+    assert_eq!(r.face(&P1, 0.0, None).evidence.unwrap().frames, 1);
+}
+
+#[test]
+fn below_ask_is_not_recognised_and_a_sure_face_is_never_asked() {
+    let mut r = Run::new(LivenessRule::Off);
+    r.rule.ask = 0.7;
+    r.rule.margin = 0.0;
+    for _ in 0..5 {
+        assert_eq!(asked(&r.face(&STRANGER, 0.0, None)), None);
+    }
+    let mut r = Run::new(LivenessRule::Off);
+    r.rule.ask = 0.5;
+    r.face(&P1, 0.0, None);
+    assert_eq!(matched(&r.face(&P1, 0.0, None)), Some((1, "off")));
+}
+
+#[test]
+fn a_doubtful_grey_visit_passes_the_challenge_into_the_question() {
+    let mut r = Run::new(LivenessRule::PassiveActive(LIVE));
+    r.rule.ask = 0.5;
+    r.face(&GREY, 0.0, Some(0.99));
+    r.face(&GREY, 0.0, Some(0.5));
+    let d = r.face(&GREY, 0.0, Some(0.99));
+    assert_eq!(d.state, KioskState::Challenge);
+    r.face(&GREY, 20.0, None);
+    r.face(&GREY, 0.0, None);
+    let d = r.face(&GREY, -20.0, None);
+    assert_eq!(d.state, KioskState::Confirm);
+    assert_eq!(asked(&d), Some(vec![1, 3]));
 }
 
 #[test]

@@ -43,6 +43,11 @@ pub enum ManifestError {
 pub struct ModelFile {
     pub file: String,
     pub sha256: String,
+    /// ONNX Runtime graph optimisation level for this model: "basic", "extended" or
+    /// "all" (the default). Measured per model: `fr_feature` runs ~3× slower at "all" on
+    /// Intel CPUs with AVX-512, where the NCHWc layout rewrite does not pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimisation: Option<String>,
 }
 
 /// Colour order a network expects.
@@ -213,6 +218,23 @@ pub struct VisitPoint {
     pub margin: f32,
     pub min_frames: usize,
     pub no_match_frames: usize,
+    pub measured_on: String,
+    /// The visit FPIR the kiosk keeps to whatever its number of people (default 1e-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_fpir: Option<f64>,
+    /// The impostor tail of a visit against one person, fitted on distractors by `hoso eval
+    /// --distractors … --calibrate`: with it the thresholds follow the kiosk's scope size
+    /// (`kiosk::scale`); without it `threshold` is used as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<TailPoint>,
+}
+
+/// A fitted impostor tail and where it was measured (three numbers: no template, no photo
+/// of the distractor set is kept).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TailPoint {
+    #[serde(flatten)]
+    pub tail: crate::kiosk::scale::Tail,
     pub measured_on: String,
 }
 

@@ -97,9 +97,9 @@ impl FaceEngine {
                 &env,
                 name,
                 &bytes,
-                opts.sessions,
-                opts.threads,
+                (opts.sessions, opts.threads),
                 shapes,
+                f.optimisation.as_deref(),
             )?)
         };
         let d = &manifest.detector;

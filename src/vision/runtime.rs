@@ -118,15 +118,29 @@ pub struct SessionPool {
 }
 
 impl SessionPool {
-    /// Builds `count` sessions from the model bytes, each with `threads` intra-op threads.
+    /// Builds `count` sessions from the model bytes, each with `threads` intra-op threads,
+    /// at graph optimisation `level` ("basic", "extended" or "all"; None = "all").
     pub fn new(
         env: &Environment,
         name: &str,
         bytes: &[u8],
-        count: usize,
-        threads: usize,
+        (count, threads): (usize, usize),
         shapes: Shapes,
+        level: Option<&str>,
     ) -> Result<Self, RuntimeError> {
+        let level = match level {
+            None | Some("all") => GraphOptimizationLevel::Level3,
+            Some("extended") => GraphOptimizationLevel::Level2,
+            Some("basic") => GraphOptimizationLevel::Level1,
+            Some(other) => {
+                return Err(RuntimeError::Model {
+                    model: name.to_string(),
+                    reason: format!(
+                        "unknown optimisation level {other:?} (basic, extended or all)"
+                    ),
+                })
+            }
+        };
         let err = |e: ort::Error| RuntimeError::Model {
             model: name.to_string(),
             reason: e.to_string(),
@@ -135,7 +149,7 @@ impl SessionPool {
         for _ in 0..count.max(1) {
             let mut b = Session::builder(env)
                 .map_err(err)?
-                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .with_optimization_level(level)
                 .map_err(|e| err(e.into()))?
                 .with_intra_threads(threads.max(1))
                 .map_err(|e| err(e.into()))?

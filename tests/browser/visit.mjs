@@ -10,6 +10,10 @@
 //   limits A DA B DB C      → 5 wrong tries lock code A, not the kiosk: B goes through;
 //                             interleaving B's right look-up does not give C more tries
 //   qrbutton CODE           → the QR button opens the receipt mode; the receipt is read
+//   confirm DIGITS NAME     → the face is plausible but not sure at this gallery size: the
+//                             big 2-digit pad shows (photographed), typing DIGITS shows
+//                             NAME's result; with DIGITS "xx"+"!" (e.g. "00!") a wrong
+//                             answer must end on the fallback screen, no result
 //   lookup CODE DIGITS      → the keypad finds the dossier (TOKEN "url:<link>" opens a link,
 //                             e.g. the demo's printed kiosk link, instead of a token)
 import { join } from 'node:path';
@@ -169,6 +173,23 @@ try {
     await page.waitForSelector('#result:not([hidden])', { timeout: 15000 });
     if (!(await page.$(`.dossier[data-code="${code}"]`))) await fail(page, artifacts, `dossier ${code} not shown`);
     console.log(`OK qrbutton ${orient}: read in ${Date.now() - t0} ms`);
+  } else if (scenario === 'confirm') {
+    const [digits, name] = args;
+    const wrong = digits.endsWith('!');
+    await page.waitForSelector('#confirm:not([hidden])');
+    await fits(['#confirm-keys button', '#confirm-not-me', '.digit-box']);
+    await shot(wrong ? 'confirm' : 'confirm-right');
+    const e0 = await page.evaluate(() => window.entered);
+    for (const d of digits.replace('!', '')) await page.click(`#confirm-keys button:text-is("${d}")`);
+    if (wrong) {
+      await page.waitForSelector('#fallback:not([hidden])');
+      if (await visible('#result')) await fail(page, artifacts, 'a result after wrong digits');
+      await shot('confirm-wrong');
+    } else {
+      await page.waitForSelector('#result:not([hidden])');
+      if ((await page.textContent('#name')) !== name) await fail(page, artifacts, `greeting ${await page.textContent('#name')}`);
+    }
+    console.log(`OK confirm ${orient}: ${wrong ? 'wrong digits → fallback' : 'right digits → result'} (${JSON.stringify(e0)})`);
   } else if (scenario === 'lookup') {
     const [code, digits] = args;
     await page.click('#to-keypad-idle');

@@ -41,6 +41,28 @@ pub fn faces_dir() -> Option<PathBuf> {
     None
 }
 
+/// The distractor set (one East Asian adult per folder): `HOSO_TEST_DISTRACTORS`, else
+/// `../shared/distractors`. Under CI a missing set fails the test; elsewhere the caller
+/// skips with the reason printed.
+pub fn distractors_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("HOSO_TEST_DISTRACTORS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/distractors"),
+        PathBuf::from,
+    );
+    if dir.join("SHA256SUMS").is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "distractor set not found at {} (set HOSO_TEST_DISTRACTORS to the shared/distractors folder)",
+        dir.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}: required under CI");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
 /// Skips the calling test (returns) when the face set is absent outside CI.
 #[macro_export]
 macro_rules! faces_or_skip {

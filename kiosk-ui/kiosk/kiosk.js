@@ -309,7 +309,8 @@
       });
       box.append(b);
     };
-    for (const k of [...'1234567890', '⌫']) {
+    // A telephone's layout: 1–9 in rows of three, then ⌫ and 0.
+    for (const k of [...'123456789', '⌫', '0']) {
       const b = el('button', k === '⌫' ? 'key wide' : 'key', k);
       b.type = 'button';
       b.addEventListener('click', () => confirmKey(k));

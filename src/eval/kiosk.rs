@@ -369,7 +369,7 @@ fn dev_visits(
 }
 
 /// A name-safe label for a number (0 → "A", 26 → "BA").
-fn letters(mut i: usize) -> String {
+pub(crate) fn letters(mut i: usize) -> String {
     let mut s = Vec::new();
     loop {
         s.push(b'A' + (i % 26) as u8);

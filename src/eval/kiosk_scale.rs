@@ -175,7 +175,7 @@ fn enrol(
                         let k = first + c * chunk + j;
                         let a = app.create_applicant(
                             clerk,
-                            &format!("Người Thử Đông {k}"),
+                            &format!("Người Đông {}", super::kiosk::letters(k)),
                             &format!("079{:09}", k.wrapping_mul(104_729) % 1_000_000_000),
                             None,
                         )?;

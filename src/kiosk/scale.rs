@@ -6,11 +6,12 @@
 //! (`hoso eval --distractors … --calibrate`): FMR(t) = exceed · e^(−(t − from)/scale).
 //!
 //! From the target FPIR and N the kiosk derives two thresholds:
-//! - **accept**: the face alone decides (half the FPIR budget);
 //! - **ask**: between `ask` and `accept` the face is plausible but not sure enough at this
 //!   N, so the kiosk asks the last two digits of the citizen's ID number for the top
-//!   candidates (a stranger passes with odds 1 in 100 per candidate: the other half of the
-//!   budget). Below `ask`: "not recognised".
+//!   candidates (a stranger passes with odds 1 in 100 per candidate); `ask` spends at most
+//!   half the FPIR budget. Below `ask`: "not recognised".
+//! - **accept**: the face alone decides, with whatever budget the second step left (all of
+//!   the other half, and more where the floor holds `ask` higher than the budget needs).
 //!
 //! Neither is ever below the profile's dev-calibrated floors. Pure arithmetic, no I/O.
 
@@ -105,13 +106,19 @@ pub fn point(
 ) -> ScalePoint {
     let n = people.max(1);
     let half = target_fpir / 2.0;
-    let accept = tail.threshold(per_person(half, n)).max(floor_accept);
     let odds = DIGITS_ODDS * CANDIDATES as f64;
     let ask = tail
         .threshold(per_person((half / odds).min(1.0), n))
-        .max(floor_ask)
-        .min(accept);
-    let expected = fpir(tail.fmr(accept), n) + fpir(tail.fmr(ask), n) * odds;
+        .max(floor_ask);
+    // What the second step spends (an upper bound: its zone ends at `accept`).
+    let step = fpir(tail.fmr(ask), n) * odds;
+    let accept = tail
+        .threshold(per_person((target_fpir - step).max(target_fpir / 1e3), n))
+        .max(floor_accept)
+        .max(ask);
+    let ask = ask.min(accept);
+    let face = fpir(tail.fmr(accept), n);
+    let expected = face + (fpir(tail.fmr(ask), n) - face).max(0.0) * odds;
     ScalePoint {
         people,
         accept,
@@ -147,8 +154,10 @@ mod tests {
             assert!(p.accept > last, "{n}: {p:?}");
             assert!(p.ask < p.accept);
             assert!(p.expected_fpir <= 1e-3 * 1.0001, "{n}: {p:?}");
-            // The face alone spends half the budget.
-            assert!((fpir(TAIL.fmr(p.accept), n) - 5e-4).abs() < 1e-6);
+            // The second step spends at most half the budget, the face the rest.
+            let step = fpir(TAIL.fmr(p.ask), n) * DIGITS_ODDS * CANDIDATES as f64;
+            assert!(step <= 5e-4 * 1.0001, "{n}: {p:?}");
+            assert!((fpir(TAIL.fmr(p.accept), n) + step - 1e-3).abs() < 1e-6);
             last = p.accept;
         }
     }
@@ -159,6 +168,22 @@ mod tests {
         assert_eq!(p.accept, 0.49);
         assert!(p.ask >= 0.42 && p.ask <= p.accept);
         assert!(p.expected_fpir < 1e-3);
+        // A floor above what the size needs leaves no room for the question.
+        let p = point(&TAIL, 10, 1e-3, 0.49, 0.6);
+        assert_eq!((p.accept, p.ask), (0.6, 0.6));
+    }
+
+    #[test]
+    fn an_ask_floor_above_the_budget_leaves_the_face_the_rest() {
+        // With ask held at 0.45, the question spends less than half: accept is lower
+        // than with the even split.
+        let free = point(&TAIL, 20, 1e-3, 0.0, 0.0);
+        let held = point(&TAIL, 20, 1e-3, 0.0, 0.45);
+        assert!(
+            held.ask > free.ask && held.accept < free.accept,
+            "{free:?} {held:?}"
+        );
+        assert!(held.expected_fpir <= 1e-3 * 1.0001);
     }
 
     #[test]

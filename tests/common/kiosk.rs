@@ -14,17 +14,36 @@ pub fn jpeg(img: &image::RgbImage) -> Vec<u8> {
     out
 }
 
-/// The states that end a kiosk visit's identification (or start its challenge).
+/// The states that end a kiosk visit's identification (or start its challenge, or ask
+/// the second step).
 pub fn decided(v: &serde_json::Value) -> bool {
     matches!(
         v["state"].as_str(),
-        Some("matched" | "no_match" | "spoof_suspected" | "challenge")
+        Some("matched" | "no_match" | "spoof_suspected" | "challenge" | "confirm")
     )
 }
 
-/// Whether the kiosk recognised the person (the result, or the challenge before it).
+/// Whether the kiosk recognised the person (the result, the challenge before it, or the
+/// second step's question: plausible, not sure enough at this gallery size).
 pub fn recognised(v: &serde_json::Value) -> bool {
-    matches!(v["state"].as_str(), Some("matched" | "challenge"))
+    matches!(
+        v["state"].as_str(),
+        Some("matched" | "challenge" | "confirm")
+    )
+}
+
+/// Answers the second step of the visit in `session` with `digits`.
+pub fn confirm(k: &Client, session: &str, digits: &str) -> serde_json::Value {
+    let (s, v) = k.post_raw_with(
+        "/api/v1/kiosk/confirm",
+        "application/json",
+        serde_json::json!({ "id_digits": digits })
+            .to_string()
+            .as_bytes(),
+        &[("X-Kiosk-Session", session)],
+    );
+    assert_eq!(s, 200, "{v}");
+    v
 }
 
 /// Plays a photo as a kiosk visit: 640×480 frames with small seeded jitter (like a person

@@ -455,6 +455,12 @@ impl Manifest {
                       # written by `hoso eval --calibrate` and `hoso eval --kiosk --calibrate`.\n\n";
         let tmp = path.with_extension("toml.tmp");
         std::fs::write(&tmp, format!("{header}{text}")).map_err(werr)?;
+        // Public data, read by the service user (the process's umask keeps keys private).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).map_err(werr)?;
+        }
         std::fs::rename(&tmp, &path).map_err(werr)
     }
 }

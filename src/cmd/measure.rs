@@ -129,29 +129,48 @@ struct ScaleArgs<'a> {
     enrol: usize,
 }
 
-/// `hoso eval --distractors`: identification as the gallery grows, the tail fitted.
-fn eval_scale(config: &Config, a: ScaleArgs, json: bool, calibrate: bool) -> Result<()> {
-    let engine = load_engine(config)?;
-    let limits = config.decode_limits();
-    let min_face = config.vision.enrol_min_face_px;
+/// The distractors of `dirs`, embedded and deduplicated, without the labelled set's own
+/// people (the source sets hold some well-known people's photos); with the labelled set
+/// and its embeddings.
+fn distractors_beside(
+    config: &Config,
+    engine: &hoso::vision::FaceEngine,
+    faces: &Path,
+    dirs: &[PathBuf],
+    enrol: usize,
+) -> Result<(
+    hoso::eval::distractors::Distractors,
+    hoso::eval::dataset::Dataset,
+    Vec<hoso::eval::Embedded>,
+)> {
     let started = std::time::Instant::now();
-    let mut d = hoso::eval::distractors::load(&engine, a.distractors, min_face, &limits)?;
-    let data = hoso::eval::dataset::Dataset::load(a.faces)
-        .with_context(|| format!("cannot read {}", a.faces.display()))?;
     let opts = hoso::eval::EvalOptions {
-        enrol: a.enrol.max(1),
-        min_face,
-        limits,
+        enrol: enrol.max(1),
+        min_face: config.vision.enrol_min_face_px,
+        limits: config.decode_limits(),
     };
-    let (dev, _) = hoso::eval::embed_dataset(&engine, &data, &opts)?;
+    let mut d = hoso::eval::distractors::load(engine, dirs, opts.min_face, &opts.limits)?;
+    let data = hoso::eval::dataset::Dataset::load(faces)
+        .with_context(|| format!("cannot read {}", faces.display()))?;
+    let (dev, _) = hoso::eval::embed_dataset(engine, &data, &opts)?;
     let known: Vec<&[f32]> = dev.iter().map(|e| e.template.as_slice()).collect();
     d.drop_known(engine.segments(), &known);
     eprintln!(
-        "embedded {} distractors and {} dev photos in {:.0} s",
-        d.templates.len() + d.near_duplicates,
+        "embedded {} distractors and {} photos of {} in {:.0} s ({} near-duplicates, {} of the labelled set's people dropped)",
+        d.templates.len() + d.near_duplicates + d.known_people,
         dev.len(),
-        started.elapsed().as_secs_f64()
+        faces.display(),
+        started.elapsed().as_secs_f64(),
+        d.near_duplicates,
+        d.known_people
     );
+    Ok((d, data, dev))
+}
+
+/// `hoso eval --distractors`: identification as the gallery grows, the tail fitted.
+fn eval_scale(config: &Config, a: ScaleArgs, json: bool, calibrate: bool) -> Result<()> {
+    let engine = load_engine(config)?;
+    let (d, data, dev) = distractors_beside(config, &engine, a.faces, a.distractors, a.enrol)?;
     let m = &engine.manifest;
     let scorer = score::scorer(m, engine.segments(), &m.scorer.kiosk)
         .context("the manifest's kiosk scorer is unknown")?;
@@ -164,7 +183,7 @@ fn eval_scale(config: &Config, a: ScaleArgs, json: bool, calibrate: bool) -> Res
         floor_accept: visit.as_ref().map_or(0.0, |v| v.threshold),
         floor_ask: scorer.threshold_far_1e3.unwrap_or(0.0),
         margin: visit.as_ref().map_or(0.0, |v| v.margin),
-        enrol: opts.enrol,
+        enrol: a.enrol.max(1),
     };
     let r = hoso::eval::scale::evaluate(&dev, &data.identities, &d, engine.segments(), &scorer, &o);
     if json {
@@ -218,30 +237,7 @@ fn eval_kiosk(
     let distractors = if distractors.is_empty() {
         None
     } else {
-        let started = std::time::Instant::now();
-        let mut d = hoso::eval::distractors::load(
-            &engine,
-            distractors,
-            config.vision.enrol_min_face_px,
-            &config.decode_limits(),
-        )?;
-        // The labelled set's people are not strangers, wherever their photos turn up.
-        let data = hoso::eval::dataset::Dataset::load(faces)
-            .with_context(|| format!("cannot read {}", faces.display()))?;
-        let opts = hoso::eval::EvalOptions {
-            enrol: enrol.max(1),
-            min_face: config.vision.enrol_min_face_px,
-            limits: config.decode_limits(),
-        };
-        let (dev, _) = hoso::eval::embed_dataset(&engine, &data, &opts)?;
-        let known: Vec<&[f32]> = dev.iter().map(|e| e.template.as_slice()).collect();
-        d.drop_known(engine.segments(), &known);
-        eprintln!(
-            "embedded {} distractors in {:.0} s ({} near-duplicates dropped)",
-            d.photos.len() + d.near_duplicates,
-            started.elapsed().as_secs_f64(),
-            d.near_duplicates
-        );
+        let (d, _, _) = distractors_beside(config, &engine, faces, distractors, enrol)?;
         Some((d, scale))
     };
     let opts = hoso::eval::kiosk::KioskEvalOptions {

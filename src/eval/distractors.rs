@@ -66,6 +66,28 @@ impl Distractors {
     }
 }
 
+/// A seeded split of `count` distractors into (strangers, gallery pool): `strangers` held
+/// out (at most a quarter), the rest in a shuffled order the gallery fills from.
+pub fn split(count: usize, strangers: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut order: Vec<usize> = (0..count).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let pool = order.split_off(strangers.min(count / 4));
+    (order, pool)
+}
+
+/// Gallery sizes within a pool of `pool` (0 = all of it), ascending, each once.
+pub fn sizes(asked: &[usize], pool: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = asked
+        .iter()
+        .map(|&n| if n == 0 { pool } else { n.min(pool) })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// The first image of every person folder under each of `dirs`, sorted.
 fn person_photos(dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, usize), EvalError> {
     let mut out = Vec::new();
@@ -261,5 +283,16 @@ mod tests {
         }];
         assert_eq!(dedup(&segs, &t, 0.62), vec![0, 1, 3]);
         assert_eq!(dedup(&segs, &t, 0.999), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_split_is_seeded_disjoint_and_the_sizes_fit_the_pool() {
+        let (s, p) = split(100, 40, 7);
+        assert_eq!((s.len(), p.len()), (25, 75));
+        assert_eq!(split(100, 40, 7), (s.clone(), p.clone()));
+        let mut all: Vec<usize> = s.iter().chain(&p).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert_eq!(sizes(&[1000, 10, 0, 75], 75), vec![10, 75]);
     }
 }

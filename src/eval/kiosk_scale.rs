@@ -6,7 +6,6 @@
 //! with the kiosk's own rule at that N. A visit the kiosk asks the second step answers with
 //! its person's real last ID digits (mated) or a stranger's own (seeded random) digits.
 
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
@@ -85,10 +84,7 @@ pub(crate) fn run(
     o: &KioskScaleOptions,
 ) -> Result<KioskScaleReport, EvalError> {
     let limits = app.config.decode_limits();
-    let mut order: Vec<usize> = (0..d.photos.len()).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(o.seed));
-    let held = o.strangers.min(d.photos.len() / 4);
-    let (strangers, pool) = order.split_at(held);
+    let (strangers, pool) = super::distractors::split(d.photos.len(), o.strangers, o.seed);
     let stranger_photos: Vec<(String, image::RgbImage)> = strangers
         .iter()
         .filter_map(|&i| {
@@ -99,19 +95,7 @@ pub(crate) fn run(
             Some((p.display().to_string(), img))
         })
         .collect();
-    let mut sizes: Vec<usize> = o
-        .sizes
-        .iter()
-        .map(|&n| {
-            if n == 0 {
-                pool.len()
-            } else {
-                n.min(pool.len())
-            }
-        })
-        .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let sizes = super::distractors::sizes(&o.sizes, pool.len());
     let mut enrolled = 0;
     let mut refused = 0;
     let mut enrol_time = 0.0;

@@ -9,8 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::Serialize;
 
 use super::distractors::Distractors;
@@ -114,10 +112,8 @@ pub fn evaluate(
     scorer: &Scorer,
     o: &ScaleOptions,
 ) -> ScaleReport {
-    let mut order: Vec<usize> = (0..d.templates.len()).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(o.seed));
-    let held = o.strangers.min(d.templates.len() / 4);
-    let (strangers, pool) = order.split_at(held);
+    let (strangers, pool) = super::distractors::split(d.templates.len(), o.strangers, o.seed);
+    let held = strangers.len();
     // The tail, from impostor pairs within the gallery part.
     let mut pairs = Vec::with_capacity(pool.len() * pool.len().saturating_sub(1) / 2);
     for (i, &a) in pool.iter().enumerate() {
@@ -146,19 +142,7 @@ pub fn evaluate(
     for e in dev {
         per_id[e.identity].push(e);
     }
-    let mut sizes: Vec<usize> = o
-        .sizes
-        .iter()
-        .map(|&n| {
-            if n == 0 {
-                pool.len()
-            } else {
-                n.min(pool.len())
-            }
-        })
-        .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let sizes = super::distractors::sizes(&o.sizes, pool.len());
     let pool_t: Vec<&[f32]> = pool.iter().map(|&p| d.templates[p].as_slice()).collect();
     let z_tail = super::tnorm::fit_tail(&pool_t, segs, scorer);
     let mut tnorm = Vec::new();

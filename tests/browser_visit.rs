@@ -40,6 +40,14 @@ fn event(i: &Client, code: &str, status: i64, at: &str, note: Option<&str>) {
     assert_eq!(s, 201, "{v}");
 }
 
+/// "Trần Thị Thu Hà" (ID ending 45), consented, her face enrolled from two photos.
+fn citizen(o: &Office, faces: &Path) -> i64 {
+    let p = |f: &str| faces.join("deepface_p01").join(f);
+    let id = common::consented_applicant(&o.clerk, "Trần Thị Thu Hà", "001099012345");
+    common::enrol_faces(&o.clerk, id, &[p("img1.jpg"), p("img2.jpg")]);
+    id
+}
+
 #[test]
 fn a_visit_fits_both_orientations_reads_aloud_and_forgets_everything() {
     let faces = faces_or_skip!();
@@ -49,8 +57,7 @@ fn a_visit_fits_both_orientations_reads_aloud_and_forgets_everything() {
     let o = Office::start_with(CONFIG);
     let c = &o.clerk;
     let p = |f: &str| faces.join("deepface_p01").join(f);
-    let id = common::consented_applicant(c, "Trần Thị Thu Hà", "001099012345");
-    common::enrol_faces(c, id, &[p("img1.jpg"), p("img2.jpg")]);
+    let id = citizen(&o, &faces);
     let code = |n: u32| format!("000.00.17.H29-261110-00{n:02}");
     for (n, proc_, due) in [
         (1, "Đăng ký hộ kinh doanh", "2026-12-20"),
@@ -92,8 +99,7 @@ fn a_face_not_sure_enough_asks_two_id_digits_on_a_big_pad() {
     let o = Office::start_with(CONFIG);
     let c = &o.clerk;
     let p = |f: &str| faces.join("deepface_p01").join(f);
-    let id = common::consented_applicant(c, "Trần Thị Thu Hà", "001099012345");
-    common::enrol_faces(c, id, &[p("img1.jpg"), p("img2.jpg")]);
+    let id = citizen(&o, &faces);
     common::open_dossier(
         c,
         id,

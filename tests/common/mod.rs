@@ -23,37 +23,35 @@ use hoso::vision::FaceEngine;
 /// The labelled face set: `HOSO_TEST_FACES`, else `../shared/faces`. Under CI a missing set
 /// fails the test; elsewhere the caller skips with the reason printed.
 pub fn faces_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("HOSO_TEST_FACES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/faces"),
-        PathBuf::from,
-    );
-    if dir.join("MANIFEST.csv").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "face set not found at {} (set HOSO_TEST_FACES to the shared/faces folder)",
-        dir.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}: required under CI");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
+    shared_set("HOSO_TEST_FACES", "faces", "MANIFEST.csv", "face set")
 }
 
 /// The distractor set (one East Asian adult per folder): `HOSO_TEST_DISTRACTORS`, else
-/// `../shared/distractors`. Under CI a missing set fails the test; elsewhere the caller
-/// skips with the reason printed.
+/// `../shared/distractors`, found and missed like the face set.
 pub fn distractors_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("HOSO_TEST_DISTRACTORS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/distractors"),
+    shared_set(
+        "HOSO_TEST_DISTRACTORS",
+        "distractors",
+        "SHA256SUMS",
+        "distractor set",
+    )
+}
+
+/// A data set of `../shared/` (or the folder `var` names), recognised by its `marker` file.
+fn shared_set(var: &str, folder: &str, marker: &str, what: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os(var).map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared")
+                .join(folder)
+        },
         PathBuf::from,
     );
-    if dir.join("SHA256SUMS").is_file() {
+    if dir.join(marker).is_file() {
         return Some(dir);
     }
     let msg = format!(
-        "distractor set not found at {} (set HOSO_TEST_DISTRACTORS to the shared/distractors folder)",
+        "{what} not found at {} (set {var} to the shared/{folder} folder)",
         dir.display()
     );
     if std::env::var("CI").is_ok_and(|v| v == "true") {

@@ -14,7 +14,7 @@ use crate::applicant::ApplicantId;
 use crate::auth::Principal;
 use crate::kiosk::keypad::KeypadRule;
 use crate::store::audit::Action;
-use crate::store::{dossiers as sql, misses, now, now_ms, people};
+use crate::store::{dossiers as sql, misses, now, now_ms};
 
 /// Digits asked (the odds a stranger's own digits fit one candidate: 1 in 10^DIGITS).
 pub const DIGITS: usize = 2;
@@ -60,14 +60,6 @@ impl App {
             self.second_step_missed(device, &candidates, fitting)?;
         }
         self.act(device, &key, decision)
-    }
-
-    /// Whether the applicant's ID number ends with `digits` (false once purged).
-    fn id_ends_with(&self, person: ApplicantId, digits: &str) -> Result<bool, AppError> {
-        let Some(a) = self.store.read(|c| people::applicant(c, person.0))? else {
-            return Ok(false);
-        };
-        Ok(self.id_number_of(&a)?.ends_with(digits))
     }
 
     /// A wrong answer: audited, and one miss on each candidate's open dossier codes.

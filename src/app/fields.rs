@@ -41,6 +41,22 @@ impl App {
         self.open_text(&a.id_number_enc, &aad("id_number", &a.id_number_hash))
     }
 
+    /// Whether the applicant's ID number ends with `digits` (false once purged): the keypad's
+    /// and the second step's check.
+    pub(crate) fn id_ends_with(
+        &self,
+        person: crate::applicant::ApplicantId,
+        digits: &str,
+    ) -> Result<bool, AppError> {
+        let Some(a) = self
+            .store
+            .read(|c| crate::store::people::applicant(c, person.0))?
+        else {
+            return Ok(false);
+        };
+        Ok(self.id_number_of(&a)?.ends_with(digits))
+    }
+
     /// The applicant's phone number, if any.
     pub(crate) fn phone_of(&self, a: &ApplicantRow) -> Result<Option<String>, AppError> {
         a.phone_enc

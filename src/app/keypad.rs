@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::kiosk::keypad::{seconds, KeypadRule, Misses, Refusal};
 use crate::kiosk::LookupMethod;
 use crate::store::audit::Action;
-use crate::store::{dossiers as sql, misses, now, now_ms, people};
+use crate::store::{dossiers as sql, misses, now, now_ms};
 
 impl App {
     /// The keypad fallback: dossier code and the last 4 digits of the applicant's ID, typed
@@ -55,11 +55,9 @@ impl App {
             .transpose()?
             .flatten();
         let hit = match found {
-            Some(d) => {
-                let a = self.store.read(|c| people::applicant(c, d.applicant_id))?;
-                let id = a.map(|a| self.id_number_of(&a)).transpose()?;
-                id.is_some_and(|id| id.ends_with(&digits)).then_some(d)
-            }
+            Some(d) => self
+                .id_ends_with(crate::applicant::ApplicantId(d.applicant_id), &digits)?
+                .then_some(d),
             None => None,
         };
         match hit {

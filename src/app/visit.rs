@@ -107,30 +107,35 @@ impl App {
     /// the number of people; the admin's or calibrated threshold is a floor (a setting can
     /// make the kiosk stricter, never looser than its size needs). None without a tail.
     pub fn scale_point(&self, people: usize) -> Option<crate::kiosk::scale::ScalePoint> {
+        self.point_for(&self.visit_rule(), people)
+    }
+
+    /// The scaled point from a rule already at hand: its threshold (the admin's or the
+    /// calibrated one) and verification threshold are the floors.
+    fn point_for(
+        &self,
+        rule: &VisitRule,
+        people: usize,
+    ) -> Option<crate::kiosk::scale::ScalePoint> {
         let v = self.engine.manifest.active()?.visit.as_ref()?;
         let tail = v.tail.as_ref()?;
-        let floor_accept = self
-            .settings()
-            .kiosk_threshold
-            .or(self.calibrated_point().0)
-            .unwrap_or(f32::INFINITY);
-        let floor_ask = self.scorer.threshold_far_1e3.unwrap_or(floor_accept);
         Some(crate::kiosk::scale::point(
             &tail.tail,
             people,
             v.target_fpir
                 .unwrap_or(crate::kiosk::scale::DEFAULT_TARGET_FPIR),
-            floor_accept,
-            floor_ask.min(floor_accept),
+            rule.threshold,
+            rule.verify_threshold.min(rule.threshold),
         ))
     }
 
-    /// `rule` for a kiosk that may match `people` (unchanged without a fitted tail).
+    /// `rule` for a kiosk that may match `people` (unchanged without a fitted tail, or
+    /// under an evaluation's override).
     fn scaled(&self, mut rule: VisitRule, people: usize) -> VisitRule {
         if lock(&self.visit_override).is_some() {
             return rule;
         }
-        if let Some(p) = self.scale_point(people) {
+        if let Some(p) = self.point_for(&rule, people) {
             rule.threshold = p.accept;
             rule.ask = p.ask;
         }

@@ -190,11 +190,10 @@ fn offices_keep_to_their_own_people_and_records() {
         "the receipt names the receiving office"
     );
 
-    // A clerk serves any citizen (a procedure may be filed anywhere) but sees only their
+    // A clerk serves any citizen who shows their ID card (a procedure may be filed
+    // anywhere: the full number links them to the desk's office) but sees only their
     // office's dossiers, and a dossier code of another office finds nobody.
-    let (s, v) = clerk_a.get(&format!("/api/v1/applicants/{pb}"));
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["dossiers"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(clerk_a.get(&format!("/api/v1/applicants/{pb}")).0, 404);
     assert_eq!(
         clerk_a.get(&format!("/api/v1/applicants?q={CODE_B}")).1,
         json!([])
@@ -345,6 +344,13 @@ fn offices_keep_to_their_own_people_and_records() {
         let kiosks = ids(&admin_b_client(base).get("/api/v1/admin/devices").1, "name");
         assert!(kiosks.contains(&json!("Sảnh B2")), "{kiosks:?}");
     }
+
+    // (The clerk finds B's citizen by the full ID number, see above.)
+    let found = clerk_a.get("/api/v1/applicants?q=001090022222").1;
+    assert_eq!(found[0]["id"], pb, "{found}");
+    let (s, v) = clerk_a.get(&format!("/api/v1/applicants/{pb}"));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["dossiers"].as_array().unwrap().len(), 0, "{v}");
 
     // Province scope: every office's kiosks search every office's people.
     drop(server);

@@ -213,7 +213,6 @@ pub async fn purge(
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
     let n = blocking(move || {
-        app.require_applicant_in_scope(&p, ApplicantId(id))?;
         app.purge(
             &p,
             ApplicantId(id),

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod intake;
 pub mod kiosk;
 pub mod openapi;
+pub mod routes;
 pub mod session;
 pub mod status;
 pub mod ui;
@@ -19,7 +20,6 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -211,137 +211,12 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     let hsts = https.then(|| header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
-    Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(healthz))
-        .route("/api/v1/demo", get(demo_guide))
-        .route("/tra-cuu", get(status::page))
-        .route("/clerk", get(ui::clerk_index))
-        .route("/clerk/", get(ui::clerk_index))
-        .route("/clerk/{name}", get(ui::clerk_asset))
-        .route("/kiosk", get(ui::kiosk_index))
-        .route("/kiosk/", get(ui::kiosk_index))
-        .route("/kiosk/{name}", get(ui::kiosk_asset))
-        .route("/api/v1/kiosk/rating", post(kiosk::rate))
-        .route("/api/v1/kiosk/events", get(kiosk::events))
-        .route("/locales/{name}", get(ui::locale))
-        .route("/ui/{name}", get(ui::shared_asset))
-        .route(
-            "/api/v1/faces/check",
-            post(intake::check_face).layer(DefaultBodyLimit::max(face_limit)),
-        )
-        .route(
-            "/api/v1/auth/login",
-            post(session::login).layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
-        )
-        .route("/api/v1/auth/logout", post(session::logout))
-        .route("/api/v1/auth/me", get(session::me))
-        .route("/api/v1/consent/text", get(intake::consent_text))
-        .route(
-            "/api/v1/applicants",
-            get(intake::search).post(intake::create_applicant),
-        )
-        .route(
-            "/api/v1/applicants/{id}/faces/discard",
-            post(intake::discard_faces),
-        )
-        .route(
-            "/api/v1/applicants/{id}/faces/replace",
-            post(intake::replace_faces),
-        )
-        .route(
-            "/api/v1/applicants/{id}/duplicate/{other}",
-            get(intake::duplicate),
-        )
-        .route("/api/v1/applicants/{id}", get(intake::get_applicant))
-        .route(
-            "/api/v1/applicants/{id}/consent",
-            post(intake::grant_consent).delete(intake::withdraw_consent),
-        )
-        .route(
-            "/api/v1/applicants/{id}/consent/form",
-            get(intake::consent_form),
-        )
-        .route(
-            "/api/v1/applicants/{id}/faces",
-            post(intake::enrol_face).layer(DefaultBodyLimit::max(face_limit)),
-        )
-        .route(
-            "/api/v1/kiosk/frames",
-            post(kiosk::frame).layer(DefaultBodyLimit::max(face_limit)),
-        )
-        .route("/api/v1/kiosk/lookup", post(kiosk::lookup))
-        .route("/api/v1/kiosk/confirm", post(kiosk::confirm))
-        .route("/api/v1/kiosk/help", post(desk::call))
-        .route("/api/v1/kiosk/speech", post(kiosk::speech))
-        .route("/api/v1/kiosk/setup", get(kiosk::setup))
-        .route("/api/v1/desk/events", get(desk::events))
-        .route("/api/v1/desk/help/{id}/answer", post(desk::answer))
-        .route(
-            "/api/v1/kiosk/pair",
-            post(kiosk::pair).layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
-        )
-        .route("/admin", get(ui::admin_index))
-        .route("/admin/", get(ui::admin_index))
-        .route("/admin/{name}", get(ui::admin_asset))
-        .route("/metrics", get(admin::metrics))
-        .route(
-            "/api/v1/admin/settings",
-            get(admin::get_settings).put(admin::put_settings),
-        )
-        .route(
-            "/api/v1/admin/users",
-            get(admin::list_users).post(admin::create_user),
-        )
-        .route("/api/v1/admin/users/{id}", post(admin::update_user))
-        .route(
-            "/api/v1/admin/devices",
-            get(admin::list_devices).post(admin::issue_device),
-        )
-        .route(
-            "/api/v1/admin/devices/{id}",
-            axum::routing::delete(admin::revoke_device),
-        )
-        .route(
-            "/api/v1/admin/offices",
-            get(admin::list_offices).post(admin::create_office),
-        )
-        .route("/api/v1/admin/consents", get(admin::consents))
-        .route("/api/v1/admin/applicants/{id}/reveal", post(admin::reveal))
-        .route("/api/v1/admin/qr", get(admin::qr))
-        .route("/api/v1/admin/applicants/{id}/purge", post(admin::purge))
-        .route(
-            "/api/v1/admin/requests",
-            get(admin::list_requests).post(admin::create_request),
-        )
-        .route(
-            "/api/v1/admin/requests/{id}/export",
-            get(admin::request_export),
-        )
-        .route(
-            "/api/v1/admin/requests/{id}/{step}",
-            post(admin::advance_request),
-        )
-        .route(
-            "/api/v1/admin/retention",
-            get(admin::retention_preview).post(admin::retention_run),
-        )
-        .route(
-            "/api/v1/admin/backups",
-            get(admin::list_backups).post(admin::create_backup),
-        )
-        .route("/api/v1/admin/audit", get(admin::audit))
-        .route("/api/v1/admin/audit/verify", get(admin::audit_verify))
-        .route("/api/v1/admin/stats", get(admin::stats))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route(
-            "/api/v1/dossiers/events.csv",
-            post(dossiers::import).layer(DefaultBodyLimit::max(dossiers::IMPORT_LIMIT)),
-        )
-        .route("/api/v1/dossiers", post(dossiers::create))
-        .route("/api/v1/dossiers/{code}", get(dossiers::get))
-        .route("/api/v1/dossiers/{code}/receipt", get(dossiers::receipt))
-        .route("/api/v1/dossiers/{code}/events", post(dossiers::add_event))
+    let limits = routes::Limits { face: face_limit };
+    routes::ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, route.handlers(&limits))
+        })
         .layer(DefaultBodyLimit::max(256 * 1024))
         .fallback(|| async { ApiError(AppError::NotFound("page".into())) })
         .layer(axum::middleware::from_fn(errors::json_errors))

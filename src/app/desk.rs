@@ -107,11 +107,15 @@ impl App {
         let mut ids: Vec<i64> = Vec::new();
         let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
         if applicant::validate_id_number(&digits).is_ok() {
-            ids.extend(self.applicant_by_id_number(&digits)?.map(|a| a.0));
+            if let Some(a) = self.applicant_by_id_number(&digits)? {
+                // The full number on the card: a clerk serves a citizen of any office.
+                self.link_at_desk(by, a)?;
+                ids.extend(self.applicant(by, a).ok().map(|r| r.id));
+            }
         }
         if let Ok(p) = applicant::validate_phone(&digits) {
             let h = self.phone_hash(&p);
-            ids.extend(self.store.read(|c| sql::by_phone_hash(c, &h))?);
+            ids.extend(self.store.read(|c| sql::by_phone_hash(c, &h, by.office))?);
         }
         if let Some(d) = self
             .store
@@ -124,7 +128,7 @@ impl App {
             let words: Vec<String> = fold(q).split(' ').map(str::to_string).collect();
             ids = self
                 .store
-                .read(sql::names)?
+                .read(|c| sql::names(c, by.office))?
                 .into_iter()
                 .filter(|(_, name)| {
                     let n = fold(name);
@@ -139,11 +143,11 @@ impl App {
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
         ids.into_iter()
-            .filter_map(|id| self.found(id).transpose())
+            .filter_map(|id| self.found(by, id).transpose())
             .collect()
     }
 
-    fn found(&self, id: i64) -> Result<Option<Found>, AppError> {
+    fn found(&self, by: &Principal, id: i64) -> Result<Option<Found>, AppError> {
         let (a, consent, templates, dossiers) = self.store.read(|c| {
             Ok((
                 people::applicant(c, id)?,
@@ -159,7 +163,7 @@ impl App {
             full_name: a.full_name,
             consent: consent.is_some(),
             templates: templates as usize,
-            dossiers: dossiers.len(),
+            dossiers: dossiers.iter().filter(|d| sees(by, d.office_id)).count(),
         }))
     }
 
@@ -167,9 +171,7 @@ impl App {
     /// filed at any office) but sees the dossiers of their own office; an office's admin
     /// sees the people of their office only.
     pub fn person(&self, by: &Principal, id: ApplicantId) -> Result<Person, AppError> {
-        if by.role == crate::auth::Role::Admin {
-            self.require_applicant_in_scope(by, id)?;
-        }
+        self.applicant(by, id)?;
         let (a, consents, info, last_seen, dossiers) = self.store.read(|c| {
             Ok((
                 people::applicant(c, id.0)?,
@@ -230,7 +232,7 @@ impl App {
         ids: &[i64],
         action: Action,
     ) -> Result<usize, AppError> {
-        self.require_applicant(id)?;
+        self.applicant(by, id)?;
         let keep = match action {
             Action::FaceReenrol => true,
             Action::FaceDiscard => false,
@@ -266,14 +268,18 @@ impl App {
         id: ApplicantId,
         other: ApplicantId,
     ) -> Result<OtherRecord, AppError> {
-        self.require_applicant(id)?;
-        let (a, dossiers) = self.store.read(|c| {
-            Ok((
-                people::applicant(c, other.0)?,
-                dsql::dossiers_of(c, other.0)?,
-            ))
-        })?;
-        let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {other}")))?;
+        self.applicant(by, id)?;
+        // Another office's citizen is shown (masked) only when this person's enrolment named
+        // them: the face match is what lets the clerk see that the record exists.
+        let a = match self.applicant(by, other) {
+            Ok(a) => a,
+            Err(AppError::NotFound(_)) if self.enrolment_named(id, other)? => self
+                .store
+                .read(|c| people::applicant(c, other.0))?
+                .ok_or_else(|| AppError::NotFound(format!("applicant {other}")))?,
+            Err(e) => return Err(e),
+        };
+        let dossiers = self.store.read(|c| dsql::dossiers_of(c, other.0))?;
         self.audit(
             by,
             Action::DuplicateView,
@@ -287,6 +293,31 @@ impl App {
             registered_at: a.created_at,
             dossiers: dossiers.len(),
         })
+    }
+}
+
+impl App {
+    /// Whether an enrolment of `id` warned that the face matches `other`.
+    fn enrolment_named(&self, id: ApplicantId, other: ApplicantId) -> Result<bool, AppError> {
+        let entries = self.store.read(|c| {
+            crate::store::audit::search(
+                c,
+                &crate::store::audit::Filter {
+                    action: Some(Action::FaceEnrol.code().into()),
+                    subject: Some(id.subject()),
+                    limit: Some(1000),
+                    ..Default::default()
+                },
+                None,
+            )
+        })?;
+        let named = other.gallery_key();
+        Ok(entries.iter().any(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.detail)
+                .ok()
+                .and_then(|d| d["possible_duplicate_of"].as_u64())
+                == Some(named)
+        }))
     }
 }
 

@@ -14,7 +14,7 @@ use crate::applicant::ApplicantId;
 use crate::auth::{Principal, Role};
 use crate::crypto::{random_token, sha256_hex};
 use crate::dossier::{self, Status};
-use crate::store::{dossiers as sql, now, people, DossierRow, NewDossier, NewEvent, StoreError};
+use crate::store::{dossiers as sql, now, DossierRow, NewDossier, NewEvent, StoreError};
 
 /// Vietnam's offset (no daylight saving).
 pub fn vn() -> FixedOffset {
@@ -180,6 +180,7 @@ impl App {
             .codes
             .check(code)
             .map_err(|e| AppError::field("code", e))?;
+        self.code_of_office(&code, office_id)?;
         let procedure = procedure.trim();
         if procedure.is_empty() || procedure.chars().count() > 300 {
             return Err(AppError::field(
@@ -195,13 +196,7 @@ impl App {
                 dossier::DossierError::DueBeforeReceived,
             ));
         }
-        if self
-            .store
-            .read(|c| people::applicant(c, applicant_id.0))?
-            .is_none()
-        {
-            return Err(AppError::NotFound(format!("applicant {applicant_id}")));
-        }
+        self.applicant(by, applicant_id)?;
         let token = random_token()?;
         let token_enc = self
             .keys
@@ -235,6 +230,33 @@ impl App {
         })?;
         self.dossiers_changed();
         Ok((code, token))
+    }
+
+    /// Refuses a new code of `office` numbered for another office: one that starts with
+    /// another office's prefix, or (when `office` has a prefix) not with its own. The answer
+    /// depends on the code alone, never on whether another office holds it.
+    fn code_of_office(&self, code: &str, office: i64) -> Result<(), AppError> {
+        let all = self.offices(&Principal::operator("codes"))?;
+        let own = all
+            .iter()
+            .find(|o| o.id == office)
+            .map(|o| o.code_prefix.to_ascii_uppercase())
+            .unwrap_or_default();
+        let others = all.iter().filter(|o| o.id != office).any(|o| {
+            let p = o.code_prefix.to_ascii_uppercase();
+            !p.is_empty() && code.starts_with(&p) && p.len() > own.len()
+        });
+        if others || !code.starts_with(&own) {
+            return Err(AppError::field(
+                "code",
+                if own.is_empty() {
+                    "this code is numbered for another office".to_string()
+                } else {
+                    format!("a dossier code of this office starts with {own}")
+                },
+            ));
+        }
+        Ok(())
     }
 
     /// A dossier `by` may see (another office's is "not found", as if it did not exist).

@@ -53,9 +53,9 @@ const FORM_TIME: &str = "%H:%M, %d/%m/%Y";
 impl App {
     /// The consent form of `id` as HTML, audited as `consent.print`.
     pub fn consent_form_html(&self, by: &Principal, id: ApplicantId) -> Result<String, AppError> {
-        let (a, c, clerk) = self.store.read(|c| {
+        let a = self.applicant(by, id)?;
+        let (c, clerk) = self.store.read(|c| {
             Ok((
-                people::applicant(c, id.0)?,
                 people::valid_consent(c, id.0, PURPOSE)?,
                 match by.user_id() {
                     Some(u) => crate::store::admin::display_name(c, u)?,
@@ -63,7 +63,6 @@ impl App {
                 },
             ))
         })?;
-        let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {id}")))?;
         let id_number = self.id_number_of(&a)?;
         let last4 = last_digits(&id_number, 4);
         let clerk = clerk.unwrap_or_else(|| by.name.clone());

@@ -172,6 +172,15 @@ impl App {
         let id_hash = self.keys.id_hash(&id);
         let (id_enc, phone_enc) = self.seal_applicant_fields(&id_hash, &id, phone.as_deref())?;
         let phone_hash = phone.as_deref().map(|p| self.phone_hash(p));
+        // The registering office (a province-wide admin's registration belongs to the only
+        // office when there is one; else to the offices of the dossiers opened for them).
+        let office = match by.office {
+            Some(o) => Some(o),
+            None => match self.offices(by)?.as_slice() {
+                [only] => Some(only.id),
+                _ => None,
+            },
+        };
         let t = now();
         Ok(self.store.audited(&by.actor, t, |tx| {
             let aid = people::insert_applicant(
@@ -186,6 +195,9 @@ impl App {
                     now: t,
                 },
             )?;
+            if let Some(o) = office {
+                crate::store::offices::link_applicant(tx, aid, o, t)?;
+            }
             tx.record(
                 Action::ApplicantCreate,
                 &ApplicantId(aid).subject(),
@@ -206,15 +218,6 @@ impl App {
             .map(|a| ApplicantId(a.id)))
     }
 
-    pub(crate) fn require_applicant(
-        &self,
-        id: ApplicantId,
-    ) -> Result<people::ApplicantRow, AppError> {
-        self.store
-            .read(|c| people::applicant(c, id.0))?
-            .ok_or_else(|| AppError::NotFound(format!("applicant {id}")))
-    }
-
     pub fn record_consent(
         &self,
         by: &Principal,
@@ -222,7 +225,7 @@ impl App {
         text_version: &str,
         method: &str,
     ) -> Result<i64, AppError> {
-        self.require_applicant(applicant_id)?;
+        self.applicant(by, applicant_id)?;
         let granted_by = by.user_id().ok_or_else(|| {
             AppError::Forbidden("consent is recorded by a signed-in clerk or admin".into())
         })?;
@@ -290,7 +293,7 @@ impl App {
         applicant_id: ApplicantId,
         image: &[u8],
     ) -> Result<Enrolled, AppError> {
-        self.require_applicant(applicant_id)?;
+        self.applicant(by, applicant_id)?;
         self.require_consent(applicant_id)?;
         let (img, face, q) = self.enrolment_face(image)?;
         let template = self

@@ -5,10 +5,11 @@
 use serde_json::json;
 
 use super::{App, AppError};
+use crate::applicant::ApplicantId;
 use crate::auth::{Principal, Role};
 use crate::store::audit::Action;
-use crate::store::now;
 use crate::store::offices::{self, NewOffice, OfficeRow, DEFAULT_OFFICE};
+use crate::store::{now, people};
 
 /// What a new office is given.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -161,22 +162,44 @@ impl App {
 }
 
 impl App {
-    /// Refuses (as "not found") an applicant outside an office admin's office: one with no
-    /// dossier there and not registered there. Clerks serve any citizen of the province (a
-    /// procedure may be filed at any office), so the desk does not call this.
-    pub fn require_applicant_in_scope(
+    /// Applicant `id` as `by` may see and change them: registered at `by`'s office, with a
+    /// dossier there, or linked to it at its desk (any applicant, for a province-wide
+    /// caller). Another office's citizen is "not found", as if they did not exist. Every use
+    /// case that takes an applicant goes through here, whatever the caller's role.
+    pub(crate) fn applicant(
         &self,
         by: &Principal,
-        id: crate::applicant::ApplicantId,
-    ) -> Result<(), AppError> {
-        if self
-            .store
-            .read(|c| offices::applicant_in(c, id.0, by.office))?
-        {
+        id: ApplicantId,
+    ) -> Result<people::ApplicantRow, AppError> {
+        self.store
+            .read(|c| {
+                Ok(match people::applicant(c, id.0)? {
+                    Some(a) if offices::applicant_in(c, id.0, by.office)? => Some(a),
+                    _ => None,
+                })
+            })?
+            .ok_or_else(|| AppError::NotFound(format!("applicant {id}")))
+    }
+
+    /// A citizen of another office found by a clerk through the full ID number on their card
+    /// (a procedure may be filed at any office of the province): from now on the citizen is
+    /// the clerk's office's too. Audited `applicant.link` when the link is new.
+    pub(crate) fn link_at_desk(&self, by: &Principal, id: ApplicantId) -> Result<(), AppError> {
+        let Some(office) = by.office.filter(|_| by.role == Role::Clerk) else {
+            return Ok(());
+        };
+        let t = now();
+        self.store.audited(&by.actor, t, |tx| {
+            if offices::link_applicant(tx, id.0, office, t)? {
+                tx.record(
+                    Action::ApplicantLink,
+                    &id.subject(),
+                    json!({"office": office}),
+                )?;
+            }
             Ok(())
-        } else {
-            Err(AppError::NotFound(format!("applicant {id}")))
-        }
+        })?;
+        Ok(())
     }
 }
 

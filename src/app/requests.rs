@@ -115,10 +115,11 @@ impl App {
             (Some(id), _) => ApplicantId(id),
             (None, Some(n)) => self
                 .applicant_by_id_number(n.trim())?
+                .filter(|a| self.applicant(by, *a).is_ok())
                 .ok_or_else(|| AppError::NotFound("applicant with this ID number".into()))?,
             (None, None) => return Err(AppError::Invalid("give applicant_id or id_number".into())),
         };
-        self.require_applicant(applicant_id)?;
+        self.applicant(by, applicant_id)?;
         let t = now();
         let received_at = match r.received_at.as_deref() {
             Some(s) => super::dossiers::parse_time(s)?.timestamp(),
@@ -236,7 +237,7 @@ impl App {
         by: &Principal,
         applicant_id: ApplicantId,
     ) -> Result<SubjectExport, AppError> {
-        let a = self.require_applicant(applicant_id)?;
+        let a = self.applicant(by, applicant_id)?;
         let subject = applicant_id.subject();
         let (consents, templates, dossiers, activity, reqs) = self.store.read(|c| {
             Ok((
@@ -250,11 +251,17 @@ impl App {
                         limit: Some(10_000),
                         ..Default::default()
                     },
-                    None,
+                    by.office,
                 )?,
-                requests::of_applicant(c, applicant_id.0)?,
+                requests::of_applicant(c, applicant_id.0, by.office)?,
             ))
         })?;
+        // An office exports what it holds: its own dossiers and its own staff's and kiosks'
+        // entries (the province's export holds everything).
+        let dossiers: Vec<_> = dossiers
+            .into_iter()
+            .filter(|d| super::offices::sees(by, d.office_id))
+            .collect();
         let mut activity = activity;
         // The person's dossiers' own entries (status changes, receipts) belong to them too.
         for d in &dossiers {
@@ -266,7 +273,7 @@ impl App {
                         limit: Some(10_000),
                         ..Default::default()
                     },
-                    None,
+                    by.office,
                 )
             })?);
         }

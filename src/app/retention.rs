@@ -80,7 +80,7 @@ impl App {
         note: &str,
         t: i64,
     ) -> Result<usize, AppError> {
-        self.require_applicant(applicant_id)?;
+        self.applicant(by, applicant_id)?;
         let _person = self.person_lock(applicant_id)?;
         // Out of every match at once, then the key: even if the write below fails (a full
         // disk), what remains can no longer be read.

@@ -47,6 +47,7 @@ pub enum Action {
     DuplicateView,
     NameReveal,
     OfficeCreate,
+    ApplicantLink,
 }
 
 impl Action {
@@ -94,6 +95,7 @@ impl Action {
         Action::DuplicateView,
         Action::NameReveal,
         Action::OfficeCreate,
+        Action::ApplicantLink,
     ];
 
     /// The code stored in the log.
@@ -142,6 +144,7 @@ impl Action {
             Action::DuplicateView => "face.duplicate_view",
             Action::NameReveal => "applicant.reveal",
             Action::OfficeCreate => "office.create",
+            Action::ApplicantLink => "applicant.link",
         }
     }
 }

@@ -19,16 +19,23 @@ pub struct TemplateInfo {
 }
 
 /// Applicants with this phone number's keyed hash.
-pub fn by_phone_hash(c: &Conn, hash: &str) -> Result<Vec<i64>, StoreError> {
-    let mut st = c.prepare("SELECT id FROM applicants WHERE phone_hash = ?1 ORDER BY id DESC")?;
-    let rows = st.query_map(p![hash], |r| r.get(0))?;
+pub fn by_phone_hash(c: &Conn, hash: &str, scope: Option<i64>) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT id FROM applicants a WHERE phone_hash = ?1 AND {} ORDER BY id DESC",
+        super::offices::applicant_in_scope(2)
+    ))?;
+    let rows = st.query_map(p![hash, scope], |r| r.get(0))?;
     rows.collect::<Result<_, _>>()
 }
 
-/// Every applicant's id and name, newest first (the name search folds them in Rust).
-pub fn names(c: &Conn) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut st = c.prepare("SELECT id, full_name FROM applicants ORDER BY id DESC")?;
-    let rows = st.query_map(p![], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// The id and name of every applicant of office `scope` (None: all), newest first (the name
+/// search folds them in Rust).
+pub fn names(c: &Conn, scope: Option<i64>) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT id, full_name FROM applicants a WHERE {} ORDER BY id DESC",
+        super::offices::applicant_in_scope(1)
+    ))?;
+    let rows = st.query_map(p![scope], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect::<Result<_, _>>()
 }
 

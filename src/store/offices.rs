@@ -90,7 +90,8 @@ pub fn applicant_in_scope(n: usize) -> String {
     format!(
         "(CAST(?{n} AS BIGINT) IS NULL
           OR EXISTS (SELECT 1 FROM dossiers od WHERE od.applicant_id = a.id AND od.office_id = ?{n})
-          OR EXISTS (SELECT 1 FROM users ou WHERE ou.id = a.created_by AND ou.office_id = ?{n}))"
+          OR EXISTS (SELECT 1 FROM users ou WHERE ou.id = a.created_by AND ou.office_id = ?{n})
+          OR EXISTS (SELECT 1 FROM applicant_offices ao WHERE ao.applicant_id = a.id AND ao.office_id = ?{n}))"
     )
 }
 
@@ -104,6 +105,16 @@ pub fn applicant_in(c: &Conn, id: i64, scope: Option<i64>) -> Result<bool, Store
         p![id, scope],
         |r| r.get(0),
     )
+}
+
+/// Links applicant `id` to `office` (a citizen who came to that office's desk); returns
+/// whether the link is new.
+pub fn link_applicant(tx: &Tx, id: i64, office: i64, now: i64) -> Result<bool, StoreError> {
+    Ok(tx.execute(
+        "INSERT INTO applicant_offices (applicant_id, office_id, since) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+        p![id, office, now],
+    )? > 0)
 }
 
 /// SQL true when `column` (a device id) is a device of the office in parameter `?{n}`

@@ -103,10 +103,17 @@ pub fn list(c: &Conn, limit: i64, scope: Option<i64>) -> Result<Vec<RequestRow>,
     rows.collect::<Result<_, _>>()
 }
 
-/// Requests of one applicant.
-pub fn of_applicant(c: &Conn, applicant_id: i64) -> Result<Vec<RequestRow>, StoreError> {
-    let mut st = c.prepare(&format!("{SELECT} WHERE applicant_id = ?1 ORDER BY id"))?;
-    let rows = st.query_map(p![applicant_id], row)?;
+/// Requests of one applicant received by office `scope` (None: all).
+pub fn of_applicant(
+    c: &Conn,
+    applicant_id: i64,
+    scope: Option<i64>,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "{SELECT} WHERE applicant_id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2)
+         ORDER BY id"
+    ))?;
+    let rows = st.query_map(p![applicant_id, scope], row)?;
     rows.collect::<Result<_, _>>()
 }
 

@@ -230,4 +230,15 @@ CREATE TABLE gallery_changes (
 );
 CREATE INDEX gallery_changes_at ON gallery_changes(at);
 "#,
+    // 10: the offices a citizen came to in person. A clerk who finds a citizen of another
+    // office by the full ID number on the card links them to the desk's office; the citizen
+    // is then that office's too (with their registering office and their dossiers' offices).
+    r#"
+CREATE TABLE applicant_offices (
+    applicant_id INTEGER NOT NULL REFERENCES applicants(id),
+    office_id    INTEGER NOT NULL REFERENCES offices(id),
+    since        INTEGER NOT NULL,
+    PRIMARY KEY (applicant_id, office_id)
+);
+"#,
 ];

@@ -112,6 +112,9 @@ pub struct LimitsConfig {
     pub header_timeout_seconds: u64,
     /// Seconds a client has to send a request's body.
     pub body_timeout_seconds: u64,
+    /// Seconds a response may wait for a client that does not read it (the connection is
+    /// then closed).
+    pub write_timeout_seconds: u64,
     /// Open connections in all (lowered to fit the process's open-file limit).
     pub max_connections: usize,
     /// Open connections per client address (0 = no cap; raise it behind a reverse proxy).
@@ -136,6 +139,7 @@ impl Default for LimitsConfig {
         Self {
             header_timeout_seconds: 10,
             body_timeout_seconds: 30,
+            write_timeout_seconds: 20,
             max_connections: 4096,
             max_connections_per_client: 64,
             login_free_failures_per_client: 10,

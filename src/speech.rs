@@ -1,12 +1,17 @@
 //! The kiosk's read-aloud, offline: short phrases spoken by `espeak-ng` (Debian's package,
 //! with its Vietnamese voice) into WAV audio, cached in memory per (language, phrase) so a
-//! status read to many citizens is synthesised once. Nothing is written to disk; at most
-//! two syntheses run at once and each is killed after a few seconds.
+//! status read to many citizens is synthesised once. Nothing is written to disk. Synthesis
+//! is bounded below the frame path's share of the CPU: one process at a time, at low
+//! priority (`nice`), one request in flight per kiosk, a short queue, and each engine run
+//! killed after a few seconds or a minute of audio; a request beyond that is refused at once
+//! ([`SpeechError::Busy`], answered 503 with Retry-After). Which phrases a kiosk may have
+//! read is decided by the caller (`app::speech`): only those of a result it was shown.
 
-use std::collections::{HashMap, VecDeque};
-use std::io::Write;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Longest phrase accepted, characters.
@@ -14,6 +19,16 @@ pub const MAX_PHRASE: usize = 400;
 /// Cached audio kept at most, bytes.
 const CACHE_BYTES: usize = 48 << 20;
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Syntheses run at once (each takes most of a core while it runs).
+const AT_ONCE: usize = 1;
+/// Requests waiting for the engine at most; more are refused at once.
+const QUEUE: usize = 4;
+/// How long a request waits for the engine before it is refused.
+const WAIT: Duration = Duration::from_secs(3);
+/// The longest audio made: one minute of 16-bit mono at 22 050 Hz.
+const MAX_AUDIO_BYTES: u64 = 60 * 44_100 + 44;
+/// The engine's scheduling priority (`nice`): kiosk frames go first.
+const NICE: i32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
@@ -23,6 +38,8 @@ pub enum SpeechError {
     NoEngine,
     #[error("speech synthesis failed: {0}")]
     Failed(String),
+    #[error("the speech engine is busy; try again shortly")]
+    Busy,
 }
 
 /// A language the kiosk speaks.
@@ -58,11 +75,20 @@ struct Cache {
     bytes: usize,
 }
 
+/// Who holds or waits for the engine.
+#[derive(Default)]
+struct Slots {
+    running: usize,
+    waiting: usize,
+    /// Kiosks with a request running or waiting.
+    callers: HashSet<i64>,
+}
+
 /// Speech synthesis with its cache.
 pub struct Speech {
     command: String,
     cache: Mutex<Cache>,
-    slots: (Mutex<usize>, std::sync::Condvar),
+    slots: (Mutex<Slots>, Condvar),
 }
 
 impl Speech {
@@ -70,23 +96,31 @@ impl Speech {
         Self {
             command: command.to_string(),
             cache: Mutex::default(),
-            slots: (Mutex::new(0), std::sync::Condvar::new()),
+            slots: (Mutex::default(), Condvar::new()),
         }
     }
 
-    /// WAV audio of `phrase` in `lang` (from the cache when said before).
-    pub fn say(&self, lang: Lang, phrase: &str) -> Result<Arc<Vec<u8>>, SpeechError> {
+    /// The phrase as it is cached and checked: words separated by single spaces; None when
+    /// empty, too long or holding control characters.
+    pub fn normalise(phrase: &str) -> Option<String> {
         let phrase = phrase.split_whitespace().collect::<Vec<_>>().join(" ");
         let n = phrase.chars().count();
-        if n == 0 || n > MAX_PHRASE || phrase.chars().any(char::is_control) {
-            return Err(SpeechError::BadPhrase);
-        }
+        (n > 0 && n <= MAX_PHRASE && !phrase.chars().any(char::is_control)).then_some(phrase)
+    }
+
+    /// WAV audio of `phrase` in `lang` for kiosk `caller` (from the cache when said before).
+    pub fn say(&self, lang: Lang, phrase: &str, caller: i64) -> Result<Arc<Vec<u8>>, SpeechError> {
+        let phrase = Self::normalise(phrase).ok_or(SpeechError::BadPhrase)?;
         let key = (lang, phrase);
         if let Some(a) = self.cached(&key) {
             return Ok(a);
         }
         let audio = {
-            let _slot = self.slot();
+            let _slot = self.slot(caller)?;
+            // Another kiosk may have asked for the same phrase meanwhile.
+            if let Some(a) = self.cached(&key) {
+                return Ok(a);
+            }
             self.synthesise(lang, &key.1)?
         };
         let audio = Arc::new(audio);
@@ -117,24 +151,46 @@ impl Speech {
         }
     }
 
-    /// Waits for one of two synthesis slots.
-    fn slot(&self) -> SlotGuard<'_> {
+    /// Waits (briefly) for the engine: refused at once when `caller` already has a request
+    /// running or waiting, or the queue is full; refused after [`WAIT`].
+    fn slot(&self, caller: i64) -> Result<SlotGuard<'_>, SpeechError> {
         let (m, cv) = &self.slots;
-        let mut busy = m.lock().unwrap_or_else(|p| p.into_inner());
-        while *busy >= 2 {
-            busy = cv.wait(busy).unwrap_or_else(|p| p.into_inner());
+        let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
+        if s.callers.contains(&caller) || s.waiting >= QUEUE {
+            return Err(SpeechError::Busy);
         }
-        *busy += 1;
-        SlotGuard(self)
+        s.callers.insert(caller);
+        s.waiting += 1;
+        let until = Instant::now() + WAIT;
+        while s.running >= AT_ONCE {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                s.waiting -= 1;
+                s.callers.remove(&caller);
+                return Err(SpeechError::Busy);
+            }
+            s = cv.wait_timeout(s, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        s.waiting -= 1;
+        s.running += 1;
+        Ok(SlotGuard(self, caller))
     }
 
     /// Runs the engine: the phrase goes in on stdin (never on the command line).
     fn synthesise(&self, lang: Lang, phrase: &str) -> Result<Vec<u8>, SpeechError> {
-        let mut child = Command::new(&self.command)
-            .args(["-v", lang.voice(), "-s", "150", "--stdout"])
+        let mut cmd = Command::new(&self.command);
+        cmd.args(["-v", lang.voice(), "-s", "150", "--stdout"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: `nice` is async-signal-safe and touches only the child's own priority.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::nice(NICE);
+                Ok(())
+            });
+        }
+        let mut child = cmd
             .spawn()
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => SpeechError::NoEngine,
@@ -149,14 +205,24 @@ impl Speech {
             .stdout
             .take()
             .ok_or_else(|| SpeechError::Failed("no output".into()))?;
+        drop(child.stdin.take());
         let reader = std::thread::spawn(move || {
             let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
+            (&mut stdout)
+                .take(MAX_AUDIO_BYTES + 1)
+                .read_to_end(&mut buf)
+                .map(|_| buf)
         });
         let started = Instant::now();
         loop {
             match child.try_wait() {
                 Ok(Some(_)) => break,
+                Ok(None) if reader.is_finished() => {
+                    // All the audio we take has been read: stop the engine if it goes on.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
                 Ok(None) if started.elapsed() > TIMEOUT => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -170,6 +236,9 @@ impl Speech {
             .join()
             .map_err(|_| SpeechError::Failed("reader panicked".into()))?
             .map_err(|e| SpeechError::Failed(e.to_string()))?;
+        if audio.len() as u64 > MAX_AUDIO_BYTES {
+            return Err(SpeechError::Failed("more than a minute of audio".into()));
+        }
         if audio.len() <= 44 || !audio.starts_with(b"RIFF") {
             return Err(SpeechError::Failed("no audio produced".into()));
         }
@@ -177,12 +246,14 @@ impl Speech {
     }
 }
 
-struct SlotGuard<'a>(&'a Speech);
+struct SlotGuard<'a>(&'a Speech, i64);
 
 impl Drop for SlotGuard<'_> {
     fn drop(&mut self) {
         let (m, cv) = &self.0.slots;
-        *m.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
+        s.running -= 1;
+        s.callers.remove(&self.1);
         cv.notify_one();
     }
 }
@@ -207,31 +278,59 @@ mod tests {
     fn speaks_vietnamese_and_caches_the_phrase() {
         let Some(s) = engine() else { return };
         let a = s
-            .say(Lang::Vi, "Mời ông/bà đến quầy số 3 nhận kết quả.")
+            .say(Lang::Vi, "Mời ông/bà đến quầy số 3 nhận kết quả.", 1)
             .unwrap();
         assert!(a.starts_with(b"RIFF") && &a[8..12] == b"WAVE");
         // About a second or more of 22 kHz 16-bit audio.
         assert!(a.len() > 40_000, "{} bytes", a.len());
         let b = s
-            .say(Lang::Vi, "Mời ông/bà   đến quầy số 3 nhận kết quả.")
+            .say(Lang::Vi, "Mời ông/bà   đến quầy số 3 nhận kết quả.", 1)
             .unwrap();
         assert!(Arc::ptr_eq(&a, &b), "the same phrase is synthesised once");
-        let en = s.say(Lang::En, "Please come to counter 3.").unwrap();
+        let en = s.say(Lang::En, "Please come to counter 3.", 1).unwrap();
         assert!(en.starts_with(b"RIFF") && !Arc::ptr_eq(&a, &en));
     }
 
     #[test]
     fn refuses_bad_phrases_and_a_missing_engine() {
         let s = Speech::new("espeak-ng");
-        assert!(matches!(s.say(Lang::Vi, "  "), Err(SpeechError::BadPhrase)));
+        assert!(matches!(s.say(Lang::Vi, "  ", 1), Err(SpeechError::BadPhrase)));
         assert!(matches!(
-            s.say(Lang::Vi, &"a".repeat(MAX_PHRASE + 1)),
+            s.say(Lang::Vi, &"a".repeat(MAX_PHRASE + 1), 1),
             Err(SpeechError::BadPhrase)
         ));
         let none = Speech::new("/nonexistent/espeak-ng");
         assert!(matches!(
-            none.say(Lang::Vi, "xin chào"),
+            none.say(Lang::Vi, "xin chào", 1),
             Err(SpeechError::NoEngine)
         ));
+    }
+
+    #[test]
+    fn one_request_per_kiosk_and_a_short_queue() {
+        let Some(s) = engine() else { return };
+        let s = Arc::new(s);
+        // While kiosk 1 has a synthesis running, its second request is refused at once.
+        let g = s.slot(1).unwrap();
+        assert!(matches!(s.slot(1), Err(SpeechError::Busy)));
+        // Others queue up to QUEUE, then are refused at once.
+        let t = Instant::now();
+        let waiters: Vec<_> = (0..QUEUE as i64)
+            .map(|k| {
+                let s = s.clone();
+                std::thread::spawn(move || s.slot(10 + k).map(|_| ()).is_ok())
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(matches!(s.slot(99), Err(SpeechError::Busy)));
+        assert!(t.elapsed() < Duration::from_secs(1), "refused at once");
+        drop(g);
+        let served = waiters
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(served, QUEUE, "the queue is served once the engine is free");
+        assert!(s.slot(1).is_ok());
     }
 }

@@ -288,6 +288,7 @@ fn the_server_cameras_decisions_reach_its_own_kiosk_only() {
         header_timeout: std::time::Duration::from_secs(10),
         per_client: 0,
         total: 64,
+        write_timeout: std::time::Duration::from_secs(20),
     };
     rt.spawn(hoso::server::listen::run(
         listener,

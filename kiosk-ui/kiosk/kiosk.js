@@ -325,12 +325,13 @@
   }
 
   // Read-aloud: each phrase synthesised by the server (cached there), played in turn. The
-  // name and codes are not read out in a public lobby.
+  // phrases are the server's (it reads only those of a result shown here); the name and
+  // codes are not read out in a public lobby.
   function phrases() {
     const en = S.lang === 'en';
     const out = [t('kiosk.greeting') + '.'];
     for (const d of S.result.dossiers.slice(S.page * PAGE, S.page * PAGE + PAGE)) {
-      out.push(`${d.procedure}.`, `${en ? d.status_text_en : d.status_text}.`, `${t('kiosk.due')}: ${fmtDate(d.due_at)}.`, `${en ? d.next_action_en : d.next_action}`);
+      out.push(...(en ? d.say_en : d.say));
     }
     return out;
   }
@@ -349,7 +350,12 @@
     $('speak-status').textContent = t('kiosk.speaking');
     try {
       for (const p of phrases()) {
-        const r = await api('POST', '/api/v1/kiosk/speech', { lang: S.lang, text: p });
+        let r = await api('POST', '/api/v1/kiosk/speech', { lang: S.lang, text: p });
+        // The engine is busy with other kiosks: wait as told, a few times.
+        for (let i = 0; r.status === 503 && i < 5 && !run.stop; i++) {
+          await new Promise((res) => setTimeout(res, 1000 * (Number(r.headers.get('Retry-After')) || 1)));
+          r = await api('POST', '/api/v1/kiosk/speech', { lang: S.lang, text: p });
+        }
         if (!r.ok) throw new Error(`speech ${r.status}`);
         const url = URL.createObjectURL(await r.blob());
         if (run.stop) return;

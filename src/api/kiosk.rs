@@ -132,10 +132,10 @@ pub async fn speech(
     caller: Caller,
     ApiJson(b): ApiJson<SpeechBody>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&[Role::Kiosk])?;
+    let p = caller.require(&[Role::Kiosk])?.clone();
     let lang = crate::speech::Lang::parse(&b.lang)
         .ok_or_else(|| ApiError(AppError::Invalid("lang must be vi or en".into())))?;
-    let audio = blocking(move || Ok(app.speech.say(lang, &b.text)?)).await?;
+    let audio = blocking(move || app.speak(&p, lang, &b.text)).await?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "audio/wav"),

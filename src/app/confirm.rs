@@ -59,7 +59,9 @@ impl App {
         if !cancel && fitting != 1 {
             self.second_step_missed(device, &candidates, fitting)?;
         }
-        self.act(device, &key, decision)
+        let reply = self.act(device, &key, decision)?;
+        self.shown(device, reply.result.as_ref());
+        Ok(reply)
     }
 
     /// A wrong answer: audited, and one miss on each candidate's open dossier codes.

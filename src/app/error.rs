@@ -77,6 +77,7 @@ impl From<crate::speech::SpeechError> for AppError {
     fn from(e: crate::speech::SpeechError) -> Self {
         match e {
             crate::speech::SpeechError::BadPhrase => AppError::Invalid(e.to_string()),
+            crate::speech::SpeechError::Busy => AppError::Busy,
             e => AppError::Unprocessable {
                 code: "speech_unavailable",
                 message: e.to_string(),

@@ -75,7 +75,9 @@ impl App {
                     super::visit::visit_key(device, session)
                 };
                 self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
-                self.one_dossier_result(&d)
+                let r = self.one_dossier_result(&d)?;
+                self.shown(device, Some(&r));
+                Ok(r)
             }
             None => {
                 let (code_after, kiosk_after) = (

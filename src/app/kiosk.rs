@@ -46,6 +46,10 @@ pub struct KioskDossier {
     pub view: DossierView,
     pub next_action: String,
     pub next_action_en: String,
+    /// The phrases read aloud for this dossier (procedure, status, due date, next step), in
+    /// Vietnamese and in English; only these (and the greeting) may be read.
+    pub say: Vec<String>,
+    pub say_en: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,11 +130,31 @@ impl App {
 
     fn kiosk_dossier(&self, d: &DossierRow) -> Result<KioskDossier, AppError> {
         let view = self.view(d)?;
+        let (next_action, next_action_en) =
+            (self.next_action(&view, false), self.next_action(&view, true));
         Ok(KioskDossier {
-            next_action: self.next_action(&view, false),
-            next_action_en: self.next_action(&view, true),
+            say: self.phrases(&view, false, &next_action),
+            say_en: self.phrases(&view, true, &next_action_en),
+            next_action,
+            next_action_en,
             view,
         })
+    }
+
+    /// What the kiosk reads aloud of one dossier (never the name or the code).
+    fn phrases(&self, d: &DossierView, en: bool, next: &str) -> Vec<String> {
+        // "2026-12-05 17:00" → "05/12/2026", as the page shows it.
+        let date = match d.due_at.get(..10).map(|s| s.split('-').collect::<Vec<_>>()) {
+            Some(p) if p.len() == 3 => format!("{}/{}/{}", p[2], p[1], p[0]),
+            _ => d.due_at.clone(),
+        };
+        let status = if en { d.status_text_en } else { d.status_text };
+        vec![
+            format!("{}.", d.procedure),
+            format!("{status}."),
+            format!("{}: {date}.", self.strings.get(en, "kiosk.due")),
+            next.to_string(),
+        ]
     }
 
     /// The face result: open dossiers and those returned in the last 7 days, most urgent
@@ -180,7 +204,9 @@ impl App {
     ) -> Result<FrameReply, AppError> {
         check_session(session)?;
         let img = self.kiosk_decode(device, image)?;
-        self.kiosk_image(device, session, &img)
+        let reply = self.kiosk_image(device, session, &img)?;
+        self.shown(device, reply.result.as_ref());
+        Ok(reply)
     }
 
     /// One camera frame while the citizen holds up the receipt (the QR fallback).
@@ -192,7 +218,9 @@ impl App {
     ) -> Result<FrameReply, AppError> {
         check_session(session)?;
         let img = self.kiosk_decode(device, image)?;
-        self.kiosk_qr_frame(device, session, &img)
+        let reply = self.kiosk_qr_frame(device, session, &img)?;
+        self.shown(device, reply.result.as_ref());
+        Ok(reply)
     }
 
     /// Decodes a kiosk frame, counting unreadable ones for the kiosk's health.

@@ -21,6 +21,7 @@ pub mod public;
 pub mod requests;
 pub mod retention;
 pub mod signin;
+pub mod speech;
 pub mod stats;
 pub mod users;
 pub mod visit;
@@ -61,6 +62,8 @@ pub struct App {
     pub strings: kiosk::Strings,
     /// The kiosk's offline read-aloud (espeak-ng), cached per phrase.
     pub speech: crate::speech::Speech,
+    /// What each kiosk may have read aloud (the phrases of the results it was shown).
+    speakable: Mutex<speech::Speakable>,
     /// Demo mode's guide (links, demo kiosk token, sample dossiers), for the start page.
     pub demo_guide: std::sync::OnceLock<demo::DemoGuide>,
     /// What a restore must re-apply (withdrawals, revocations, account changes).
@@ -196,6 +199,7 @@ impl App {
             demo,
             strings: kiosk::Strings::load(),
             speech: crate::speech::Speech::new("espeak-ng"),
+            speakable: Mutex::default(),
             demo_guide: std::sync::OnceLock::new(),
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             keypad_gate: Mutex::new(()),

@@ -14,6 +14,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use super::stall::WriteTimeout;
+
 /// Connection limits of one listener.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
@@ -24,6 +26,8 @@ pub struct ConnLimits {
     pub per_client: usize,
     /// Open connections in all.
     pub total: usize,
+    /// How long a response may wait for a client that does not read it.
+    pub write_timeout: Duration,
 }
 
 /// The caller's address, as the accept loop saw it (an extension on every request).
@@ -175,10 +179,12 @@ pub async fn run(
         let watcher = graceful.watcher();
         let tls = tls.clone();
         let handshake = limits.header_timeout;
+        let write_timeout = limits.write_timeout;
         tokio::spawn(async move {
             let _slot = slot;
             let result = match tls {
                 None => {
+                    let stream = WriteTimeout::new(stream, write_timeout);
                     let conn = builder.serve_connection(TokioIo::new(stream), svc);
                     watcher.watch(conn).await
                 }
@@ -188,6 +194,7 @@ pub async fn run(
                     else {
                         return;
                     };
+                    let stream = WriteTimeout::new(stream, write_timeout);
                     let conn = builder.serve_connection(TokioIo::new(stream), svc);
                     watcher.watch(conn).await
                 }
@@ -265,6 +272,7 @@ mod tests {
             header_timeout: Duration::from_secs(1),
             per_client: 2,
             total: 3,
+            write_timeout: Duration::from_secs(1),
         };
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();

@@ -1,6 +1,7 @@
 //! The HTTP service: serves the API of an opened `App` until Ctrl-C or SIGTERM. Plain HTTP is for loopback; LAN clients need HTTPS.
 
 pub mod listen;
+pub mod stall;
 
 use std::sync::Arc;
 
@@ -116,6 +117,7 @@ fn conn_limits(app: &App) -> listen::ConnLimits {
         header_timeout: std::time::Duration::from_secs(l.header_timeout_seconds.max(1)),
         per_client: l.max_connections_per_client,
         total,
+        write_timeout: std::time::Duration::from_secs(l.write_timeout_seconds.max(1)),
     }
 }
 

@@ -169,7 +169,10 @@ impl Speech {
                 s.callers.remove(&caller);
                 return Err(SpeechError::Busy);
             }
-            s = cv.wait_timeout(s, left).unwrap_or_else(|p| p.into_inner()).0;
+            s = cv
+                .wait_timeout(s, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         s.waiting -= 1;
         s.running += 1;
@@ -190,12 +193,10 @@ impl Speech {
                 Ok(())
             });
         }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => SpeechError::NoEngine,
-                _ => SpeechError::Failed(e.to_string()),
-            })?;
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SpeechError::NoEngine,
+            _ => SpeechError::Failed(e.to_string()),
+        })?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(phrase.as_bytes())
@@ -294,7 +295,10 @@ mod tests {
     #[test]
     fn refuses_bad_phrases_and_a_missing_engine() {
         let s = Speech::new("espeak-ng");
-        assert!(matches!(s.say(Lang::Vi, "  ", 1), Err(SpeechError::BadPhrase)));
+        assert!(matches!(
+            s.say(Lang::Vi, "  ", 1),
+            Err(SpeechError::BadPhrase)
+        ));
         assert!(matches!(
             s.say(Lang::Vi, &"a".repeat(MAX_PHRASE + 1), 1),
             Err(SpeechError::BadPhrase)

@@ -81,18 +81,26 @@ impl App {
             codes.extend(
                 ds.into_iter()
                     .filter(|d| !crate::dossier::Status(d.status).is_closed())
-                    .map(|d| format!("code:{}", d.code)),
+                    .map(|d| {
+                        let code = format!("code:{}", d.code);
+                        (format!("{code}@kiosk:{}", device.id), code)
+                    }),
             );
         }
+        // Counted like keypad misses: on this kiosk, and towards the kiosks' count.
         let counts = self.store.read(|c| {
             codes
                 .iter()
-                .map(|k| Ok(rule.missed(rule.current(misses::get(c, k)?, t), t)))
+                .map(|(h, k)| {
+                    let m = rule.current_code(misses::get(c, h)?, misses::get(c, k)?, t);
+                    Ok(rule.code_missed(m, t))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })?;
         self.store.audited(&device.actor, now(), |tx| {
-            for (k, m) in codes.iter().zip(&counts) {
-                misses::put(tx, k, *m)?;
+            for ((h, k), m) in codes.iter().zip(&counts) {
+                misses::put(tx, h, m.here)?;
+                misses::put(tx, k, m.kiosks)?;
             }
             tx.record(
                 Action::KioskSecondStepMiss,

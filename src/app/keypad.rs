@@ -1,14 +1,19 @@
 //! The kiosk's keypad fallback: dossier code and the last 4 digits of the applicant's ID
-//! number, under the guess limits of `kiosk::keypad` (misses per dossier code across all
-//! kiosks, growing delays per kiosk; counters in the database, so a restart forgets
-//! nothing). Every try is audited; a right one is counted as a keypad look-up.
+//! number, under the guess limits of `kiosk::keypad` (misses per kiosk and dossier code, a
+//! code locked everywhere only when several kiosks missed it, growing delays per kiosk;
+//! counters in the database, so a restart forgets nothing) and a look-up budget per kiosk
+//! (`kiosk::budget`). A kiosk tries its own office's codes only (any, serving the
+//! province). Every miss is audited; a right one is audited and counted as a keypad look-up
+//! once per kiosk and dossier in ten minutes.
+
+use std::time::Instant;
 
 use serde_json::json;
 
 use super::kiosk::KioskResult;
-use super::{App, AppError};
+use super::{lock, App, AppError};
 use crate::auth::Principal;
-use crate::kiosk::keypad::{seconds, KeypadRule, Misses, Refusal};
+use crate::kiosk::keypad::{seconds, CodeMisses, KeypadRule, Refusal};
 use crate::kiosk::LookupMethod;
 use crate::store::audit::Action;
 use crate::store::{dossiers as sql, misses, now, now_ms};
@@ -31,29 +36,44 @@ impl App {
         }
         let rule = KeypadRule::default();
         let code = self.codes.check(code).ok();
-        let code_key = code.as_ref().map(|c| format!("code:{c}"));
+        if let Err(wait) = lock(&self.lookup_budget).take(device.id, Instant::now()) {
+            return Err(AppError::Throttled(wait.as_secs().max(1)));
+        }
         let kiosk_key = format!("kiosk:{}", device.id);
         // One look-up at a time: counters are read, checked and written without a race.
         let _gate = self.keypad_gate()?;
-        let t = now_ms();
-        let (code_m, kiosk_m) = self.store.read(|c| {
-            let get = |k: &str| misses::get(c, k);
-            Ok((
-                code_key.as_deref().map(get).transpose()?.flatten(),
-                get(&kiosk_key)?,
-            ))
-        })?;
-        let (code_m, kiosk_m) = (rule.current(code_m, t), rule.current(kiosk_m, t));
-        match rule.check(code_m, kiosk_m, t) {
-            Err(Refusal::CodeLocked(ms)) => return Err(AppError::CodeLocked(seconds(ms))),
-            Err(Refusal::KioskWait(ms)) => return Err(AppError::Throttled(seconds(ms))),
-            Ok(()) => {}
-        }
         let found = code
             .as_ref()
             .map(|c| self.store.read(|db| sql::dossier(db, c)))
             .transpose()?
             .flatten();
+        // Another office's code is not this kiosk's to try (unless it serves the province):
+        // found or not, its counters are neither read nor touched.
+        let scope = self.kiosk_scope(device);
+        let ours = found
+            .as_ref()
+            .is_none_or(|d| scope.is_none_or(|o| o == d.office_id));
+        let found = found.filter(|_| ours);
+        let code_keys = code
+            .as_ref()
+            .filter(|_| ours)
+            .map(|c| (format!("code:{c}@{kiosk_key}"), format!("code:{c}")));
+        let t = now_ms();
+        let (here, kiosks, kiosk_m) = self.store.read(|c| {
+            let get = |k: &str| misses::get(c, k);
+            let (here, kiosks) = match &code_keys {
+                Some((h, k)) => (get(h)?, get(k)?),
+                None => (None, None),
+            };
+            Ok((here, kiosks, get(&kiosk_key)?))
+        })?;
+        let code_m = rule.current_code(here, kiosks, t);
+        let kiosk_m = rule.current(kiosk_m, t);
+        match rule.check(code_m, kiosk_m, t) {
+            Err(Refusal::CodeLocked(ms)) => return Err(AppError::CodeLocked(seconds(ms))),
+            Err(Refusal::KioskWait(ms)) => return Err(AppError::Throttled(seconds(ms))),
+            Ok(()) => {}
+        }
         let hit = match found {
             Some(d) => self
                 .id_ends_with(crate::applicant::ApplicantId(d.applicant_id), &digits)?
@@ -62,11 +82,17 @@ impl App {
         };
         match hit {
             Some(d) => {
+                // The same dossier again on the same kiosk within minutes: one look-up.
+                let first = self.first_lookup(device, &d.code, LookupMethod::Keypad);
                 self.store.audited(&device.actor, now(), |tx| {
-                    if let Some(k) = &code_key {
+                    if let Some((h, k)) = &code_keys {
+                        misses::clear(tx, h)?;
                         misses::clear(tx, k)?;
                     }
-                    tx.record(Action::KioskLookupCode, &d.code, json!({}))
+                    if first {
+                        tx.record(Action::KioskLookupCode, &d.code, json!({}))?;
+                    }
+                    Ok(())
                 })?;
                 drop(_gate);
                 let visit = if session.is_empty() {
@@ -74,26 +100,31 @@ impl App {
                 } else {
                     super::visit::visit_key(device, session)
                 };
-                self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
+                if first {
+                    self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
+                }
                 let r = self.one_dossier_result(&d)?;
                 self.shown(device, Some(&r));
                 Ok(r)
             }
             None => {
                 let (code_after, kiosk_after) = (
-                    code_key.as_ref().map(|_| rule.missed(code_m, t)),
+                    code_keys.as_ref().map(|_| rule.code_missed(code_m, t)),
                     rule.missed(kiosk_m, t),
                 );
                 self.store.audited(&device.actor, now(), |tx| {
                     misses::prune(tx, t - rule.forget_ms.max(rule.code_lock_ms))?;
-                    if let (Some(k), Some(m)) = (&code_key, code_after) {
-                        misses::put(tx, k, m)?;
+                    if let (Some((h, k)), Some(m)) = (&code_keys, code_after) {
+                        misses::put(tx, h, m.here)?;
+                        misses::put(tx, k, m.kiosks)?;
                     }
                     misses::put(tx, &kiosk_key, kiosk_after)?;
                     tx.record(
                         Action::KioskLookupMiss,
                         "",
-                        json!({"code_misses": code_after.map(|m: Misses| m.count), "kiosk_misses": kiosk_after.count}),
+                        json!({"code_misses": code_after.map(|m: CodeMisses| m.here.count),
+                               "code_kiosks": code_after.map(|m: CodeMisses| m.kiosks.count),
+                               "kiosk_misses": kiosk_after.count}),
                     )
                 })?;
                 Err(AppError::NotFound(
@@ -101,5 +132,16 @@ impl App {
                 ))
             }
         }
+    }
+
+    /// Whether this is kiosk `device`'s first look-up of `code` by `method` in ten minutes
+    /// (repeats are neither audited nor counted again).
+    pub(crate) fn first_lookup(
+        &self,
+        device: &Principal,
+        code: &str,
+        method: LookupMethod,
+    ) -> bool {
+        lock(&self.lookup_repeats).first((device.id, code.to_string(), method), Instant::now())
     }
 }

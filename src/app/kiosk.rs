@@ -130,8 +130,10 @@ impl App {
 
     fn kiosk_dossier(&self, d: &DossierRow) -> Result<KioskDossier, AppError> {
         let view = self.view(d)?;
-        let (next_action, next_action_en) =
-            (self.next_action(&view, false), self.next_action(&view, true));
+        let (next_action, next_action_en) = (
+            self.next_action(&view, false),
+            self.next_action(&view, true),
+        );
         Ok(KioskDossier {
             say: self.phrases(&view, false, &next_action),
             say_en: self.phrases(&view, true, &next_action_en),
@@ -274,10 +276,16 @@ impl App {
 }
 
 impl App {
-    /// A kiosk's one-tap service rating (1–5; counts only, never who).
+    /// A kiosk's one-tap service rating (1–5; counts only, never who): one per result the
+    /// kiosk showed in the last 15 minutes (409 otherwise).
     pub fn rate(&self, kiosk: &crate::auth::Principal, score: i64) -> Result<(), AppError> {
         if !(1..=5).contains(&score) {
             return Err(AppError::field("score", "score must be 1 to 5"));
+        }
+        if !super::lock(&self.shown).rate(kiosk.id, std::time::Instant::now()) {
+            return Err(AppError::Conflict(
+                "a visit is rated once, after its result was shown".into(),
+            ));
         }
         let t = crate::store::now();
         self.store

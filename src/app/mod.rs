@@ -62,8 +62,13 @@ pub struct App {
     pub strings: kiosk::Strings,
     /// The kiosk's offline read-aloud (espeak-ng), cached per phrase.
     pub speech: crate::speech::Speech,
-    /// What each kiosk may have read aloud (the phrases of the results it was shown).
-    speakable: Mutex<speech::Speakable>,
+    /// The results each kiosk showed lately (what it may have read aloud, and rate).
+    shown: Mutex<crate::kiosk::shown::Shown>,
+    /// Keypad look-ups each kiosk may still make (a person's pace).
+    lookup_budget: Mutex<crate::kiosk::budget::Budget<i64>>,
+    /// (kiosk, dossier code, method) look-ups of the last ten minutes: repeats are folded
+    /// into one.
+    lookup_repeats: Mutex<crate::kiosk::budget::Repeats<(i64, String, crate::kiosk::LookupMethod)>>,
     /// Demo mode's guide (links, demo kiosk token, sample dossiers), for the start page.
     pub demo_guide: std::sync::OnceLock<demo::DemoGuide>,
     /// What a restore must re-apply (withdrawals, revocations, account changes).
@@ -111,6 +116,11 @@ const GALLERY_LOAD_PAGE: i64 = 4096;
 
 /// Stripes of [`App::person_lock`].
 const PERSON_LOCKS: usize = 64;
+
+/// Keypad look-ups a kiosk may make at once, then one every `LOOKUP_EVERY_S` seconds: a
+/// person types a code and four digits in no less than that.
+const LOOKUP_BURST: u32 = 8;
+const LOOKUP_EVERY_S: u64 = 5;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -199,7 +209,14 @@ impl App {
             demo,
             strings: kiosk::Strings::load(),
             speech: crate::speech::Speech::new("espeak-ng"),
-            speakable: Mutex::default(),
+            shown: Mutex::default(),
+            lookup_budget: Mutex::new(crate::kiosk::budget::Budget::new(
+                LOOKUP_BURST,
+                Duration::from_secs(LOOKUP_EVERY_S),
+            )),
+            lookup_repeats: Mutex::new(crate::kiosk::budget::Repeats::new(Duration::from_secs(
+                600,
+            ))),
             demo_guide: std::sync::OnceLock::new(),
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             keypad_gate: Mutex::new(()),

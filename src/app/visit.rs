@@ -256,10 +256,16 @@ impl App {
         let Some(d) = d.filter(|d| d.code == code) else {
             return Ok(None);
         };
-        self.audit(device, Action::KioskLookupQr, &d.code, json!({}))?;
+        // The same receipt again on the same kiosk within minutes: one look-up.
+        let first = self.first_lookup(device, &d.code, LookupMethod::Qr);
+        if first {
+            self.audit(device, Action::KioskLookupQr, &d.code, json!({}))?;
+        }
         let age = s.age(t);
         s.end_visit();
-        self.record_lookup(device.id, visit, LookupMethod::Qr, Some(age))?;
+        if first {
+            self.record_lookup(device.id, visit, LookupMethod::Qr, Some(age))?;
+        }
         let r = self.one_dossier_result(&d)?;
         Ok(Some(self.reply(
             KioskState::Matched,

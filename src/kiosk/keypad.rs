@@ -1,16 +1,20 @@
-//! The keypad fallback's guess limits (DESIGN §6), as pure rules over stored counters:
-//! wrong digits are counted per dossier code across all kiosks (5 misses lock that code for
-//! 15 minutes; only a correct look-up of that same code clears them) and per kiosk with
-//! growing delays (after 8 free misses each try waits 1 s, 2 s, 4 s … up to a minute after
-//! the kiosk's latest miss; nothing clears them but time), so one person's mistakes never
-//! lock the kiosk for the next citizen and no interleaving raises the guess rate. Counters
-//! carry wall-clock milliseconds so they survive a restart (`store::misses` keeps them).
+//! The keypad fallback's guess limits (DESIGN §6), as pure rules over stored counters.
+//! Wrong digits are counted per (kiosk, dossier code): 5 misses lock that code on that kiosk
+//! for 15 minutes. A code locks on every kiosk only when 3 kiosks have missed it, so one
+//! kiosk (or one token) cannot lock a citizen out of their own code elsewhere; only a correct
+//! look-up of that code clears its counters. Misses are also counted per kiosk with growing
+//! delays (after 8 free misses each try waits 1 s, 2 s, 4 s … up to a minute after the
+//! kiosk's latest miss; nothing clears them but time), so one person's mistakes never lock
+//! the kiosk for the next citizen and no interleaving raises the guess rate. Counters carry
+//! wall-clock milliseconds so they survive a restart (`store::misses` keeps them).
 
 /// The limits.
 #[derive(Debug, Clone, Copy)]
 pub struct KeypadRule {
-    /// Misses of one code that lock it.
+    /// Misses of one code on one kiosk that lock it there.
     pub code_misses: u32,
+    /// Kiosks that missed one code that lock it everywhere.
+    pub kiosks_to_lock: u32,
     /// How long a locked code stays locked after its latest miss, ms.
     pub code_lock_ms: i64,
     /// Misses of one kiosk before delays start.
@@ -25,6 +29,7 @@ impl Default for KeypadRule {
     fn default() -> Self {
         Self {
             code_misses: 5,
+            kiosks_to_lock: 3,
             code_lock_ms: 15 * 60_000,
             kiosk_free: 8,
             kiosk_max_delay_ms: 60_000,
@@ -38,6 +43,15 @@ impl Default for KeypadRule {
 pub struct Misses {
     pub count: u32,
     pub last_ms: i64,
+}
+
+/// One dossier code's counters as one kiosk sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CodeMisses {
+    /// This kiosk's misses of the code.
+    pub here: Misses,
+    /// How many kiosks missed the code (and when the latest miss was).
+    pub kiosks: Misses,
 }
 
 /// Why a try is refused before the digits are checked.
@@ -56,12 +70,30 @@ impl KeypadRule {
             .unwrap_or_default()
     }
 
+    /// A code's counters as they stand at `now`.
+    pub fn current_code(
+        &self,
+        here: Option<Misses>,
+        kiosks: Option<Misses>,
+        now: i64,
+    ) -> CodeMisses {
+        CodeMisses {
+            here: self.current(here, now),
+            kiosks: self.current(kiosks, now),
+        }
+    }
+
     /// Whether a try with this code's and this kiosk's counters may go ahead at `now`.
-    pub fn check(&self, code: Misses, kiosk: Misses, now: i64) -> Result<(), Refusal> {
-        if code.count >= self.code_misses {
-            let left = code.last_ms + self.code_lock_ms - now;
-            if left > 0 {
-                return Err(Refusal::CodeLocked(left));
+    pub fn check(&self, code: CodeMisses, kiosk: Misses, now: i64) -> Result<(), Refusal> {
+        for (m, locks_at) in [
+            (code.here, self.code_misses),
+            (code.kiosks, self.kiosks_to_lock),
+        ] {
+            if m.count >= locks_at {
+                let left = m.last_ms + self.code_lock_ms - now;
+                if left > 0 {
+                    return Err(Refusal::CodeLocked(left));
+                }
             }
         }
         let left = kiosk.last_ms + self.kiosk_delay(kiosk.count) - now;
@@ -94,6 +126,28 @@ impl KeypadRule {
     }
 }
 
+impl KeypadRule {
+    /// A code's counters after one more miss by this kiosk at `now` (the kiosks' count grows
+    /// with a kiosk's first miss of the code).
+    pub fn code_missed(&self, c: CodeMisses, now: i64) -> CodeMisses {
+        let kiosks = if c.here.count == 0 {
+            Misses {
+                count: c.kiosks.count.saturating_add(1),
+                last_ms: now,
+            }
+        } else {
+            Misses {
+                count: c.kiosks.count,
+                last_ms: now,
+            }
+        };
+        CodeMisses {
+            here: self.missed(c.here, now),
+            kiosks,
+        }
+    }
+}
+
 /// Seconds to tell the citizen, rounded up.
 pub fn seconds(ms: i64) -> u64 {
     u64::try_from((ms + 999) / 1000).unwrap_or(0).max(1)
@@ -105,23 +159,73 @@ mod tests {
 
     /// Tries of one kiosk at `at` (ms) on codes: true = right digits.
     fn run(rule: &KeypadRule, tries: &[(i64, &str, bool)]) -> Vec<Result<bool, Refusal>> {
-        let mut codes = std::collections::HashMap::<String, Misses>::new();
-        let mut kiosk = Misses::default();
+        run_kiosks(
+            rule,
+            &tries
+                .iter()
+                .map(|&(a, c, r)| (a, 1, c, r))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Tries at `at` (ms) of kiosk `k` on codes: true = right digits.
+    fn run_kiosks(
+        rule: &KeypadRule,
+        tries: &[(i64, i64, &str, bool)],
+    ) -> Vec<Result<bool, Refusal>> {
+        use std::collections::HashMap;
+        let mut here = HashMap::<(i64, String), Misses>::new();
+        let mut kiosks = HashMap::<String, Misses>::new();
+        let mut kiosk = HashMap::<i64, Misses>::new();
         tries
             .iter()
-            .map(|&(at, code, right)| {
-                let c = rule.current(codes.get(code).copied(), at);
-                let k = rule.current(Some(kiosk), at);
-                rule.check(c, k, at)?;
+            .map(|&(at, k, code, right)| {
+                let key = (k, code.to_string());
+                let c = rule.current_code(here.get(&key).copied(), kiosks.get(code).copied(), at);
+                let km = rule.current(kiosk.get(&k).copied(), at);
+                rule.check(c, km, at)?;
                 if right {
-                    codes.remove(code);
+                    here.remove(&key);
+                    kiosks.remove(code);
                 } else {
-                    codes.insert(code.into(), rule.missed(c, at));
-                    kiosk = rule.missed(k, at);
+                    let after = rule.code_missed(c, at);
+                    here.insert(key, after.here);
+                    kiosks.insert(code.into(), after.kiosks);
+                    kiosk.insert(k, rule.missed(km, at));
                 }
                 Ok(right)
             })
             .collect()
+    }
+
+    #[test]
+    fn one_kiosk_cannot_lock_a_code_elsewhere_three_can() {
+        let r = KeypadRule::default();
+        // Kiosk 1 (another office's, a stolen token …) misses code A five times: locked there.
+        let mut tries: Vec<_> = (0..5).map(|i| (i * 1000, 1, "A", false)).collect();
+        tries.push((6_000, 1, "A", true));
+        // The owner at kiosk 2 is served.
+        tries.push((6_000, 2, "A", true));
+        let out = run_kiosks(&r, &tries);
+        assert!(matches!(out[5], Err(Refusal::CodeLocked(_))), "{out:?}");
+        assert_eq!(out[6], Ok(true), "{out:?}");
+        // Misses at three kiosks lock the code everywhere for 15 minutes.
+        let tries = [
+            (0, 1, "B", false),
+            (1, 2, "B", false),
+            (2, 3, "B", false),
+            (3, 4, "B", true),
+            (3 + 15 * 60_000, 4, "B", true),
+        ];
+        let out = run_kiosks(&r, &tries);
+        assert!(matches!(out[3], Err(Refusal::CodeLocked(_))), "{out:?}");
+        assert_eq!(out[4], Ok(true));
+        // Two kiosks do not.
+        let out = run_kiosks(
+            &r,
+            &[(0, 1, "C", false), (1, 2, "C", false), (2, 3, "C", true)],
+        );
+        assert_eq!(out[2], Ok(true));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! visit of `visit`, the pure state machine that decides), the head-turn challenge and the
 //! receipt QR reader. Sessions expire when idle.
 
+pub mod budget;
 pub mod challenge;
 pub mod eligible;
 pub mod keypad;
 pub mod qr;
 pub mod scale;
+pub mod shown;
 pub mod visit;
 
 use std::collections::HashMap;
@@ -22,7 +24,7 @@ pub use visit::{
 };
 
 /// How a kiosk visit ended, as the statistics count it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LookupMethod {
     /// Recognised by face.

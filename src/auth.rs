@@ -118,6 +118,8 @@ impl Principal {
 pub enum AuthError {
     #[error("password must be at least 10 characters")]
     WeakPassword,
+    #[error("password must be at most {MAX_PASSWORD_BYTES} bytes")]
+    LongPassword,
     #[error("username must be 3–40 letters, digits, '.', '_' or '-'")]
     BadUsername,
     #[error("password hashing failed: {0}")]
@@ -137,9 +139,15 @@ pub fn validate_username(u: &str) -> Result<(), AuthError> {
     }
 }
 
+/// The longest password accepted (the sign-in body is 1 KB).
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
 pub fn hash_password(pw: &str) -> Result<String, AuthError> {
     if pw.chars().count() < 10 {
         return Err(AuthError::WeakPassword);
+    }
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(AuthError::LongPassword);
     }
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| AuthError::Hash(e.to_string()))?;

@@ -24,6 +24,7 @@ pub mod score;
 pub mod server;
 pub mod speech;
 pub mod store;
+pub mod streams;
 pub mod throttle;
 pub mod tls;
 pub mod vision;

@@ -120,7 +120,8 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
     }
 
     /// Frees room: keys whose wait is over and that are idle for the longest delay go
-    /// first; if none, the oldest key.
+    /// first; if none, the key with the fewest failures (the oldest of those), so a flood
+    /// of single failures from many keys cannot push out a key that is being slowed down.
     fn evict(&mut self, now: Instant) {
         let idle = self.max_delay();
         let before = self.entries.len();
@@ -132,7 +133,7 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
         if let Some(oldest) = self
             .entries
             .iter()
-            .min_by_key(|(_, e)| e.last)
+            .min_by_key(|(_, e)| (e.failures, e.last))
             .map(|(k, _)| k.clone())
         {
             self.entries.remove(&oldest);
@@ -180,15 +181,23 @@ mod tests {
     }
 
     #[test]
-    fn bounded_table_drops_idle_keys_first_then_the_oldest() {
+    fn bounded_table_drops_idle_keys_first_then_the_least_failed() {
         let mut t = Throttle::new(rule());
         for (i, k) in ["a", "b", "c"].iter().enumerate() {
             t.fail(&k.to_string(), at(i as u64 * 1000));
         }
-        // Nothing idle for 8 s yet: the oldest ("a") goes.
+        // Nothing idle for 8 s yet: the oldest of the least failed ("a") goes.
         t.fail(&"d".to_string(), at(3000));
         assert_eq!(t.len(), 3);
         assert_eq!(t.wait_ms(&"a".to_string(), at(3000)), 0);
+        // A key being slowed down outlives a flood of single failures from other keys.
+        for _ in 0..5 {
+            t.fail(&"slow".to_string(), at(3000));
+        }
+        for i in 0..100 {
+            t.fail(&format!("flood{i}"), at(3000));
+        }
+        assert!(t.wait_ms(&"slow".to_string(), at(3000)) > 0);
         // Much later every key is idle: all go, the new one stays.
         t.fail(&"e".to_string(), at(60_000));
         assert_eq!(t.len(), 1);

@@ -472,8 +472,20 @@ fn settings_accounts_devices_metrics() {
         put(json!({"retention_grace_days": 7, "kiosk_threshold": null, "kiosk_margin": -1.0})).0,
         400
     );
+    // Thresholds within the calibrated band only (issue 23).
+    for (t, m) in [
+        (json!(-1.0), json!(null)),
+        (json!(0.0), json!(null)),
+        (json!(9.2e18), json!(null)),
+        (json!(null), json!(0.0)),
+        (json!(null), json!(1.8e19)),
+    ] {
+        let (s, v) =
+            put(json!({"retention_grace_days": 7, "kiosk_threshold": t, "kiosk_margin": m}));
+        assert_eq!(s, 400, "{t} {m}: {v}");
+    }
     let (s, v) = put(
-        json!({"retention_grace_days": 14, "kiosk_threshold": calibrated - 0.5, "kiosk_margin": null}),
+        json!({"retention_grace_days": 14, "kiosk_threshold": calibrated + 0.1, "kiosk_margin": null}),
     );
     assert_eq!(
         (s, v["off_calibration"].as_bool()),

@@ -352,7 +352,7 @@ fn every_route_keeps_another_office_s_records_out_of_reach() {
     assert!(common::audit_actions(&admin_a, "action=applicant.link")
         .contains(&"applicant.link".to_string()));
     // An office admin cannot link by searching: only a clerk at the desk.
-    let (s, v) = admin_b.get(&format!("/api/v1/applicants?q=001090011111"));
+    let (s, v) = admin_b.get("/api/v1/applicants?q=001090011111");
     assert!(s == 200 && v == json!([]), "{v}");
     // Office A's access request about the linked citizen exports A's share only.
     let (s, v) = admin_a.post(

@@ -31,6 +31,7 @@ pub async fn answer(
 /// `GET /api/v1/desk/events`: the requests waiting now, then new ones and answers.
 pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?.clone();
+    let slot = super::stream_slot(&app, &p)?;
     // Subscribe before reading what waits, so nothing falls between the two.
     let rx = app.help_events.subscribe();
     let (a, by) = (app.clone(), p.clone());
@@ -60,5 +61,5 @@ pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<im
             }
         },
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(super::bounded(stream, slot)).keep_alive(KeepAlive::default()))
 }

@@ -170,7 +170,13 @@ pub async fn check_face(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(STAFF)?;
-    let body = body.map_err(|r| ApiError(AppError::TooLarge(r.body_text())))?;
+    let body = body.map_err(|r| {
+        ApiError(if super::timed_out(&r) {
+            AppError::TimedOut
+        } else {
+            AppError::TooLarge(r.body_text())
+        })
+    })?;
     let a = app.clone();
     Ok(Json(blocking(move || a.check_face(&body)).await?))
 }
@@ -183,7 +189,9 @@ pub async fn enrol_face(
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?.clone();
     let body = body.map_err(|r| {
-        ApiError(if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError(if super::timed_out(&r) {
+            AppError::TimedOut
+        } else if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge(format!(
                 "image too large (limit {} bytes)",
                 app.config.vision.max_image_bytes

@@ -19,7 +19,13 @@ pub async fn frame(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(&[Role::Kiosk])?.clone();
-    let body = body.map_err(|r| ApiError(AppError::TooLarge(r.body_text())))?;
+    let body = body.map_err(|r| {
+        ApiError(if super::timed_out(&r) {
+            AppError::TimedOut
+        } else {
+            AppError::TooLarge(r.body_text())
+        })
+    })?;
     let session = session_of(&headers);
     let presence = headers.get("x-kiosk-presence").is_some_and(|v| v == "1");
     let qr_only = headers.get("x-kiosk-mode").is_some_and(|v| v == "qr");
@@ -172,7 +178,9 @@ pub async fn pair(
 /// Decisions of the server-side camera as server-sent events (`hoso serve --camera`), to
 /// the kiosk device the camera serves only.
 pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    let me = caller.require(&[Role::Kiosk])?.id;
+    let p = caller.require(&[Role::Kiosk])?;
+    let slot = super::stream_slot(&app, p)?;
+    let me = p.id;
     let rx = app.events.subscribe();
     let stream = futures_util::stream::unfold(rx, move |mut rx| async move {
         loop {
@@ -187,5 +195,6 @@ pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<im
             }
         }
     });
-    Ok(axum::response::sse::Sse::new(stream).keep_alive(axum::response::sse::KeepAlive::default()))
+    Ok(axum::response::sse::Sse::new(super::bounded(stream, slot))
+        .keep_alive(axum::response::sse::KeepAlive::default()))
 }

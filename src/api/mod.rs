@@ -95,6 +95,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(r) if timed_out(&r) => Err(ApiError(AppError::TimedOut)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError(
                 AppError::TooLarge(format!("request body too large: {}", r.body_text())),
             )),
@@ -104,6 +105,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
             )))),
         }
     }
+}
+
+/// Whether a body rejection is the body timeout's (`limits.body_timeout_seconds`), which
+/// the API answers 408, not 400.
+pub fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The authenticated caller, if any.
@@ -180,6 +194,28 @@ impl Caller {
 }
 
 pub const STAFF: &[Role] = &[Role::Clerk, Role::Admin];
+
+/// A slot for an event stream of `p` (429 when the caller or the office has too many open).
+pub fn stream_slot(app: &App, p: &Principal) -> Result<crate::streams::Slot, ApiError> {
+    app.streams.open(&p.actor, p.office).ok_or_else(|| {
+        ApiError(AppError::Throttled(
+            crate::streams::LIFETIME.as_secs().min(60),
+        ))
+    })
+}
+
+/// An event stream that holds its slot while open and ends after its lifetime.
+pub fn bounded<S: futures_util::Stream>(
+    stream: S,
+    slot: crate::streams::Slot,
+) -> impl futures_util::Stream<Item = S::Item> {
+    use futures_util::StreamExt;
+    let end = tokio::time::sleep(crate::streams::LIFETIME);
+    stream.take_until(end).map(move |item| {
+        let _held = &slot;
+        item
+    })
+}
 
 /// Runs CPU-heavy work off the async threads.
 pub async fn blocking<T: Send + 'static>(

@@ -57,7 +57,16 @@ pub async fn page(
     };
     let ip = ClientAddr::ip_of(client);
     let a = app.clone();
-    let r = match super::blocking(move || a.public_status(ip, &code, &token)).await {
+    let found = super::blocking(move || {
+        let r = a.public_status(ip, &code, &token)?;
+        // The dossier's own office, not the server's default one.
+        let office = match r.dossiers.first() {
+            Some(d) => a.office(d.view.office_id)?.name,
+            None => a.config.office.name.clone(),
+        };
+        Ok((r, office))
+    });
+    let (r, office) = match found.await {
         Ok(r) => r,
         Err(super::ApiError(AppError::Throttled(s))) => {
             return missing(StatusCode::TOO_MANY_REQUESTS, Some(s))
@@ -92,7 +101,7 @@ pub async fn page(
         next = esc(&d.next_action),
         next_en = esc(&d.next_action_en),
         timeline = timeline,
-        office = esc(&app.config.office.name),
+        office = esc(&office),
     );
     let page = layout(&format!("Tình trạng hồ sơ {}", esc(&v.code)), &body);
     (

@@ -132,8 +132,29 @@ impl App {
         if !finite(new.kiosk_threshold) || !finite(new.kiosk_margin) {
             return Err(AppError::Invalid("thresholds must be numbers".into()));
         }
-        if new.kiosk_margin.is_some_and(|m| m < 0.0) {
-            return Err(AppError::Invalid("kiosk_margin cannot be negative".into()));
+        let (ct, cm) = self.calibrated_point();
+        if let (Some(v), Some((lo, hi))) = (new.kiosk_threshold, ct.map(threshold_band)) {
+            if !(lo..=hi).contains(&v) {
+                return Err(AppError::field(
+                    "kiosk_threshold",
+                    format!("kiosk_threshold must be between {lo:.3} and {hi:.3} (0.8 to 2.5 times the calibrated {:.3}, at most 1 for a cosine score)", ct.unwrap_or_default()),
+                ));
+            }
+        }
+        if let (Some(v), Some((lo, hi))) = (new.kiosk_margin, cm.map(margin_band)) {
+            if !(lo..=hi).contains(&v) {
+                return Err(AppError::field(
+                    "kiosk_margin",
+                    format!("kiosk_margin must be between {lo:.3} and {hi:.3} (half to five times the calibrated {:.3})", cm.unwrap_or_default()),
+                ));
+            }
+        }
+        if new.kiosk_margin.is_some_and(|m| m <= 0.0)
+            || new.kiosk_threshold.is_some_and(|t| t <= 0.0)
+        {
+            return Err(AppError::Invalid(
+                "thresholds and margins are positive".into(),
+            ));
         }
         let old = self.settings();
         let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -237,11 +258,8 @@ impl App {
     ) -> Result<(), AppError> {
         let name = name.map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "));
         let name = name.as_deref().filter(|n| !n.is_empty());
-        if name.is_some_and(|n| n.chars().count() > 100) {
-            return Err(AppError::field(
-                "display_name",
-                "a display name has at most 100 characters",
-            ));
+        if let Some(n) = name {
+            super::text::printable("display_name", n, 100)?;
         }
         self.require_user_in_scope(by, id)?;
         self.store.audited_with(&by.actor, now(), |tx| {
@@ -397,4 +415,17 @@ impl App {
             .ok_or_else(|| AppError::Invalid("role must be kiosk or integration".into()))?;
         self.issue_token(by, role, name, office)
     }
+}
+
+/// The kiosk thresholds an admin may set around the calibrated one `c`: 0.8× to 2.5× (at
+/// most 1 when the score is a cosine, i.e. `c` < 1). Below it the kiosk would match
+/// strangers; above it nobody.
+pub fn threshold_band(c: f32) -> (f32, f32) {
+    let hi = 2.5 * c;
+    (0.8 * c, if c < 1.0 { hi.min(1.0) } else { hi })
+}
+
+/// The margins an admin may set around the calibrated one: half to five times.
+pub fn margin_band(c: f32) -> (f32, f32) {
+    (0.5 * c, 5.0 * c)
 }

@@ -25,6 +25,9 @@ pub enum AppError {
     Unauthorized,
     #[error("{0}")]
     TooLarge(String),
+    /// The request body did not arrive in time (408).
+    #[error("the request body did not arrive in time")]
+    TimedOut,
     /// Too many failures from this client or for this account: wait this many seconds.
     #[error("too many failed attempts; try again in {0} s")]
     Throttled(u64),
@@ -148,6 +151,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
             AppError::TooLarge(_) => 413,
+            AppError::TimedOut => 408,
             AppError::Throttled(_) | AppError::CodeLocked(_) => 429,
             AppError::Busy => 503,
             AppError::DiskFull => 507,
@@ -165,6 +169,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unauthorized => "unauthorized",
             AppError::TooLarge(_) => "too_large",
+            AppError::TimedOut => "timeout",
             AppError::Throttled(_) => "too_many_requests",
             AppError::CodeLocked(_) => "code_locked",
             AppError::Busy => "busy",

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod signin;
 pub mod speech;
 pub mod stats;
+pub mod text;
 pub mod users;
 pub mod visit;
 
@@ -62,6 +63,8 @@ pub struct App {
     pub strings: kiosk::Strings,
     /// The kiosk's offline read-aloud (espeak-ng), cached per phrase.
     pub speech: crate::speech::Speech,
+    /// The open event streams (desk calls, kiosk decisions), capped.
+    pub streams: crate::streams::Streams,
     /// The results each kiosk showed lately (what it may have read aloud, and rate).
     shown: Mutex<crate::kiosk::shown::Shown>,
     /// Keypad look-ups each kiosk may still make (a person's pace).
@@ -209,6 +212,7 @@ impl App {
             demo,
             strings: kiosk::Strings::load(),
             speech: crate::speech::Speech::new("espeak-ng"),
+            streams: crate::streams::Streams::default(),
             shown: Mutex::default(),
             lookup_budget: Mutex::new(crate::kiosk::budget::Budget::new(
                 LOOKUP_BURST,

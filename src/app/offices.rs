@@ -82,11 +82,24 @@ impl App {
                 "office code: 1–40 letters, digits, '-', '_' or '.'",
             ));
         }
-        let name = o.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        let name = &super::text::printable("name", &o.name, 200)?;
+        let optional = |field, v: &str| {
+            let v = v.trim();
+            if v.is_empty() {
+                Ok(String::new())
+            } else {
+                super::text::printable(field, v, 300)
+            }
+        };
+        let (address, return_place, code_prefix) = (
+            optional("address", &o.address)?,
+            optional("return_place", &o.return_place)?,
+            optional("code_prefix", &o.code_prefix)?,
+        );
+        if code_prefix.chars().count() > 40 {
             return Err(AppError::field(
-                "name",
-                "office name is required (at most 200 characters)",
+                "code_prefix",
+                "a code prefix has at most 40 characters",
             ));
         }
         let t = now();
@@ -96,9 +109,9 @@ impl App {
                 &NewOffice {
                     code,
                     name,
-                    address: o.address.trim(),
-                    return_place: o.return_place.trim(),
-                    code_prefix: o.code_prefix.trim(),
+                    address: &address,
+                    return_place: &return_place,
+                    code_prefix: &code_prefix,
                 },
                 t,
             )?;

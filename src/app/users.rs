@@ -58,12 +58,7 @@ impl App {
             ));
         }
         let office = self.office_for_new(by, role, office)?;
-        let name = name.trim();
-        if name.is_empty() || name.len() > 80 {
-            return Err(AppError::Invalid(
-                "device name is required (at most 80 characters)".into(),
-            ));
-        }
+        let name = &super::text::printable("name", name, 80)?;
         let (token, hash) = auth::new_secret().map_err(|e| AppError::Internal(e.to_string()))?;
         let t = now();
         let id = self.store.audited(&by.actor, t, |tx| {

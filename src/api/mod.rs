@@ -62,7 +62,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() {
+        // A full queue (503 busy) is the server defending itself, not a failure: a flood
+        // of them must not flood the log.
+        if status.is_server_error() && !matches!(self.0, AppError::Busy) {
             tracing::error!(error = %self.0, "request failed");
         }
         let message = match &self.0 {

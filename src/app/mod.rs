@@ -67,6 +67,8 @@ pub struct App {
     pub streams: crate::streams::Streams,
     /// The results each kiosk showed lately (what it may have read aloud, and rate).
     shown: Mutex<crate::kiosk::shown::Shown>,
+    /// Read-aloud requests each kiosk may still make (a result read phrase by phrase).
+    speech_budget: Mutex<crate::kiosk::budget::Budget<i64>>,
     /// Keypad look-ups each kiosk may still make (a person's pace).
     lookup_budget: Mutex<crate::kiosk::budget::Budget<i64>>,
     /// (kiosk, dossier code, method) look-ups of the last ten minutes: repeats are folded
@@ -124,6 +126,10 @@ const PERSON_LOCKS: usize = 64;
 /// person types a code and four digits in no less than that.
 const LOOKUP_BURST: u32 = 8;
 const LOOKUP_EVERY_S: u64 = 5;
+/// Read-aloud requests a kiosk may make at once, then one every `SPEECH_EVERY_MS`: a page
+/// of results is a greeting and four phrases per dossier, each played before the next.
+const SPEECH_BURST: u32 = 20;
+const SPEECH_EVERY_MS: u64 = 250;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -214,6 +220,10 @@ impl App {
             speech: crate::speech::Speech::new("espeak-ng"),
             streams: crate::streams::Streams::default(),
             shown: Mutex::default(),
+            speech_budget: Mutex::new(crate::kiosk::budget::Budget::new(
+                SPEECH_BURST,
+                Duration::from_millis(SPEECH_EVERY_MS),
+            )),
             lookup_budget: Mutex::new(crate::kiosk::budget::Budget::new(
                 LOOKUP_BURST,
                 Duration::from_secs(LOOKUP_EVERY_S),

@@ -1,5 +1,6 @@
 //! Read-aloud as a use case: a kiosk may have read only the greeting and the phrases of a
-//! result it showed lately (`kiosk::shown`); the engine's own limits are in `speech`.
+//! result it showed lately (`kiosk::shown`), at a reading pace (a budget per kiosk); the
+//! engine's own limits are in `speech`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +35,9 @@ impl App {
         lang: Lang,
         text: &str,
     ) -> Result<Arc<Vec<u8>>, AppError> {
+        if let Err(wait) = lock(&self.speech_budget).take(device.id, Instant::now()) {
+            return Err(AppError::Throttled(wait.as_secs().max(1)));
+        }
         let phrase = Speech::normalise(text)
             .ok_or_else(|| AppError::Invalid(crate::speech::SpeechError::BadPhrase.to_string()))?;
         let greeting = format!("{}.", self.strings.get(lang == Lang::En, "kiosk.greeting"));

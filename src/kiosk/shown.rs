@@ -30,6 +30,11 @@ impl Shown {
     pub fn add(&mut self, device: i64, phrases: Vec<(Lang, String)>, now: Instant) {
         let kept = self.by_kiosk.entry(device).or_default();
         kept.retain(|r| now.duration_since(r.at) < FRESH);
+        // The same result again (the same receipt looked up twice): one visit, one rating.
+        if let Some(same) = kept.iter_mut().find(|r| r.phrases == phrases) {
+            same.at = now;
+            return;
+        }
         if kept.len() >= KEPT {
             kept.pop_front();
         }
@@ -104,11 +109,14 @@ mod tests {
     fn one_rating_per_result_shown() {
         let mut s = Shown::default();
         let t = Instant::now();
+        let result = |p: &str| vec![(Lang::Vi, p.to_string())];
         assert!(!s.rate(1, t), "no visit, no rating");
-        s.add(1, Vec::new(), t);
+        s.add(1, result("a"), t);
         assert!(s.rate(1, t));
         assert!(!s.rate(1, t), "once");
-        s.add(1, Vec::new(), t);
+        s.add(1, result("a"), t);
+        assert!(!s.rate(1, t), "the same result again is the same visit");
+        s.add(1, result("b"), t);
         assert!(!s.rate(2, t), "per kiosk");
         assert!(!s.rate(1, t + FRESH), "not long after");
         assert!(s.rate(1, t));

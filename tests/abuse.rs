@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{cli, Client, Office, Server, PASSWORD};
+use common::{Client, Office, Server, PASSWORD};
 use serde_json::{json, Value};
 
 const CODE: &str = "000.00.17.H29-261120-0001";
@@ -299,38 +299,13 @@ fn a_kiosk_token_writes_at_a_person_s_pace() {
 fn another_office_s_kiosk_cannot_touch_its_codes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    cli(
-        data,
-        &[
-            "admin",
-            "create-office",
-            "--code",
-            "ben-thanh",
-            "--name",
-            "Bộ phận Một cửa phường Bến Thành",
-        ],
-        "",
-    );
+    common::create_office_b(data, &[]);
     common::add_user_in(data, "clerk", "clerk_a", Some("default"));
-    let token = |name: &str, office: &str| {
-        cli(
-            data,
-            &[
-                "admin",
-                "issue-token",
-                "--role",
-                "kiosk",
-                "--name",
-                name,
-                "--office",
-                office,
-            ],
-            "",
-        )
-        .trim()
-        .to_string()
-    };
-    let (ka, kb) = (token("Sảnh A", "default"), token("Sảnh B", "ben-thanh"));
+    let token = |name: &str, office: &str| common::issue_token(data, "kiosk", name, Some(office));
+    let (ka, kb) = (
+        token("Sảnh A", "default"),
+        token("Sảnh B", common::OFFICE_B),
+    );
     let server = Server::start_at(data, &[]);
     let clerk = Client::login(&server.base, "clerk_a", PASSWORD);
     dossier(
@@ -384,21 +359,8 @@ fn event_streams_are_capped_per_session() {
 fn the_receipt_link_serves_its_citizen_behind_a_shared_address_and_names_its_office() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    cli(
-        data,
-        &[
-            "admin",
-            "create-office",
-            "--code",
-            "ben-thanh",
-            "--name",
-            "Bộ phận Một cửa phường Bến Thành",
-            "--code-prefix",
-            "000.00.18.H29-",
-        ],
-        "",
-    );
-    common::add_user_in(data, "clerk", "clerk_b", Some("ben-thanh"));
+    common::create_office_b(data, &[]);
+    common::add_user_in(data, "clerk", "clerk_b", Some(common::OFFICE_B));
     let server = Server::start_at(data, &[]);
     let clerk = Client::login(&server.base, "clerk_b", PASSWORD);
     let code = "000.00.18.H29-261120-0001";

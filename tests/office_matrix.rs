@@ -9,25 +9,17 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::path::Path;
 
-use common::{add_user_in, cli, Client, Server, PASSWORD, RECOGNITION_ONLY};
+use common::{add_user_in, Client, Server, OFFICE_B, PASSWORD, RECOGNITION_ONLY};
 use serde_json::{json, Value};
 
 const CODE_A: &str = "000.00.17.H29-261120-0001";
 const CODE_B: &str = "000.00.18.H29-261120-0001";
-const OFFICE_B: &str = "ben-thanh";
 const NAME_B: &str = "Phạm Thị Bình";
 const ID_B: &str = "001090022222";
 const PHONE_B: &str = "0909222222";
 
-fn token(data: &Path, role: &str, name: &str, office: Option<&str>) -> String {
-    let mut args = vec!["admin", "issue-token", "--role", role, "--name", name];
-    if let Some(o) = office {
-        args.extend(["--office", o]);
-    }
-    cli(data, &args, "").trim().to_string()
-}
+use common::issue_token as token;
 
 /// Office B's records the sweep aims at.
 struct Targets {
@@ -135,20 +127,7 @@ fn every_route_keeps_another_office_s_records_out_of_reach() {
     let data = dir.path();
     let conf = data.join("config.toml");
     std::fs::write(&conf, RECOGNITION_ONLY).unwrap();
-    cli(
-        data,
-        &[
-            "admin",
-            "create-office",
-            "--code",
-            OFFICE_B,
-            "--name",
-            "Bộ phận Một cửa phường Bến Thành",
-            "--code-prefix",
-            "000.00.18.H29-",
-        ],
-        "",
-    );
+    common::create_office_b(data, &[]);
     add_user_in(data, "admin", "province", None);
     add_user_in(data, "admin", "admin_a", Some("default"));
     add_user_in(data, "admin", "admin_b", Some(OFFICE_B));

@@ -7,20 +7,13 @@ mod common;
 
 use std::path::Path;
 
-use common::{add_user_in, cli, decide, Client, Server, PASSWORD, RECOGNITION_ONLY};
+use common::{add_user_in, cli, decide, Client, Server, OFFICE_B, PASSWORD, RECOGNITION_ONLY};
 use serde_json::{json, Value};
 
 const CODE_A: &str = "000.00.17.H29-261120-0001";
 const CODE_B: &str = "000.00.18.H29-261120-0001";
-const OFFICE_B: &str = "ben-thanh";
 
-fn token(data: &Path, role: &str, name: &str, office: Option<&str>) -> String {
-    let mut args = vec!["admin", "issue-token", "--role", role, "--name", name];
-    if let Some(o) = office {
-        args.extend(["--office", o]);
-    }
-    cli(data, &args, "").trim().to_string()
-}
+use common::issue_token as token;
 
 /// A consented applicant with two enrolled photos and one open dossier `code`.
 fn person(c: &Client, name: &str, id_number: &str, photos: &[&Path], code: &str) -> i64 {
@@ -63,21 +56,9 @@ fn offices_keep_to_their_own_people_and_records() {
     let data = dir.path();
     let conf = data.join("config.toml");
     std::fs::write(&conf, RECOGNITION_ONLY).unwrap();
-    cli(
+    common::create_office_b(
         data,
-        &[
-            "admin",
-            "create-office",
-            "--code",
-            OFFICE_B,
-            "--name",
-            "Bộ phận Một cửa phường Bến Thành",
-            "--return-place",
-            "Quầy số 3, UBND phường Bến Thành",
-            "--code-prefix",
-            "000.00.18.H29-",
-        ],
-        "",
+        &["--return-place", "Quầy số 3, UBND phường Bến Thành"],
     );
     let offices = cli(data, &["admin", "offices"], "");
     assert!(

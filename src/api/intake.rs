@@ -170,13 +170,7 @@ pub async fn check_face(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(STAFF)?;
-    let body = body.map_err(|r| {
-        ApiError(if super::timed_out(&r) {
-            AppError::TimedOut
-        } else {
-            AppError::TooLarge(r.body_text())
-        })
-    })?;
+    let body = body.map_err(super::body_error)?;
     let a = app.clone();
     Ok(Json(blocking(move || a.check_face(&body)).await?))
 }

@@ -19,13 +19,7 @@ pub async fn frame(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(&[Role::Kiosk])?.clone();
-    let body = body.map_err(|r| {
-        ApiError(if super::timed_out(&r) {
-            AppError::TimedOut
-        } else {
-            AppError::TooLarge(r.body_text())
-        })
-    })?;
+    let body = body.map_err(super::body_error)?;
     let session = session_of(&headers);
     let presence = headers.get("x-kiosk-presence").is_some_and(|v| v == "1");
     let qr_only = headers.get("x-kiosk-mode").is_some_and(|v| v == "qr");

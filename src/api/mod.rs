@@ -122,6 +122,15 @@ pub fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// A raw body that did not arrive whole: too slow (408) or too large (413).
+pub fn body_error(r: axum::extract::rejection::BytesRejection) -> ApiError {
+    ApiError(if timed_out(&r) {
+        AppError::TimedOut
+    } else {
+        AppError::TooLarge(r.body_text())
+    })
+}
+
 /// The authenticated caller, if any.
 pub struct Caller(pub Option<Principal>);
 

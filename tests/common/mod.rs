@@ -514,6 +514,27 @@ pub fn cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The second office of the multi-office tests, its name and its dossier codes' prefix.
+pub const OFFICE_B: &str = "ben-thanh";
+pub const OFFICE_B_NAME: &str = "Bộ phận Một cửa phường Bến Thành";
+pub const OFFICE_B_PREFIX: &str = "000.00.18.H29-";
+
+/// Creates office B in `data` with the CLI (`extra`: more `create-office` arguments).
+pub fn create_office_b(data: &std::path::Path, extra: &[&str]) {
+    let mut args = vec![
+        "admin",
+        "create-office",
+        "--code",
+        OFFICE_B,
+        "--name",
+        OFFICE_B_NAME,
+        "--code-prefix",
+        OFFICE_B_PREFIX,
+    ];
+    args.extend(extra);
+    cli(data, &args, "");
+}
+
 /// Creates an account with the CLI (password `PASSWORD`).
 pub fn add_user(data: &std::path::Path, role: &str, username: &str) {
     add_user_in(data, role, username, None);
@@ -533,6 +554,15 @@ pub fn add_user_in(data: &std::path::Path, role: &str, username: &str, office: O
         args.extend(["--office", o]);
     }
     cli(data, &args, PASSWORD);
+}
+
+/// Issues a device token of `role` named `name` (of office `office`, a code) with the CLI.
+pub fn issue_token(data: &std::path::Path, role: &str, name: &str, office: Option<&str>) -> String {
+    let mut args = vec!["admin", "issue-token", "--role", role, "--name", name];
+    if let Some(o) = office {
+        args.extend(["--office", o]);
+    }
+    cli(data, &args, "").trim().to_string()
 }
 
 /// The CLI arguments that issue the token of a kiosk named "Sảnh 1".

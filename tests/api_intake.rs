@@ -626,3 +626,25 @@ fn role_matrix() {
     assert!(failures.is_empty(), "role matrix:\n{}", failures.join("\n"));
     assert_eq!(Client::new(&base).get("/healthz").0, 200);
 }
+
+/// Issue 26: a clerk finds a returning citizen by any part of a dossier code, as read off the
+/// receipt ("261206-0006"), in any case.
+#[test]
+fn a_returning_citizen_is_found_by_part_of_a_dossier_code() {
+    let o = Office::start();
+    let id = common::consented_applicant(&o.clerk, "Trần Thị Mai", "001090055555");
+    common::open_dossier(
+        &o.clerk,
+        id,
+        "000.00.17.H29-261206-0006",
+        "Cấp bản sao trích lục",
+        "2026-12-06 08:00",
+        "2026-12-20",
+    );
+    for q in ["261206-0006", "h29-261206", "000.00.17.H29-261206-0006"] {
+        let (s, found) = o.clerk.get(&format!("/api/v1/applicants?q={q}"));
+        assert_eq!(s, 200);
+        assert_eq!(found[0]["id"], id, "{q}: {found}");
+    }
+    assert_eq!(o.clerk.get("/api/v1/applicants?q=261206-0007").1, json!([]));
+}

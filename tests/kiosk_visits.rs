@@ -165,7 +165,8 @@ fn read_aloud_is_audio_made_on_the_server_of_what_the_kiosk_showed() {
         .collect();
     assert_eq!(phrases.len(), 4, "{d}");
     assert_eq!(phrases[0], "Cấp đổi giấy phép lái xe.");
-    assert_eq!(phrases[2], "Hẹn trả kết quả: 10/12/2026.");
+    assert_eq!(phrases[2], "Hẹn trả kết quả: ngày 10 tháng 12 năm 2026.");
+    assert_eq!(d["say_en"][2], "Result due: 10 December 2026.");
     assert!(!d.to_string().contains("An."), "no name is read");
     let t = Instant::now();
     let (s, ct, wav) = say("vi", &phrases[3]);

@@ -123,6 +123,12 @@ impl App {
             .filter(|d| sees(by, d.office_id))
         {
             ids.push(d.applicant_id);
+        } else if looks_like_code_part(q) {
+            // Part of a dossier code ("261206-0006"), as a citizen reads it off the receipt.
+            let part = q.to_uppercase();
+            ids.extend(self.store.read(|c| {
+                dsql::applicants_by_code_part(c, &part, by.office, MAX_RESULTS as i64)
+            })?);
         }
         if ids.is_empty() && !q.chars().all(|c| c.is_ascii_digit()) {
             let words: Vec<String> = fold(q).split(' ').map(str::to_string).collect();
@@ -321,9 +327,28 @@ impl App {
     }
 }
 
+/// Whether `q` may be part of a dossier code: at least 6 characters of code characters
+/// with a digit and a separator ("261206-0006", "H29-261206").
+fn looks_like_code_part(q: &str) -> bool {
+    q.len() >= 6
+        && q.chars().any(|c| c.is_ascii_digit())
+        && q.contains(['-', '.'])
+        && q.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{fold, looks_like_code_part};
+
+    #[test]
+    fn parts_of_codes_are_recognised() {
+        assert!(looks_like_code_part("261206-0006"));
+        assert!(looks_like_code_part("H29-261206"));
+        assert!(!looks_like_code_part("0006"), "too short");
+        assert!(!looks_like_code_part("Nguyễn-An"));
+        assert!(!looks_like_code_part("0909222222"), "a phone number");
+    }
 
     #[test]
     fn names_fold_for_search() {

@@ -143,7 +143,8 @@ impl App {
         })
     }
 
-    /// What the kiosk reads aloud of one dossier (never the name or the code).
+    /// What the kiosk reads aloud of one dossier (never the name or the code), with dates,
+    /// times and amounts written out for speech (`kiosk::spoken`).
     fn phrases(&self, d: &DossierView, en: bool, next: &str) -> Vec<String> {
         // "2026-12-05 17:00" → "05/12/2026", as the page shows it.
         let date = match d.due_at.get(..10).map(|s| s.split('-').collect::<Vec<_>>()) {
@@ -151,12 +152,15 @@ impl App {
             _ => d.due_at.clone(),
         };
         let status = if en { d.status_text_en } else { d.status_text };
-        vec![
+        [
             format!("{}.", d.procedure),
             format!("{status}."),
             format!("{}: {date}.", self.strings.get(en, "kiosk.due")),
             next.to_string(),
         ]
+        .iter()
+        .map(|p| crate::kiosk::spoken::for_speech(p, en))
+        .collect()
     }
 
     /// The face result: open dossiers and those returned in the last 7 days, most urgent

@@ -10,6 +10,7 @@ pub mod keypad;
 pub mod qr;
 pub mod scale;
 pub mod shown;
+pub mod spoken;
 pub mod visit;
 
 use std::collections::HashMap;

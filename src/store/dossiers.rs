@@ -127,6 +127,29 @@ pub fn dossier(c: &Conn, code: &str) -> Result<Option<DossierRow>, StoreError> {
     .optional()
 }
 
+/// The applicants of the dossiers of office `scope` (None: all) whose code contains `part`
+/// (upper-case; `%` and `_` match literally), newest first, at most `limit`.
+pub fn applicants_by_code_part(
+    c: &Conn,
+    part: &str,
+    scope: Option<i64>,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let like = format!(
+        "%{}%",
+        part.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut st = c.prepare(
+        "SELECT applicant_id FROM dossiers
+         WHERE code LIKE ?1 ESCAPE '\\' AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2)
+         ORDER BY received_at DESC, code DESC LIMIT ?3",
+    )?;
+    let rows = st.query_map(p![like, scope, limit], |r| r.get(0))?;
+    rows.collect::<Result<_, _>>()
+}
+
 pub fn dossier_by_token_hash(c: &Conn, hash: &str) -> Result<Option<DossierRow>, StoreError> {
     c.query_row(
         &format!("SELECT {COLS} FROM dossiers WHERE lookup_token_hash = ?1"),

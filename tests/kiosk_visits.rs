@@ -81,6 +81,28 @@ fn keypad_misses_lock_a_code_on_one_kiosk_everywhere_only_from_three_and_survive
     assert_eq!(lookup(&k1, CODE_A, "1111").1["error"], "code_locked");
     assert_eq!(lookup(&k1, CODE_C, "3333").1["error"], "code_locked");
     assert_eq!(lookup(&k1, CODE_B, "2222").0, 200);
+    // The clerk sees the locked code on the person's page and unlocks it for its owner
+    // (issue 26); the other locked code stays locked.
+    let c = Client::login(&server.base, "clerk1", common::PASSWORD);
+    let (_, found) = c.get(&format!("/api/v1/applicants?q={CODE_C}"));
+    let (_, person) = c.get(&format!("/api/v1/applicants/{}", found[0]["id"]));
+    let lock = &person["keypad_locks"][0];
+    assert_eq!(
+        (lock["code"].as_str(), lock["kiosks"].as_u64()),
+        (Some(CODE_C), Some(3)),
+        "{person}"
+    );
+    assert!(lock["locked_for_s"].as_u64().unwrap() > 0, "{lock}");
+    let (s, v) = c.post(&format!("/api/v1/dossiers/{CODE_C}/unlock"), json!({}));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["unlocked"]["misses"], 3);
+    assert_eq!(lookup(&k1, CODE_C, "3333").0, 200, "unlocked at the desk");
+    assert_eq!(lookup(&k1, CODE_A, "1111").1["error"], "code_locked");
+    let admin = Client::login(&server.base, "admin1", common::PASSWORD);
+    assert_eq!(
+        common::audit_actions(&admin, "action=dossier.unlock").len(),
+        1
+    );
     drop(server);
     drop(data);
 }

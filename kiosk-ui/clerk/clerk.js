@@ -17,6 +17,7 @@
   const form = (el) => Object.fromEntries(new FormData(el).entries());
   const day = (unix) => new Date(unix * 1000).toLocaleDateString('vi-VN', { day: '2-digit', month: '2-digit', year: 'numeric' });
   const dayOf = (rfc) => day(Date.parse(rfc) / 1000);
+  const el = (tag, cls, text) => { const e = document.createElement(tag); e.className = cls; e.textContent = text; return e; };
 
   function home() {
     state.applicant = null; state.person = null;
@@ -92,7 +93,27 @@
       const a = document.createElement('a');
       a.href = `/api/v1/dossiers/${encodeURIComponent(d.code)}/receipt`; a.target = '_blank';
       a.textContent = t('person.receipt');
-      td.append(a); tr.append(td);
+      td.append(a);
+      // A code the kiosks' keypads locked (wrong ID digits): the clerk unlocks it for its owner.
+      const lock = (p.keypad_locks || []).find((l) => l.code === d.code);
+      if (lock) {
+        const note = el('div', 'lock', t(lock.locked_for_s > 0 ? 'person.locked' : 'person.missed', {
+          n: lock.misses, at: new Date(lock.last_at * 1000).toLocaleTimeString('vi-VN', { hour: '2-digit', minute: '2-digit' }),
+          m: Math.ceil(lock.locked_for_s / 60),
+        }));
+        const b = el('button', 'unlock', t('person.unlock'));
+        b.type = 'button';
+        b.addEventListener('click', async () => {
+          try {
+            await api('POST', `/api/v1/dossiers/${encodeURIComponent(d.code)}/unlock`);
+            await openPerson(p.id);
+            show(t('person.unlocked', { code: d.code }), true);
+          } catch (err) { show(err.message); }
+        });
+        note.append(' ', b);
+        td.append(note);
+      }
+      tr.append(td);
       rows.append(tr);
     }
     $('person-reenrol').hidden = !p.consent;

@@ -201,3 +201,15 @@ pub async fn receipt(
 
 /// Largest CSV import body (about 40 000 rows).
 pub const IMPORT_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `POST /api/v1/dossiers/{code}/unlock`: a clerk unlocks a code the kiosks' keypads locked
+/// (its misses on every kiosk forgotten; audited). `{unlocked: what was cleared, or null}`.
+pub async fn unlock(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(super::STAFF)?.clone();
+    let cleared = super::blocking(move || app.unlock_code(&p, &code)).await?;
+    Ok(Json(serde_json::json!({"unlocked": cleared})))
+}

@@ -148,4 +148,5 @@ pub static ROUTES: &[Route] = &[
     r("/api/v1/dossiers/{code}/events", |_| {
         post(dossiers::add_event)
     }),
+    r("/api/v1/dossiers/{code}/unlock", |_| post(dossiers::unlock)),
 ];

@@ -52,6 +52,8 @@ pub struct Person {
     pub last_recognised_at: Option<i64>,
     pub biometrics_purged_at: Option<i64>,
     pub dossiers: Vec<super::dossiers::DossierView>,
+    /// The person's dossier codes that kiosks' keypads missed lately (a clerk may unlock).
+    pub keypad_locks: Vec<super::unlock::CodeLock>,
 }
 
 /// The other record of a duplicate-face warning, masked.
@@ -220,6 +222,11 @@ impl App {
             model_profile: self.model_id.clone(),
             last_recognised_at: last_seen,
             biometrics_purged_at: a.biometrics_purged_at,
+            keypad_locks: dossiers
+                .iter()
+                .filter(|d| sees(by, d.office_id))
+                .filter_map(|d| self.code_lock(&d.code).transpose())
+                .collect::<Result<_, _>>()?,
             dossiers: dossiers
                 .iter()
                 .filter(|d| sees(by, d.office_id))

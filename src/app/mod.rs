@@ -24,6 +24,7 @@ pub mod signin;
 pub mod speech;
 pub mod stats;
 pub mod text;
+pub mod unlock;
 pub mod users;
 pub mod visit;
 

@@ -48,6 +48,7 @@ pub enum Action {
     NameReveal,
     OfficeCreate,
     ApplicantLink,
+    CodeUnlock,
 }
 
 impl Action {
@@ -96,6 +97,7 @@ impl Action {
         Action::NameReveal,
         Action::OfficeCreate,
         Action::ApplicantLink,
+        Action::CodeUnlock,
     ];
 
     /// The code stored in the log.
@@ -145,6 +147,7 @@ impl Action {
             Action::NameReveal => "applicant.reveal",
             Action::OfficeCreate => "office.create",
             Action::ApplicantLink => "applicant.link",
+            Action::CodeUnlock => "dossier.unlock",
         }
     }
 }

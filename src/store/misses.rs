@@ -39,6 +39,32 @@ pub fn clear(tx: &Tx, key: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The keypad counters of dossier `code`: the kiosks' count (`code:<code>`) and each
+/// kiosk's misses (`code:<code>@kiosk:<id>`).
+pub fn of_code(c: &Conn, code: &str) -> Result<Vec<(String, Misses)>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT key, count, last_ms FROM misses WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2",
+    )?;
+    let rows = st.query_map(p![format!("code:{code}"), format!("code:{code}@")], |r| {
+        Ok((
+            r.get(0)?,
+            Misses {
+                count: r.get(1)?,
+                last_ms: r.get(2)?,
+            },
+        ))
+    })?;
+    rows.collect::<Result<_, _>>()
+}
+
+/// Forgets the keypad counters of dossier `code`; returns how many there were.
+pub fn clear_code(tx: &Tx, code: &str) -> Result<usize, StoreError> {
+    tx.execute(
+        "DELETE FROM misses WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2",
+        p![format!("code:{code}"), format!("code:{code}@")],
+    )
+}
+
 /// Forgets every counter whose latest miss is before `before_ms`.
 pub fn prune(tx: &Tx, before_ms: i64) -> Result<usize, StoreError> {
     tx.execute("DELETE FROM misses WHERE last_ms < ?1", p![before_ms])

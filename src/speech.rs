@@ -206,7 +206,6 @@ impl Speech {
             .stdout
             .take()
             .ok_or_else(|| SpeechError::Failed("no output".into()))?;
-        drop(child.stdin.take());
         let reader = std::thread::spawn(move || {
             let mut buf = Vec::new();
             (&mut stdout)

@@ -14,6 +14,8 @@ pub const PER_CALLER: usize = 4;
 pub const PER_OFFICE: usize = 64;
 /// Open streams in all.
 pub const TOTAL: usize = 1024;
+/// Seconds a caller refused a stream is told to wait.
+pub const RETRY_S: u64 = 60;
 /// A stream ends after this long; the page reconnects.
 pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
 

@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{Read, Write};
 
-use common::{add_user_in, Client, Server, OFFICE_B, PASSWORD, RECOGNITION_ONLY};
+use common::{Client, Server, OFFICE_B, PASSWORD, RECOGNITION_ONLY};
 use serde_json::{json, Value};
 
 const CODE_A: &str = "000.00.17.H29-261120-0001";
@@ -128,11 +128,7 @@ fn every_route_keeps_another_office_s_records_out_of_reach() {
     let conf = data.join("config.toml");
     std::fs::write(&conf, RECOGNITION_ONLY).unwrap();
     common::create_office_b(data, &[]);
-    add_user_in(data, "admin", "province", None);
-    add_user_in(data, "admin", "admin_a", Some("default"));
-    add_user_in(data, "admin", "admin_b", Some(OFFICE_B));
-    add_user_in(data, "clerk", "clerk_a", Some("default"));
-    add_user_in(data, "clerk", "clerk_b", Some(OFFICE_B));
+    common::two_offices_staff(data);
     let kiosk_a = token(data, "kiosk", "Sảnh A", Some("default"));
     let kiosk_b = token(data, "kiosk", "Sảnh B", Some(OFFICE_B));
     let int_a = token(data, "integration", "Một cửa A", Some("default"));

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{add_user_in, cli, decide, Client, Server, OFFICE_B, PASSWORD, RECOGNITION_ONLY};
+use common::{cli, decide, Client, Server, OFFICE_B, PASSWORD, RECOGNITION_ONLY};
 use serde_json::{json, Value};
 
 const CODE_A: &str = "000.00.17.H29-261120-0001";
@@ -71,11 +71,7 @@ fn offices_keep_to_their_own_people_and_records() {
         &["admin", "issue-token", "--role", "kiosk", "--name", "x"],
     );
     assert!(!ok && err.contains("office"), "{err}");
-    add_user_in(data, "admin", "province", None);
-    add_user_in(data, "admin", "admin_a", Some("default"));
-    add_user_in(data, "admin", "admin_b", Some(OFFICE_B));
-    add_user_in(data, "clerk", "clerk_a", Some("default"));
-    add_user_in(data, "clerk", "clerk_b", Some(OFFICE_B));
+    common::two_offices_staff(data);
     let kiosk_a = token(data, "kiosk", "Sảnh A", Some("default"));
     let kiosk_b = token(data, "kiosk", "Sảnh B", Some(OFFICE_B));
     let int_a = token(data, "integration", "Một cửa A", Some("default"));

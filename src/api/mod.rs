@@ -208,11 +208,9 @@ pub const STAFF: &[Role] = &[Role::Clerk, Role::Admin];
 
 /// A slot for an event stream of `p` (429 when the caller or the office has too many open).
 pub fn stream_slot(app: &App, p: &Principal) -> Result<crate::streams::Slot, ApiError> {
-    app.streams.open(&p.actor, p.office).ok_or_else(|| {
-        ApiError(AppError::Throttled(
-            crate::streams::LIFETIME.as_secs().min(60),
-        ))
-    })
+    app.streams
+        .open(&p.actor, p.office)
+        .ok_or(ApiError(AppError::Throttled(crate::streams::RETRY_S)))
 }
 
 /// An event stream that holds its slot while open and ends after its lifetime.

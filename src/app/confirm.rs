@@ -81,10 +81,7 @@ impl App {
             codes.extend(
                 ds.into_iter()
                     .filter(|d| !crate::dossier::Status(d.status).is_closed())
-                    .map(|d| {
-                        let code = format!("code:{}", d.code);
-                        (format!("{code}@kiosk:{}", device.id), code)
-                    }),
+                    .map(|d| crate::kiosk::keypad::code_keys(&d.code, device.id)),
             );
         }
         // Counted like keypad misses: on this kiosk, and towards the kiosks' count.
@@ -98,9 +95,8 @@ impl App {
                 .collect::<Result<Vec<_>, _>>()
         })?;
         self.store.audited(&device.actor, now(), |tx| {
-            for ((h, k), m) in codes.iter().zip(&counts) {
-                misses::put(tx, h, m.here)?;
-                misses::put(tx, k, m.kiosks)?;
+            for (keys, m) in codes.iter().zip(&counts) {
+                misses::put_code(tx, keys, *m)?;
             }
             tx.record(
                 Action::KioskSecondStepMiss,

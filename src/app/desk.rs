@@ -179,17 +179,15 @@ impl App {
     /// filed at any office) but sees the dossiers of their own office; an office's admin
     /// sees the people of their office only.
     pub fn person(&self, by: &Principal, id: ApplicantId) -> Result<Person, AppError> {
-        self.applicant(by, id)?;
-        let (a, consents, info, last_seen, dossiers) = self.store.read(|c| {
+        let a = self.applicant(by, id)?;
+        let (consents, info, last_seen, dossiers) = self.store.read(|c| {
             Ok((
-                people::applicant(c, id.0)?,
                 people::consents(c, id.0)?,
                 sql::templates_of(c, id.0)?,
                 sql::last_recognised(c, id.0)?,
                 dsql::dossiers_of(c, id.0)?,
             ))
         })?;
-        let a = a.ok_or_else(|| AppError::NotFound(format!("applicant {id}")))?;
         let active = info.iter().filter(|t| t.model == self.model_id).count();
         let running = consents
             .iter()

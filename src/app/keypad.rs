@@ -57,7 +57,7 @@ impl App {
         let code_keys = code
             .as_ref()
             .filter(|_| ours)
-            .map(|c| (format!("code:{c}@{kiosk_key}"), format!("code:{c}")));
+            .map(|c| crate::kiosk::keypad::code_keys(c, device.id));
         let t = now_ms();
         let (here, kiosks, kiosk_m) = self.store.read(|c| {
             let get = |k: &str| misses::get(c, k);
@@ -114,9 +114,8 @@ impl App {
                 );
                 self.store.audited(&device.actor, now(), |tx| {
                     misses::prune(tx, t - rule.forget_ms.max(rule.code_lock_ms))?;
-                    if let (Some((h, k)), Some(m)) = (&code_keys, code_after) {
-                        misses::put(tx, h, m.here)?;
-                        misses::put(tx, k, m.kiosks)?;
+                    if let (Some(keys), Some(m)) = (&code_keys, code_after) {
+                        misses::put_code(tx, keys, m)?;
                     }
                     misses::put(tx, &kiosk_key, kiosk_after)?;
                     tx.record(

@@ -31,7 +31,7 @@ impl App {
         let rule = KeypadRule::default();
         let t = now_ms();
         let rows = self.store.read(|c| misses::of_code(c, code))?;
-        let kiosks_key = format!("code:{code}");
+        let kiosks_key = crate::kiosk::keypad::kiosks_key(code);
         let (mut lock, mut locked_ms) = (
             CodeLock {
                 code: code.to_string(),

@@ -54,6 +54,19 @@ pub struct CodeMisses {
     pub kiosks: Misses,
 }
 
+/// The stored counters' keys of dossier `code` as kiosk `kiosk` misses it: (this kiosk's
+/// misses of the code, the kiosks' count). `store::misses::of_code` reads both families.
+pub fn code_keys(code: &str, kiosk: i64) -> (String, String) {
+    let kiosks = kiosks_key(code);
+    (format!("{kiosks}@kiosk:{kiosk}"), kiosks)
+}
+
+/// The key of how many kiosks missed dossier `code`; each kiosk's own counter of the code
+/// is this key followed by `@kiosk:<id>`.
+pub fn kiosks_key(code: &str) -> String {
+    format!("code:{code}")
+}
+
 /// Why a try is refused before the digits are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

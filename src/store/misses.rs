@@ -6,7 +6,7 @@ use super::db::{Conn, OptionalRow, Tx};
 use crate::p;
 
 use super::StoreError;
-use crate::kiosk::keypad::Misses;
+use crate::kiosk::keypad::{kiosks_key, CodeMisses, Misses};
 
 /// The counter of `key`, if any.
 pub fn get(c: &Conn, key: &str) -> Result<Option<Misses>, StoreError> {
@@ -33,6 +33,12 @@ pub fn put(tx: &Tx, key: &str, m: Misses) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Stores a dossier code's pair of counters under its keys (`kiosk::keypad::code_keys`).
+pub fn put_code(tx: &Tx, keys: &(String, String), m: CodeMisses) -> Result<(), StoreError> {
+    put(tx, &keys.0, m.here)?;
+    put(tx, &keys.1, m.kiosks)
+}
+
 /// Forgets the counter of `key` (a right look-up of that code).
 pub fn clear(tx: &Tx, key: &str) -> Result<(), StoreError> {
     tx.execute("DELETE FROM misses WHERE key = ?1", p![key])?;
@@ -45,15 +51,18 @@ pub fn of_code(c: &Conn, code: &str) -> Result<Vec<(String, Misses)>, StoreError
     let mut st = c.prepare(
         "SELECT key, count, last_ms FROM misses WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2",
     )?;
-    let rows = st.query_map(p![format!("code:{code}"), format!("code:{code}@")], |r| {
-        Ok((
-            r.get(0)?,
-            Misses {
-                count: r.get(1)?,
-                last_ms: r.get(2)?,
-            },
-        ))
-    })?;
+    let rows = st.query_map(
+        p![kiosks_key(code), format!("{}@", kiosks_key(code))],
+        |r| {
+            Ok((
+                r.get(0)?,
+                Misses {
+                    count: r.get(1)?,
+                    last_ms: r.get(2)?,
+                },
+            ))
+        },
+    )?;
     rows.collect::<Result<_, _>>()
 }
 
@@ -61,7 +70,7 @@ pub fn of_code(c: &Conn, code: &str) -> Result<Vec<(String, Misses)>, StoreError
 pub fn clear_code(tx: &Tx, code: &str) -> Result<usize, StoreError> {
     tx.execute(
         "DELETE FROM misses WHERE key = ?1 OR substr(key, 1, length(?2)) = ?2",
-        p![format!("code:{code}"), format!("code:{code}@")],
+        p![kiosks_key(code), format!("{}@", kiosks_key(code))],
     )
 }
 

@@ -519,6 +519,17 @@ pub const OFFICE_B: &str = "ben-thanh";
 pub const OFFICE_B_NAME: &str = "Bộ phận Một cửa phường Bến Thành";
 pub const OFFICE_B_PREFIX: &str = "000.00.18.H29-";
 
+/// The accounts of the multi-office tests: a province admin (`province`), and an admin and a
+/// clerk of each office (`admin_a`, `clerk_a` of the default office; `admin_b`, `clerk_b`
+/// of office B).
+pub fn two_offices_staff(data: &std::path::Path) {
+    add_user_in(data, "admin", "province", None);
+    add_user_in(data, "admin", "admin_a", Some("default"));
+    add_user_in(data, "admin", "admin_b", Some(OFFICE_B));
+    add_user_in(data, "clerk", "clerk_a", Some("default"));
+    add_user_in(data, "clerk", "clerk_b", Some(OFFICE_B));
+}
+
 /// Creates office B in `data` with the CLI (`extra`: more `create-office` arguments).
 pub fn create_office_b(data: &std::path::Path, extra: &[&str]) {
     let mut args = vec![

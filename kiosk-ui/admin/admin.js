@@ -382,8 +382,16 @@
       state.settings = s;
       const f = $('settings-form');
       f.retention_grace_days.value = s.retention_grace_days;
-      f.kiosk_threshold.value = s.kiosk_threshold ?? s.calibrated_threshold ?? '';
-      f.kiosk_margin.value = s.kiosk_margin ?? s.calibrated_margin ?? '';
+      // Three decimals are all a person can weigh; each value is also said in words.
+      const round = (v) => (v === null || v === undefined ? '' : Number(v.toFixed(3)));
+      f.kiosk_threshold.value = round(s.kiosk_threshold ?? s.calibrated_threshold);
+      f.kiosk_margin.value = round(s.kiosk_margin ?? s.calibrated_margin);
+      const words = () => {
+        $('threshold-words').textContent = inWords(num(f.kiosk_threshold.value), s.calibrated_threshold, 'admin.settings.stricter', 'admin.settings.looser');
+        $('margin-words').textContent = inWords(num(f.kiosk_margin.value), s.calibrated_margin, 'admin.settings.stricter', 'admin.settings.looser');
+      };
+      f.kiosk_threshold.oninput = words; f.kiosk_margin.oninput = words;
+      words();
       $('calibrated').textContent = t('admin.settings.calibrated', {
         threshold: s.calibrated_threshold?.toFixed(3) ?? '—',
         margin: s.calibrated_margin?.toFixed(3) ?? '—',
@@ -397,6 +405,7 @@
         ask: k.ask.toFixed(3),
         fpir: (k.expected_fpir * 100).toFixed(3),
         target: (k.target_fpir * 100).toFixed(2),
+        one_in: k.expected_fpir > 0 ? Math.round(1 / k.expected_fpir).toLocaleString(state.lang === 'vi' ? 'vi-VN' : 'en-GB') : '∞',
       }) : t('admin.settings.scale_none');
       const b = await api('GET', '/api/v1/admin/backups');
       table($('backups-table'), [
@@ -406,6 +415,16 @@
       ], b.backups);
     },
   };
+
+  const num = (v) => (v === '' || v === undefined ? null : Number(v));
+
+  // A setting against its calibrated value, in words.
+  function inWords(v, calibrated, stricter, looser) {
+    if (v === null || calibrated === null || calibrated === undefined) return '';
+    const pct = Math.round(Math.abs(v - calibrated) / calibrated * 100);
+    if (pct === 0) return t('admin.settings.at_calibration');
+    return t(v > calibrated ? stricter : looser, { p: pct });
+  }
 
   async function openTab(name) {
     state.tab = name;
@@ -498,7 +517,6 @@
   $('settings-form').addEventListener('submit', async (e) => {
     e.preventDefault(); clearMsg();
     const f = e.target;
-    const num = (v) => (v === '' ? null : Number(v));
     const s = state.settings || {};
     let threshold = num(f.kiosk_threshold.value);
     let margin = num(f.kiosk_margin.value);

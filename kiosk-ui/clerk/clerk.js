@@ -11,7 +11,7 @@
     applicant: null, person: null, mode: 'new', taken: [], enrolled: 0,
     stream: null, busy: false, timer: null, printed: false, paused: false, dupOf: null,
   });
-  const STEPS = ['login-step', 'search-step', 'person-step', 'applicant-step', 'consent-step', 'face-step', 'dossier-step'];
+  const STEPS = ['login-step', 'search-step', 'person-step', 'applicant-step', 'consent-step', 'face-step', 'dossier-step', 'overdue-step'];
 
   function showSteps(ids) { for (const s of STEPS) $(s).hidden = !ids.includes(s); }
   const form = (el) => Object.fromEntries(new FormData(el).entries());
@@ -23,7 +23,8 @@
     state.applicant = null; state.person = null;
     $('search-results').replaceChildren(); $('search-empty').hidden = true;
     for (const id of ['applicant-form', 'consent-form', 'dossier-form', 'search-form']) $(id).reset();
-    showSteps(['search-step', 'applicant-step']);
+    showSteps(['search-step', 'applicant-step', 'overdue-step']);
+    window.HosoClerk.overdue.refresh();
   }
 
   $('login-form').addEventListener('submit', async (e) => {
@@ -32,6 +33,9 @@
       const r = await api('POST', '/api/v1/auth/login', form(e.target));
       state.csrf = r.csrf_token;
       $('logout').hidden = false;
+      // Asked within the sign-in tap: the desk may then notify of kiosk calls.
+      if (window.Notification && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
+      alerts.unlock();
       followHelpCalls();
       home();
     } catch (err) { show(err.message); }
@@ -125,7 +129,8 @@
 
   $('person-new-dossier').addEventListener('click', () => { clearMsg(); prepareDossier(); });
   $('person-reenrol').addEventListener('click', () => { clearMsg(); startFace('reenrol'); });
-  $('person-consent-start').addEventListener('click', () => { clearMsg(); startConsent(); });
+  // A returning citizen's consent: then their face, then back to their page (not a new dossier).
+  $('person-consent-start').addEventListener('click', () => { clearMsg(); state.returning = true; startConsent(); });
   $('person-close').addEventListener('click', () => { clearMsg(); home(); });
   $('person-withdraw').addEventListener('click', () => { $('withdraw-confirm').hidden = false; });
   $('withdraw-no').addEventListener('click', () => { $('withdraw-confirm').hidden = true; });
@@ -143,7 +148,7 @@
     const f = form(e.target);
     try {
       const r = await api('POST', '/api/v1/applicants', { full_name: f.full_name, id_number: f.id_number, phone: f.phone || null });
-      state.applicant = r.id;
+      state.applicant = r.id; state.returning = false;
       show(t('applicant.saved'), true);
       await startConsent();
     } catch (err) {
@@ -182,11 +187,14 @@
     try {
       await api('POST', `/api/v1/applicants/${state.applicant}/consent`, { text_version: state.consentVersion, method: form(e.target).method });
       show(t('consent.saved'), true);
-      startFace('new');
+      startFace(state.returning ? 'consent' : 'new');
     } catch (err) { show(err.message); }
   });
 
-  $('consent-refuse').addEventListener('click', () => { show(t('consent.refused'), true); prepareDossier(); });
+  $('consent-refuse').addEventListener('click', async () => {
+    if (state.returning) { await openPerson(state.applicant).catch((err) => show(err.message)); show(t('consent.refused'), true); return; }
+    show(t('consent.refused'), true); prepareDossier();
+  });
 
   // Face capture: three good frames; a re-enrolment then replaces the old templates.
   function startFace(mode) {
@@ -241,7 +249,11 @@
       if (r.possible_duplicate_of && state.dupOf === null) {
         // Stop and ask: discard what was just taken, look at the other record, or go on.
         state.dupOf = r.possible_duplicate_of; state.paused = true;
-        $('duplicate-text').textContent = t('face.duplicate');
+        $('duplicate-text').textContent = t(state.mode === 'new' ? 'face.duplicate_new' : 'face.duplicate');
+        // A new registration: the same citizen (open their record) or a different one (kept
+        // with a reason). A re-enrolment: discard the frames or go on.
+        $('dup-existing').hidden = state.mode !== 'new';
+        $('dup-reason').hidden = state.mode !== 'new'; $('dup-reason').value = '';
         $('duplicate').hidden = false;
         return;
       }
@@ -260,18 +272,45 @@
       show(t('face.replaced', { n: r.templates_deleted }), true);
       return;
     }
+    if (state.mode === 'consent') {
+      await openPerson(state.applicant);
+      show(t('face.done_returning'), true);
+      return;
+    }
     show(state.dupOf ? t('face.done_checked') : t('face.done'), true);
     prepareDossier();
   }
 
+  // The new record resolved against the one the face matched (server-side, audited): its
+  // consent, templates and key go unless it is kept with a reason.
+  const resolveDup = (body) => api('POST', `/api/v1/applicants/${state.applicant}/duplicate/${state.dupOf}/resolve`, body);
+  $('dup-existing').addEventListener('click', async () => {
+    clearMsg();
+    try {
+      const r = await resolveDup({ choice: 'use_existing' });
+      stopCamera(); $('duplicate').hidden = true;
+      await openPerson(r.applicant);
+      show(t('face.dup_opened'), true);
+    } catch (err) { show(err.message); }
+  });
   $('dup-discard').addEventListener('click', async () => {
+    clearMsg();
+    if (state.mode === 'new') {
+      try {
+        await resolveDup({ choice: 'discard' });
+        stopCamera(); $('duplicate').hidden = true;
+        home();
+        show(t('face.dup_discarded'), true);
+      } catch (err) { show(err.message); }
+      return;
+    }
     try {
       const r = await api('POST', `/api/v1/applicants/${state.applicant}/faces/discard`, { templates: state.taken });
       stopCamera();
       $('duplicate').hidden = true;
       state.taken = []; state.enrolled = 0; $('enrolled-count').textContent = '0';
       show(t('face.discarded', { n: r.templates_deleted }), true);
-      if (state.mode === 'reenrol') await openPerson(state.applicant); else prepareDossier();
+      await openPerson(state.applicant);
     } catch (err) { show(err.message); }
   });
   $('dup-view').addEventListener('click', async () => {
@@ -282,17 +321,18 @@
     } catch (err) { show(err.message); }
   });
   $('dup-keep').addEventListener('click', async () => {
+    clearMsg();
+    if (state.mode === 'new') {
+      try { await resolveDup({ choice: 'keep', reason: $('dup-reason').value.trim() }); } catch (err) { show(err.message); return; }
+    }
     $('duplicate').hidden = true; state.paused = false;
     if (state.enrolled >= 3) await finishFace();
   });
 
   // Dossier and receipt.
-  function pad(n) { return String(n).padStart(2, '0'); }
   function prepareDossier() {
     const f = $('dossier-form');
     f.reset();
-    const now = new Date();
-    f.received_at.value = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}T${pad(now.getHours())}:${pad(now.getMinutes())}`;
     $('receipt-actions').hidden = true;
     showSteps(['dossier-step']);
   }
@@ -303,7 +343,7 @@
     try {
       const r = await api('POST', '/api/v1/dossiers', {
         code: f.code, applicant_id: state.applicant, procedure: f.procedure,
-        received_at: f.received_at.replace('T', ' '), due_at: f.due_at,
+        due_at: f.due_at,
         documents: f.documents.split('\n').map((s) => s.trim()).filter(Boolean),
       });
       $('receipt-link').href = `/api/v1/dossiers/${encodeURIComponent(r.code)}/receipt`;
@@ -321,6 +361,7 @@
   function renderCalls() {
     const list = $('help-list');
     list.replaceChildren();
+    alerts.ring(calls);
     for (const c of calls.values()) {
       const li = document.createElement('li');
       li.dataset.call = c.id;
@@ -348,6 +389,50 @@
     es.onerror = () => { if (es.readyState === EventSource.CLOSED) { state.helpSource = null; setTimeout(followHelpCalls, 3000); } };
   }
 
-  $('lang').addEventListener('click', () => loadLang(state.lang === 'vi' ? 'en' : 'vi'));
+  // A kiosk's call is heard and seen: a chime (Web Audio, no file), a system notification
+  // where the browser allows it, and the tab's title blinking until every call is answered.
+  const alerts = (() => {
+    let ctx = null; let blink = null; const heard = new Set();
+    const title = document.title;
+    function chime() {
+      if (!ctx) return;
+      for (const [i, f] of [[0, 880], [1, 660]]) {
+        const o = ctx.createOscillator(); const g = ctx.createGain();
+        o.frequency.value = f; o.connect(g); g.connect(ctx.destination);
+        const at = ctx.currentTime + i * 0.25;
+        g.gain.setValueAtTime(0.3, at); g.gain.exponentialRampToValueAtTime(0.001, at + 0.5);
+        o.start(at); o.stop(at + 0.5);
+      }
+      document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
+    }
+    return {
+      // Browsers let a page make sound only after a tap: the sign-in tap.
+      unlock() { try { ctx = ctx || new AudioContext(); ctx.resume(); } catch (_) { ctx = null; } },
+      ring(open) {
+        for (const c of open.values()) {
+          if (heard.has(c.id)) continue;
+          heard.add(c.id);
+          chime();
+          if (window.Notification && Notification.permission === 'granted') {
+            try { new Notification(t('desk.help_title'), { body: `${t('desk.help_at')} ${c.kiosk}`, tag: `help-${c.id}` }); } catch (_) { /* not allowed here */ }
+          }
+        }
+        if (open.size && !blink) {
+          let on = false;
+          blink = setInterval(() => { on = !on; document.title = on ? `(${open.size}) ${t('desk.help_title')}` : title; }, 1000);
+        } else if (!open.size && blink) { clearInterval(blink); blink = null; document.title = title; }
+      },
+    };
+  })();
+
+  // Another language: everything on screen, including what was drawn from data.
+  $('lang').addEventListener('click', async () => {
+    await loadLang(state.lang === 'vi' ? 'en' : 'vi');
+    renderCalls();
+    window.HosoClerk.overdue.render();
+    if (!$('person-step').hidden && state.applicant) openPerson(state.applicant).catch((err) => show(err.message));
+    if ($('search-results').children.length) search($('search-q').value.trim()).catch(() => {});
+  });
+  window.HosoClerk = { ui, openPerson };
   loadLang('vi');
 })();

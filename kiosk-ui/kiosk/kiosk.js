@@ -12,10 +12,12 @@
   const S = {
     token: null, session: null, inflight: false, mode: 'idle', strings: {}, lang: 'vi',
     result: null, page: 0, absent: 0, tick: 0, awaitLeave: false, lastTouch: Date.now(),
-    leaveAt: 0, prefix: '', idleS: 30, audio: null, target: null,
+    leaveAt: 0, prefix: '', idleS: 30, audio: null, target: null, goneAtStart: 0, help: null,
   };
   const PAGE = 3;
   const LEAVE_GRACE_MS = 5000;
+  // A call for staff keeps the screen (the citizen waits for the clerk) this long at most.
+  const HELP_WAIT_MS = 180000;
 
   // Both locales are fetched once at start, so the start screen is back in Vietnamese the
   // moment a visit ends (no flash of the last citizen's language while a fetch runs).
@@ -72,9 +74,9 @@
     $('prompt').textContent = ''; $('fallback-reason').textContent = ''; $('fallback-hint').textContent = ''; $('qr-hint').textContent = '';
     $('challenge').hidden = true; $('idle').classList.remove('challenging');
     $('code').value = S.prefix; $('digits').value = ''; $('keypad-error').textContent = '';
-    $('help-status').hidden = true;
+    $('help-status').hidden = true; S.help = null; delete document.body.dataset.helpComing;
     $('dossiers').replaceChildren();
-    S.awaitLeave = true;
+    S.awaitLeave = true; S.goneAtStart = 0;
     newSession();
     show('idle');
     if (S.lang !== 'vi') loadLang('vi');
@@ -116,8 +118,17 @@
   const present = (d) => d.state !== 'searching';
 
   function handle(d, kind) {
-    if (kind === 'presence' && S.mode === 'idle') { if (!present(d)) S.awaitLeave = false; return; }
-    if (d.state === 'matched' && d.result) { showResult(d.result, false); return; }
+    // After a visit the start waits until the person (or the receipt they held up) has
+    // gone — two empty frames in a row — before it looks again: no loop on a receipt.
+    if (kind === 'presence' && S.mode === 'idle') {
+      S.goneAtStart = present(d) ? 0 : S.goneAtStart + 1;
+      if (S.goneAtStart >= 2) S.awaitLeave = false;
+      return;
+    }
+    if (d.state === 'matched' && d.result) { showResult(d.result, false, d.via); return; }
+    // A receipt still held up is activity: its result stays until it is taken away and
+    // the inactivity timer runs out.
+    if (d.receipt) S.lastTouch = Date.now();
     if (S.mode === 'result' || S.mode === 'fallback') { watchPresence(present(d)); }
     if (S.mode === 'qr' || S.mode === 'fallback') {
       const hint = d.qr_hint ? t(d.qr_hint) : '';
@@ -141,7 +152,9 @@
   function watchPresence(here) {
     S.absent = here ? 0 : S.absent + 1;
     if (here) { S.leaveAt = 0; $('returning').textContent = ''; return; }
-    if (S.absent >= 2 && !S.leaveAt && !(S.result && S.result.keypad)) S.leaveAt = Date.now() + LEAVE_GRACE_MS;
+    // A result found by keypad or receipt stays until inactivity: the person may stand
+    // aside or behind the paper, out of the camera's view.
+    if (S.absent >= 2 && !S.leaveAt && !(S.result && (S.result.keypad || S.result.via === 'qr'))) S.leaveAt = Date.now() + LEAVE_GRACE_MS;
   }
 
   // The second step: the face was close but not sure enough among this many people, so
@@ -159,7 +172,7 @@
   async function sendConfirm(digits) {
     const r = await api('POST', '/api/v1/kiosk/confirm', { id_digits: digits }, { 'X-Kiosk-Session': S.session }).catch(() => null);
     const d = r && r.ok ? await r.json() : null;
-    if (d && d.state === 'matched' && d.result) { showResult(d.result, false); return; }
+    if (d && d.state === 'matched' && d.result) { showResult(d.result, false, d.via); return; }
     if (r && r.status === 409) { reset(); return; }
     $('fallback-reason').textContent = '';
     show('fallback');
@@ -218,8 +231,8 @@
 
   function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 
-  function showResult(res, keypad) {
-    res.keypad = keypad;
+  function showResult(res, keypad, via) {
+    res.keypad = keypad; res.via = via;
     S.result = res; S.page = 0;
     stopSpeaking();
     $('thanks').hidden = true; $('rate-label').hidden = false;
@@ -247,9 +260,9 @@
       c.dataset.code = d.code;
       c.append(el('h2', null, d.procedure), el('div', 'code', d.code));
       c.append(el('div', 'status', en ? d.status_text_en : d.status_text));
-      const due = el('div', 'due', `${t('kiosk.due')}: ${fmtDate(d.due_at)} — `);
+      // After the office's apology the date shown is its new one ("Hẹn lại").
+      const due = el('div', 'due', `${t(d.moved_with_apology ? 'kiosk.new_due' : 'kiosk.due')}: ${fmtDate(d.due_at)} — `);
       due.append(dueTag(d));
-      if (d.moved_with_apology) due.append(el('span', null, ` · ${t('kiosk.moved')}`));
       c.append(due);
       const ul = el('ul', 'timeline');
       for (const s of d.timeline.slice(-3)) ul.append(el('li', null, `${fmtDate(s.at)} — ${en ? s.status_text_en : s.status_text}${s.agency ? ` (${s.agency})` : ''}`));
@@ -271,10 +284,11 @@
     }
   }
 
+  // A rating is one tap among others: the result and any reading aloud go on (the visit
+  // ends on "Xong", on walking away or on inactivity).
   async function rate(score) {
     try { await api('POST', '/api/v1/kiosk/rating', { score }); } catch (_) { /* best effort */ }
     $('stars').replaceChildren(); $('rate-label').hidden = true; $('thanks').hidden = false;
-    setTimeout(() => { if (S.mode === 'result') reset(); }, 5000);
   }
 
   async function lookup() {
@@ -371,11 +385,31 @@
     }
   }
 
+  function helpStatus(key) {
+    const b = $('help-status');
+    b.dataset.i18n = key; b.textContent = t(key); b.hidden = false;
+  }
+
+  // "Call staff": the desks are told; once a clerk answers, the kiosk says they are coming
+  // and keeps the screen until the visit ends (or a few minutes pass).
   async function callStaff() {
     const r = await api('POST', '/api/v1/kiosk/help').catch(() => null);
-    $('help-status').textContent = r && r.ok ? t('kiosk.help_sent') : t('kiosk.help_failed');
-    $('help-status').hidden = false;
     S.lastTouch = Date.now();
+    if (!r || !r.ok) { helpStatus('kiosk.help_failed'); return; }
+    const call = await r.json();
+    const help = { id: call.id, since: Date.now() };
+    S.help = help;
+    helpStatus(call.answered_at ? 'kiosk.help_coming' : 'kiosk.help_sent');
+    while (S.help === help && !call.answered_at && Date.now() - help.since < HELP_WAIT_MS) {
+      await new Promise((res) => setTimeout(res, 2000));
+      const q = await api('GET', `/api/v1/kiosk/help/${help.id}`).catch(() => null);
+      if (S.help !== help) return;
+      if (q && q.ok && (await q.json()).answered_at) {
+        helpStatus('kiosk.help_coming');
+        document.body.dataset.helpComing = '1';
+        return;
+      }
+    }
   }
 
   // Once a second: a calm countdown back to the start (sooner once the person has left),
@@ -383,6 +417,11 @@
   function clock() {
     const now = Date.now();
     if (S.mode === 'idle') return;
+    // Never mid-reading, nor while the citizen waits for the clerk they called.
+    if (S.audio || (S.help && now - S.help.since < HELP_WAIT_MS)) {
+      S.lastTouch = now;
+      if (S.leaveAt) S.leaveAt = Math.max(S.leaveAt, now + LEAVE_GRACE_MS);
+    }
     const idle = (now - S.lastTouch) / 1000;
     let left = Math.ceil(S.idleS + 10 - idle);
     if (S.leaveAt) left = Math.min(left, Math.ceil((S.leaveAt - now) / 1000));

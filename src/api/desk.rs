@@ -18,6 +18,17 @@ pub async fn call(State(app): State<AppState>, caller: Caller) -> ApiResult<impl
     Ok((axum::http::StatusCode::CREATED, Json(call)))
 }
 
+/// `GET /api/v1/kiosk/help/{id}`: the kiosk's own request, to say "staff are coming"
+/// once a clerk answered it.
+pub async fn call_status(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(&[Role::Kiosk])?.clone();
+    Ok(Json(blocking(move || app.my_help_call(&p, id)).await?))
+}
+
 /// `POST /api/v1/desk/help/{id}/answer`: a clerk goes to the kiosk.
 pub async fn answer(
     State(app): State<AppState>,

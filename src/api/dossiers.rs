@@ -18,7 +18,10 @@ pub struct NewDossierBody {
     code: String,
     applicant_id: i64,
     procedure: String,
-    received_at: String,
+    /// When it was received; absent: now, by the server's clock (the receipt's time is
+    /// never a desk PC's).
+    #[serde(default)]
+    received_at: Option<String>,
     due_at: String,
     /// The documents received (names, as printed on the receipt).
     #[serde(default)]
@@ -37,6 +40,9 @@ pub async fn create(
     let p = caller.require(STAFF)?.clone();
     let a = app.clone();
     let office = b.office;
+    let received = b.received_at.clone().unwrap_or_else(|| {
+        crate::app::dossiers::vn_format(crate::store::now(), "%Y-%m-%d %H:%M:%S")
+    });
     let (code, token) = blocking(move || {
         a.create_dossier(
             &p,
@@ -44,7 +50,7 @@ pub async fn create(
                 code: &b.code,
                 applicant_id: ApplicantId(b.applicant_id),
                 procedure: &b.procedure,
-                received_at: &b.received_at,
+                received_at: &received,
                 due_at: &b.due_at,
                 documents: &b.documents,
                 office: office.as_deref(),
@@ -197,6 +203,46 @@ pub async fn receipt(
 ) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?.clone();
     Ok(Html(blocking(move || app.receipt_html(&p, &code)).await?))
+}
+
+/// `POST /api/v1/dossiers/{code}/apology`: the office apologises for a late dossier and
+/// sets its new appointment (once per dossier; audited as a status event).
+pub async fn apologise(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<crate::app::apology::ApologyInput>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    let a = app.clone();
+    let c = code.clone();
+    blocking(move || a.apologise(&p, &c, &b)).await?;
+    let p = caller.require(STAFF)?.clone();
+    let view = blocking(move || {
+        let d = app.dossier(&p, &code)?;
+        app.view(&d)
+    })
+    .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(view)))
+}
+
+/// `GET /api/v1/dossiers/{code}/apology`: the printable apology letter (Phiếu xin lỗi và
+/// hẹn lại ngày trả kết quả), audited as `apology.print`.
+pub async fn apology_letter(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    Ok(Html(
+        blocking(move || app.apology_letter_html(&p, &code)).await?,
+    ))
+}
+
+/// `GET /api/v1/desk/overdue`: the office's overdue dossiers, longest overdue first.
+pub async fn overdue(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    Ok(Json(blocking(move || app.overdue_dossiers(&p)).await?))
 }
 
 /// Largest CSV import body (about 40 000 rows).

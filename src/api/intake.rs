@@ -112,6 +112,22 @@ pub async fn duplicate(
     ))
 }
 
+/// `POST /api/v1/applicants/{id}/duplicate/{other}/resolve`: the clerk's answer to a
+/// duplicate-face warning (`{"choice": "use_existing" | "discard"}` or `{"choice": "keep",
+/// "reason": …}`); `{applicant: the person to go on with, or null}`.
+pub async fn resolve_duplicate(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((id, other)): Path<(i64, i64)>,
+    ApiJson(choice): ApiJson<crate::app::duplicate::DuplicateChoice>,
+) -> ApiResult<impl IntoResponse> {
+    let p = caller.require(STAFF)?.clone();
+    let next =
+        blocking(move || app.resolve_duplicate(&p, ApplicantId(id), ApplicantId(other), &choice))
+            .await?;
+    Ok(Json(json!({"applicant": next})))
+}
+
 pub async fn consent_text(
     State(app): State<AppState>,
     caller: Caller,

@@ -67,6 +67,9 @@ pub static ROUTES: &[Route] = &[
     r("/api/v1/applicants/{id}/duplicate/{other}", |_| {
         get(intake::duplicate)
     }),
+    r("/api/v1/applicants/{id}/duplicate/{other}/resolve", |_| {
+        post(intake::resolve_duplicate)
+    }),
     r("/api/v1/applicants/{id}", |_| get(intake::get_applicant)),
     r("/api/v1/applicants/{id}/consent", |_| {
         post(intake::grant_consent).delete(intake::withdraw_consent)
@@ -83,6 +86,7 @@ pub static ROUTES: &[Route] = &[
     r("/api/v1/kiosk/lookup", |_| post(kiosk::lookup)),
     r("/api/v1/kiosk/confirm", |_| post(kiosk::confirm)),
     r("/api/v1/kiosk/help", |_| post(desk::call)),
+    r("/api/v1/kiosk/help/{id}", |_| get(desk::call_status)),
     r("/api/v1/kiosk/speech", |_| post(kiosk::speech)),
     r("/api/v1/kiosk/setup", |_| get(kiosk::setup)),
     r("/api/v1/desk/events", |_| get(desk::events)),
@@ -149,4 +153,8 @@ pub static ROUTES: &[Route] = &[
         post(dossiers::add_event)
     }),
     r("/api/v1/dossiers/{code}/unlock", |_| post(dossiers::unlock)),
+    r("/api/v1/dossiers/{code}/apology", |_| {
+        post(dossiers::apologise).get(dossiers::apology_letter)
+    }),
+    r("/api/v1/desk/overdue", |_| get(dossiers::overdue)),
 ];

@@ -98,6 +98,11 @@ pub async fn page(
         late = late,
         received = local(&v.received_at),
         due = local(&v.due_at),
+        due_label = if v.moved_with_apology {
+            "Hẹn lại · New appointment"
+        } else {
+            "Hẹn trả · Appointment"
+        },
         next = esc(&d.next_action),
         next_en = esc(&d.next_action_en),
         timeline = timeline,

@@ -33,6 +33,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../kiosk-ui/clerk/clerk.js"),
     ),
     (
+        "clerk/overdue.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/clerk/overdue.js"),
+    ),
+    (
         "clerk/clerk.css",
         "text/css; charset=utf-8",
         include_str!("../../kiosk-ui/clerk/clerk.css"),

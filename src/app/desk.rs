@@ -309,7 +309,11 @@ impl App {
 
 impl App {
     /// Whether an enrolment of `id` warned that the face matches `other`.
-    fn enrolment_named(&self, id: ApplicantId, other: ApplicantId) -> Result<bool, AppError> {
+    pub(crate) fn enrolment_named(
+        &self,
+        id: ApplicantId,
+        other: ApplicantId,
+    ) -> Result<bool, AppError> {
         let entries = self.store.read(|c| {
             crate::store::audit::search(
                 c,

@@ -279,11 +279,23 @@ impl App {
         String::from_utf8(t).map_err(|_| AppError::Internal("damaged lookup token".into()))
     }
 
-    /// The URL encoded in the receipt's QR code.
+    /// The URL encoded in the receipt's QR code: the configured public address; in the demo
+    /// with none configured, the address the demo is actually served at (a phone or the
+    /// kiosk on this machine opens it).
     pub fn lookup_url(&self, code: &str, token: &str) -> String {
+        let configured = &self.config.office.public_url;
+        let base = match self.served_at.get() {
+            Some(served)
+                if self.demo
+                    && *configured == crate::config::OfficeConfig::default().public_url =>
+            {
+                served
+            }
+            _ => configured,
+        };
         format!(
             "{}/tra-cuu?ma={}&t={}",
-            self.config.office.public_url.trim_end_matches('/'),
+            base.trim_end_matches('/'),
             code,
             token
         )

@@ -46,6 +46,13 @@ impl App {
         Ok(call)
     }
 
+    /// The kiosk's own request `id` (whether a clerk is coming); another kiosk's is not found.
+    pub fn my_help_call(&self, device: &Principal, id: i64) -> Result<HelpCall, AppError> {
+        self.store
+            .read(|c| help::get_of(c, id, device.id))?
+            .ok_or_else(|| AppError::NotFound(format!("help request {id}")))
+    }
+
     /// A clerk answers request `id` (of a kiosk of their office).
     pub fn answer_help(&self, by: &Principal, id: i64) -> Result<HelpCall, AppError> {
         let t = now();

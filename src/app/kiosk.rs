@@ -72,6 +72,9 @@ pub struct FrameReply {
     /// A receipt QR code was seen but not read: what to tell the person (locale key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_hint: Option<&'static str>,
+    /// A presence frame saw a receipt QR code held up (the result it gave stays).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub receipt: bool,
     /// The visit's identity evidence after this frame (for `hoso eval --kiosk`; never sent).
     #[serde(skip)]
     pub evidence: Option<crate::kiosk::Evidence>,
@@ -100,6 +103,15 @@ fn urgency(d: &DossierView) -> u8 {
     }
 }
 
+/// The appointment's label: the receipt's date, or the apology's new one.
+pub(crate) fn due_label(d: &DossierView) -> &'static str {
+    if d.moved_with_apology {
+        "kiosk.new_due"
+    } else {
+        "kiosk.due"
+    }
+}
+
 impl App {
     fn next_action(&self, d: &DossierView, en: bool) -> String {
         let note = d
@@ -112,8 +124,24 @@ impl App {
             .as_deref()
             .map(|a| format!(" ({a})"))
             .unwrap_or_default();
+        // Late: never "wait for the appointment" (it has passed). The office apologises;
+        // with the apology's new date the citizen is told it, else to ask at the counter.
+        let key = if d.overdue {
+            "next.overdue".to_string()
+        } else if d.moved_with_apology && !d.closed && !matches!(d.status, 5 | 6 | 9) {
+            "next.rescheduled".to_string()
+        } else {
+            format!("next.{}", d.status)
+        };
         self.strings
-            .get(en, &format!("next.{}", d.status))
+            .get(en, &key)
+            .replace(
+                "{due}",
+                &crate::app::dossiers::vn_format(
+                    chrono::DateTime::parse_from_rfc3339(&d.due_at).map_or(0, |t| t.timestamp()),
+                    "%d/%m/%Y",
+                ),
+            )
             .replace("{note}", &note)
             .replace("{agency}", &agency)
             .replace("{place}", &self.return_place(d.office_id))
@@ -155,7 +183,7 @@ impl App {
         [
             format!("{}.", d.procedure),
             format!("{status}."),
-            format!("{}: {date}.", self.strings.get(en, "kiosk.due")),
+            format!("{}: {date}.", self.strings.get(en, due_label(d))),
             next.to_string(),
         ]
         .iter()
@@ -263,19 +291,28 @@ impl App {
     }
 
     /// Whether someone is still in front of the kiosk (used while a result is shown, so the
-    /// screen clears when the person walks away): detection only, no identification.
+    /// screen clears when the person walks away, and at the start until they have): a face
+    /// detected, or a receipt QR code still held up (`receipt`; the person behind it may
+    /// hide their face). No identification, no look-up.
     pub fn kiosk_presence(&self, device: &Principal, image: &[u8]) -> Result<FrameReply, AppError> {
+        static FRAMES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let img = self.kiosk_decode(device, image)?;
-        let present = !self
-            .engine
-            .detect(&img, self.config.vision.min_face_px)?
-            .is_empty();
-        let state = if present {
+        let n = FRAMES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (scan, faces) = std::thread::scope(|sc| {
+            let scan =
+                sc.spawn(|| crate::kiosk::qr::scan(&img, crate::kiosk::qr::Effort::Quick(n)));
+            let faces = self.engine.detect(&img, self.config.vision.min_face_px);
+            (scan.join().unwrap_or_default(), faces)
+        });
+        let receipt = scan.found.is_some() || scan.seen_px.is_some();
+        let state = if !faces?.is_empty() || receipt {
             KioskState::HoldStill
         } else {
             KioskState::Searching
         };
-        Ok(self.reply(state, None, None, None))
+        let mut r = self.reply(state, None, None, None);
+        r.receipt = receipt;
+        Ok(r)
     }
 }
 

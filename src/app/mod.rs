@@ -3,10 +3,12 @@
 //! changes data writes its audit entry in the same transaction.
 
 pub mod admin;
+pub mod apology;
 pub mod confirm;
 pub mod demo;
 pub mod desk;
 pub mod dossiers;
+pub mod duplicate;
 pub mod error;
 pub mod fields;
 pub mod follow;
@@ -77,6 +79,9 @@ pub struct App {
     lookup_repeats: Mutex<crate::kiosk::budget::Repeats<(i64, String, crate::kiosk::LookupMethod)>>,
     /// Demo mode's guide (links, demo kiosk token, sample dossiers), for the start page.
     pub demo_guide: std::sync::OnceLock<demo::DemoGuide>,
+    /// Where this server is actually served (set once listening): the demo's receipts point
+    /// there rather than at the unconfigured default address.
+    pub served_at: std::sync::OnceLock<String>,
     /// What a restore must re-apply (withdrawals, revocations, account changes).
     pub journal: crate::journal::Journal,
     sessions: Mutex<crate::kiosk::Sessions>,
@@ -233,6 +238,7 @@ impl App {
                 600,
             ))),
             demo_guide: std::sync::OnceLock::new(),
+            served_at: std::sync::OnceLock::new(),
             sessions: Mutex::new(crate::kiosk::Sessions::new(Duration::from_secs(30), 1000)),
             keypad_gate: Mutex::new(()),
             sign_in_guard,

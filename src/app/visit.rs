@@ -180,8 +180,9 @@ impl App {
         let rule = self.visit_rule();
         let (scan, result) = self.in_session(&key, |s, t| {
             let want = s.want();
+            let n = s.next_frame();
             let (scan, facts) = std::thread::scope(|sc| {
-                let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick));
+                let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick(n)));
                 let facts = self.frame_facts(img, want, &rule);
                 (scan.join().unwrap_or_default(), facts)
             });
@@ -463,6 +464,7 @@ impl App {
             challenge: None,
             evidence: None,
             qr_hint: None,
+            receipt: false,
         }
     }
 }

@@ -235,6 +235,8 @@ impl Visit {
 #[derive(Debug, Clone, Default)]
 pub struct Session {
     visit: Option<Visit>,
+    /// Frames this page session has sent (the QR scan varies its enlargement by it).
+    frames: u32,
     last_face: Option<Instant>,
     pub(super) last_seen: Option<Instant>,
 }
@@ -255,6 +257,12 @@ pub fn median(v: &[f32]) -> f32 {
 }
 
 impl Session {
+    /// Counts a frame; its number in this page session.
+    pub fn next_frame(&mut self) -> u32 {
+        self.frames = self.frames.wrapping_add(1);
+        self.frames
+    }
+
     /// What to compute for the next frame.
     pub fn want(&self) -> Want {
         match self.visit.as_ref().map(|v| &v.phase) {

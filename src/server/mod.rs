@@ -44,6 +44,7 @@ pub async fn serve(app: Arc<App>) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
+    let _ = app.served_at.set(format!("http://{local}"));
     let limits = conn_limits(&app);
     // The certificate (generated or renewed if need be) is ready before anything is said.
     let acceptor = match app.config.tls.listen {

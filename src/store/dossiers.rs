@@ -159,6 +159,25 @@ pub fn dossier_by_token_hash(c: &Conn, hash: &str) -> Result<Option<DossierRow>,
     .optional()
 }
 
+/// The open dossiers of office `scope` (None: all) past their appointment at `now` (the
+/// clock not stopped: not refused, withdrawn, stopped, done or returned), longest overdue
+/// first, at most `limit`.
+pub fn overdue(
+    c: &Conn,
+    now: i64,
+    scope: Option<i64>,
+    limit: i64,
+) -> Result<Vec<DossierRow>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM dossiers
+         WHERE due_at < ?1 AND status NOT IN (3, 7, 8, 9, 10)
+           AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2)
+         ORDER BY due_at, code LIMIT ?3"
+    ))?;
+    let rows = st.query_map(p![now, scope, limit], row)?;
+    rows.collect::<Result<_, _>>()
+}
+
 /// The applicant's dossiers, newest first.
 pub fn dossiers_of(c: &Conn, applicant_id: i64) -> Result<Vec<DossierRow>, StoreError> {
     let mut st = c.prepare(&format!(

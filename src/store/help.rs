@@ -57,6 +57,17 @@ pub fn get(c: &Conn, id: i64) -> Result<Option<HelpCall>, StoreError> {
     .optional()
 }
 
+/// Request `id` if kiosk `device_id` made it.
+pub fn get_of(c: &Conn, id: i64, device_id: i64) -> Result<Option<HelpCall>, StoreError> {
+    c.query_row(
+        "SELECT h.id, h.at, COALESCE(d.name, ''), h.answered_at, d.office_id FROM help_calls h
+         LEFT JOIN device_tokens d ON d.id = h.device_id WHERE h.id = ?1 AND h.device_id = ?2",
+        p![id, device_id],
+        row,
+    )
+    .optional()
+}
+
 /// Unanswered requests made at or after `since` at the kiosks of office `scope` (None:
 /// all), oldest first.
 pub fn open(c: &Conn, since: i64, scope: Option<i64>) -> Result<Vec<HelpCall>, StoreError> {

@@ -10,6 +10,10 @@
 //   limits A DA B DB C      → 5 wrong tries lock code A, not the kiosk: B goes through;
 //                             interleaving B's right look-up does not give C more tries
 //   qrbutton CODE           → the QR button opens the receipt mode; the receipt is read
+//   startqr CODE            → a receipt held up over a face on the start screen is read
+//                             within 2 s of the camera's first frame, no fallback first
+//   receiptstays CODE       → a receipt held up with no face: one result, which stays while
+//                             the receipt is held (past the inactivity time), no loop
 //   confirm DIGITS NAME     → the face is plausible but not sure at this gallery size: the
 //                             big 2-digit pad shows (photographed), typing DIGITS shows
 //                             NAME's result; with DIGITS "xx"+"!" (e.g. "00!") a wrong
@@ -81,10 +85,29 @@ try {
     const codes = await page.$$eval('.dossier', (ds) => ds.map((d) => d.dataset.code));
     if (codes.length !== 3 || codes[0] !== urgent) await fail(page, artifacts, `first page ${codes}, most urgent ${urgent} first`);
     await fits(['.dossier', '#stars', '#done', '#pager']);
+    // The countdown back to the start never covers the result's buttons.
+    await page.waitForFunction(() => document.querySelector('#returning').textContent.length > 0);
+    const hit = await page.evaluate(() => {
+      const r = document.querySelector('#returning').getBoundingClientRect();
+      return ['#speak', '#done', '#stars', '#next-page'].filter((s) => {
+        const b = document.querySelector(s).getBoundingClientRect();
+        return b.width > 0 && r.left < b.right && b.left < r.right && r.top < b.bottom && b.top < r.bottom;
+      });
+    });
+    if (hit.length) await fail(page, artifacts, `the countdown covers ${hit} at ${orient}`);
     await shot('result');
-    // Read aloud: audio from the server, played.
+    // Read aloud: audio from the server, played; a rating meanwhile neither ends the visit
+    // nor the reading.
     await page.click('#speak');
-    await page.waitForFunction(() => Number(document.body.dataset.spoken || 0) >= 2, null, { timeout: 30000 });
+    await page.waitForFunction(() => Number(document.body.dataset.spoken || 0) >= 1, null, { timeout: 30000 });
+    await page.click('#stars button:nth-child(5)');
+    await page.waitForSelector('#thanks:not([hidden])');
+    if (await visible('#rate-label')) await fail(page, artifacts, 'the rating question stays after the thanks');
+    const spokenAtRating = await page.evaluate(() => Number(document.body.dataset.spoken || 0));
+    await page.waitForTimeout(7000);
+    if (!(await visible('#result'))) await fail(page, artifacts, 'the rating ended the visit');
+    const spokenAfter = await page.evaluate(() => Number(document.body.dataset.spoken || 0));
+    if (spokenAfter <= spokenAtRating) await fail(page, artifacts, `reading stopped at the rating (${spokenAtRating} → ${spokenAfter} phrases)`);
     if ((await page.textContent('#speak-status')).includes('Không đọc')) await fail(page, artifacts, 'read-aloud failed');
     await page.click('#speak');
     // The second page.
@@ -97,9 +120,6 @@ try {
     const tl = await page.textContent('.timeline');
     if (/Được tiếp nhận|Đang xử lý/.test(tl)) await fail(page, artifacts, `timeline in Vietnamese in English mode: ${tl}`);
     await shot('result-en');
-    await page.click('#stars button:nth-child(5)');
-    await page.waitForSelector('#thanks:not([hidden])');
-    if (await visible('#rate-label')) await fail(page, artifacts, 'the rating question stays after the thanks');
     await page.click('#done');
     await page.waitForSelector('#idle:not([hidden])');
     if ((await page.evaluate(() => document.documentElement.lang)) !== 'vi') await fail(page, artifacts, 'English left on for the next citizen');
@@ -132,6 +152,13 @@ try {
     await shot('fallback');
     for (const id of ['#show-qr', '#to-keypad', '#fallback-help']) if (!(await visible(id))) await fail(page, artifacts, `${id} not offered`);
     await fits(['#show-qr', '#to-keypad', '#fallback-help']);
+    // "Đưa mã QR vào giữa khung": the large preview with the receipt's frame, as on the QR screen.
+    const cam = await page.evaluate(() => {
+      const c = document.querySelector('.camera').getBoundingClientRect();
+      const g = getComputedStyle(document.querySelector('.qr-guide')).display;
+      return { w: c.width, vw: innerWidth, guide: g };
+    });
+    if (cam.w < 0.4 * cam.vw || cam.guide === 'none') await fail(page, artifacts, `not-found preview ${JSON.stringify(cam)}`);
     await page.waitForSelector('#more-time:not([hidden])', { timeout: 60000 });
     await page.waitForSelector('#idle:not([hidden])', { timeout: 20000 });
     await shot('back-to-start');
@@ -173,6 +200,27 @@ try {
     await page.waitForSelector('#result:not([hidden])', { timeout: 15000 });
     if (!(await page.$(`.dossier[data-code="${code}"]`))) await fail(page, artifacts, `dossier ${code} not shown`);
     console.log(`OK qrbutton ${orient}: read in ${Date.now() - t0} ms`);
+  } else if (scenario === 'startqr') {
+    const [code] = args;
+    await page.waitForFunction(() => document.querySelector('#video').videoWidth > 0);
+    const t0 = Date.now();
+    await page.waitForSelector('#result:not([hidden])', { timeout: 15000 });
+    const ms = Date.now() - t0;
+    if (!(await page.$(`.dossier[data-code="${code}"]`))) await fail(page, artifacts, `dossier ${code} not shown`);
+    const e = await page.evaluate(() => window.entered);
+    if (e.fallback || e.qr) await fail(page, artifacts, `not read on the start screen: ${JSON.stringify(e)}`);
+    if (ms > 2000) await fail(page, artifacts, `read in ${ms} ms (more than 2 s)`);
+    console.log(`OK startqr ${orient}: read in ${ms} ms`);
+  } else if (scenario === 'receiptstays') {
+    const [code] = args;
+    await page.waitForSelector('#result:not([hidden])', { timeout: 15000 });
+    if (!(await page.$(`.dossier[data-code="${code}"]`))) await fail(page, artifacts, `dossier ${code} not shown`);
+    await shot('receipt-result');
+    // Held up longer than the inactivity time and its "more time?" grace (8 + 10 s).
+    await page.waitForTimeout(22000);
+    const e = await page.evaluate(() => window.entered);
+    if (!(await visible('#result')) || e.result !== 1 || e.idle) await fail(page, artifacts, `the receipt's result did not stay: ${JSON.stringify(e)}`);
+    console.log(`OK receiptstays ${orient}: ${JSON.stringify(e)}`);
   } else if (scenario === 'confirm') {
     const [digits, name] = args;
     const wrong = digits.endsWith('!');

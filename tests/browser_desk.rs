@@ -1,5 +1,7 @@
 //! The clerk and admin desks in headless Chromium at 1366×768 (a fake camera for the clerk):
-//! returning citizens, re-enrolment, the duplicate-face warning, consent printed before it is
+//! returning citizens, re-enrolment, the duplicate-face warning (resolved on the registered
+//! record), re-consent back to the person, the overdue list's apology in two taps and its
+//! letter, the desk in English, consent printed before it is
 //! recorded, the receipt, withdrawal at the desk (then the kiosk falls back), and every admin
 //! tab. Screenshots in test-artifacts/desk-*.png.
 
@@ -66,7 +68,7 @@ fn a_clerk_serves_a_returning_citizen_and_handles_faces() {
     for want in [
         "face.reenrol",
         "face.duplicate_view",
-        "face.discard",
+        "face.duplicate_resolve",
         "consent.print",
         "consent.withdraw",
         "receipt.print",
@@ -87,4 +89,48 @@ fn a_clerk_serves_a_returning_citizen_and_handles_faces() {
     ] {
         assert!(art.join(format!("{name}.png")).exists(), "{name}.png");
     }
+}
+
+#[test]
+fn the_desk_apologises_in_two_taps_speaks_english_and_returns_after_re_consent() {
+    let faces = faces_or_skip!();
+    if !tooling() {
+        return;
+    }
+    let o = Office::start_with(common::RECOGNITION_ONLY);
+    // Y came before without consenting to face lookup; one dossier, in processing.
+    let (s, v) = o.clerk.post(
+        "/api/v1/applicants",
+        json!({"full_name": "Đỗ Văn Hùng", "id_number": "001088003311"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let y = v["id"].as_i64().unwrap();
+    common::open_dossier(
+        &o.clerk,
+        y,
+        "000.00.17.H29-261110-0021",
+        "Đăng ký thường trú",
+        "2026-11-10 08:00",
+        "2026-11-24",
+    );
+    let overdue = "000.00.17.H29-261110-0021";
+    let video = o.server.dir.join("y.y4m");
+    y4m(&[&faces.join("deepface_p03").join("img47.jpg")], &video);
+    let art = artifacts();
+    let (ok, out) = node(
+        "clerk_day.mjs",
+        &[
+            &o.server.base,
+            video.to_str().unwrap(),
+            art.to_str().unwrap(),
+            "clerk1",
+            PASSWORD,
+            "001088003311",
+            overdue,
+        ],
+    );
+    assert!(ok && out.contains("OK clerk day"), "{out}");
+    println!("{}", out.trim());
+    let (_, p) = o.clerk.get(&format!("/api/v1/applicants/{y}"));
+    assert!(!p["consent"].is_null() && p["templates"] == 3, "{p}");
 }

@@ -356,9 +356,18 @@ fn a_newcomer_follows_the_demo_s_printed_kiosk_link() {
     );
     // The start page links the same pages.
     let (_, g) = Client::new(&base).get("/api/v1/demo");
+    // The demo's receipts point where the demo is served (not an unconfigured address).
+    let clerk = Client::login(&base, "clerk", hoso::app::demo::PASSWORD);
+    let (_, receipt) = clerk.get(&format!("/api/v1/dossiers/{code}/receipt"));
+    let receipt = receipt.as_str().unwrap_or_default().to_string();
     let _ = child.kill();
     let _ = child.wait();
     assert!(ok && out.contains("OK lookup"), "{out}");
+    assert!(
+        receipt.contains(&format!("lookup: {base}/tra-cuu?ma={code}&")),
+        "the demo receipt's QR link: {}",
+        &receipt[receipt.find("lookup:").unwrap_or(0)..]
+    );
     assert_eq!(g["clerk"], "/clerk/", "{g}");
     assert_eq!(g["samples"].as_array().map(Vec::len), Some(4), "{g}");
 }

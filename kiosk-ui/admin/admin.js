@@ -521,8 +521,8 @@
     let threshold = num(f.kiosk_threshold.value);
     let margin = num(f.kiosk_margin.value);
     // Unchanged calibrated values stay "calibrated" (they follow a model update).
-    if (s.kiosk_threshold === null && threshold !== null && Math.abs(threshold - s.calibrated_threshold) < 5e-4) threshold = null;
-    if (s.kiosk_margin === null && margin !== null && Math.abs(margin - s.calibrated_margin) < 5e-4) margin = null;
+    if (s.kiosk_threshold === null && threshold !== null && Math.abs(threshold - s.calibrated_threshold) < 6e-4) threshold = null;
+    if (s.kiosk_margin === null && margin !== null && Math.abs(margin - s.calibrated_margin) < 6e-4) margin = null;
     try {
       await api('PUT', '/api/v1/admin/settings', { retention_grace_days: Number(f.retention_grace_days.value), kiosk_threshold: threshold, kiosk_margin: margin });
       show(t('admin.saved'), true);

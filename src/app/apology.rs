@@ -76,6 +76,11 @@ impl App {
     /// current one; `dossier.status` in the audit log with the new date).
     pub fn apologise(&self, by: &Principal, code: &str, a: &ApologyInput) -> Result<(), AppError> {
         let d = self.dossier(by, code)?;
+        if d.apology_used {
+            return Err(AppError::Conflict(
+                "the office already apologised and set a new date for this dossier (once)".into(),
+            ));
+        }
         let reason = a.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if reason.is_some_and(|r| r.chars().count() > 300) {
             return Err(AppError::field("reason", "at most 300 characters"));
@@ -99,11 +104,16 @@ impl App {
             agency: None,
             new_due_at: Some(new_due),
         };
-        self.add_event(by, &d.code, &ev).map_err(|e| match e {
-            AppError::Conflict(m) => AppError::Conflict(m),
+        let recorded = self.add_event(by, &d.code, &ev).map_err(|e| match e {
             AppError::Invalid(m) => AppError::field("new_due_at", m),
             e => e,
         })?;
+        if !recorded {
+            // The same second as another event of this status: taken as a re-delivery.
+            return Err(AppError::Conflict(
+                "another change of this dossier was just recorded; try again".into(),
+            ));
+        }
         Ok(())
     }
 

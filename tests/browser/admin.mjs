@@ -109,6 +109,17 @@ try {
     if (tab === 'requests') await shot('requests');
   }
   if ((await page.inputValue('input[name=retention_grace_days]')) !== '7') await fail(page, artifacts, 'grace days not shown');
+  // The recognition settings: at most 3 decimals, each said in words against calibration.
+  const shown = await page.inputValue('input[name=kiosk_threshold]');
+  if (shown && !/^\d+(\.\d{1,3})?$/.test(shown)) await fail(page, artifacts, `raw threshold shown: ${shown}`);
+  const words = await page.textContent('#threshold-words');
+  if (shown && !words.includes('hiệu chuẩn')) await fail(page, artifacts, `threshold not in words: "${words}"`);
+  if (!(await page.textContent('#tab-settings')).includes('Cao hơn: ít nhận nhầm hơn')) await fail(page, artifacts, 'the threshold is not explained');
+  if (shown) {
+    await page.fill('input[name=kiosk_threshold]', String(Number(shown) + 0.05));
+    if (!(await page.textContent('#threshold-words')).startsWith('Chặt hơn')) await fail(page, artifacts, `a higher threshold not said stricter: ${await page.textContent('#threshold-words')}`);
+    await page.fill('input[name=kiosk_threshold]', shown);
+  }
   // Saving with the calibrated values shown (4 decimals) works: only the grace days change.
   await page.fill('input[name=retention_grace_days]', '9');
   await page.click('#settings-form button[type=submit]');

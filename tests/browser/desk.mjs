@@ -3,7 +3,9 @@
 // documents → the receipt (dd/mm/yyyy, clerk's name, documents, kiosk help, Print prints);
 // X's face re-enrolled (old templates replaced); a new applicant whose consent is printed
 // before it is recorded, whose face matches X → duplicate warning → other record viewed
-// masked → frames discarded; X withdraws consent at the desk. Messages stay in one language.
+// masked → "same person": X's record opens and the new record's consent and face are gone;
+// X withdraws consent at the desk. Messages stay in one language. The receipt's time is
+// the server's, in Vietnam time.
 // Usage: node desk.mjs BASE Y4M ARTIFACTS USER PASSWORD X_CCCD NEW_CODE NEW_CCCD
 import { join } from 'node:path';
 import { launch, fail, clerkSignIn } from './lib.mjs';
@@ -51,8 +53,11 @@ try {
   await page.waitForSelector('#dossier-step:not([hidden])');
   await page.fill('[name=code]', newCode);
   await page.fill('[name=procedure]', 'Cấp bản sao trích lục khai sinh');
-  await page.fill('[name=received_at]', '2026-11-30T09:05');
-  await page.fill('[name=due_at]', '2026-12-04');
+  if (await page.$('[name=received_at]')) await fail(page, artifacts, 'the receipt time is typed from the desk PC');
+  const vn = (d) => d.toLocaleDateString('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' });
+  const today = vn(new Date());
+  const due = vn(new Date(Date.now() + 7 * 86400000));
+  await page.fill('[name=due_at]', due);
   await page.fill('[name=documents]', 'Tờ khai cấp bản sao trích lục\nBản sao CCCD');
   await page.click('#dossier-form button[type=submit]');
   await page.waitForSelector('#receipt-actions:not([hidden])');
@@ -60,7 +65,8 @@ try {
   await receipt.setViewportSize({ width: 1366, height: 768 });
   await receipt.goto(`${base}${await page.getAttribute('#receipt-link', 'href')}`);
   const body = await receipt.textContent('body');
-  for (const want of ['09 giờ 05 phút, ngày 30/11/2026', 'ngày 04/12/2026', 'Tờ khai cấp bản sao trích lục', 'Bản sao CCCD', 'Nguyễn Thị Lan', '4 số cuối thẻ căn cước', 'Hoàng Văn Nam', newCode]) {
+  const dmy = (iso) => iso.split('-').reverse().join('/');
+  for (const want of [`phút, ngày ${dmy(today)}`, `ngày ${dmy(due)}`, 'Tờ khai cấp bản sao trích lục', 'Bản sao CCCD', 'Nguyễn Thị Lan', '4 số cuối thẻ căn cước', 'Hoàng Văn Nam', newCode]) {
     if (!body.includes(want)) await fail(receipt, artifacts, `receipt lacks ${want}`);
   }
   await receipt.evaluate(() => { window.printed = 0; window.print = () => { window.printed += 1; }; });
@@ -107,14 +113,16 @@ try {
   const other = await page.textContent('#duplicate-other');
   if (!other.includes('Hoàng V. N***') || other.includes('Nam')) await fail(page, artifacts, `other record not masked: ${other}`);
   await shot('desk-clerk-duplicate');
-  await page.click('#dup-discard');
-  await page.waitForSelector('#dossier-step:not([hidden])');
-  if (!(await page.textContent('#message')).includes('Đã bỏ 1 khung hình')) await fail(page, artifacts, 'discard not confirmed');
+  // The same person registered twice (a typo in the ID): open the registered record.
+  await page.click('#dup-existing');
+  await page.waitForSelector('#person-step:not([hidden])');
+  if ((await page.textContent('#person-name')) !== 'Hoàng Văn Nam') await fail(page, artifacts, `opened ${await page.textContent('#person-name')}`);
+  if (!(await page.textContent('#message')).includes('Đã mở hồ sơ đã đăng ký')) await fail(page, artifacts, 'use-existing not confirmed');
   const mai = (await json(`/api/v1/applicants?q=${newCccd}`))[0];
-  if (!mai || mai.templates !== 0) await fail(page, artifacts, `discarded templates remain: ${JSON.stringify(mai)}`);
+  if (!mai || mai.templates !== 0 || mai.consent) await fail(page, artifacts, `the duplicate keeps consent or templates: ${JSON.stringify(mai)}`);
 
   // 4. X withdraws consent at the desk.
-  await page.click('#next-applicant');
+  await page.click('#person-close');
   await page.fill('#search-q', 'hoang van nam');
   await page.click('#search-form button[type=submit]');
   await page.waitForSelector(`#search-results li[data-applicant="${xid}"] button`);
@@ -127,7 +135,7 @@ try {
   await page.waitForFunction(() => document.querySelector('#person-consent').textContent.includes('Đã rút đồng ý'));
   if (!(await page.textContent('#message')).includes('xoá 3 mẫu')) await fail(page, artifacts, 'withdrawal not confirmed');
   if (errors.length) await fail(page, artifacts, `page errors: ${errors.join('; ')}`);
-  console.log(`OK desk: returning ${xid}, receipt ${newCode}, re-enrolled, duplicate discarded, withdrawn`);
+  console.log(`OK desk: returning ${xid}, receipt ${newCode}, re-enrolled, duplicate resolved on the registered record, withdrawn`);
 } catch (e) {
   await fail(page, artifacts, e.stack || String(e));
 } finally {

@@ -222,10 +222,13 @@ fn qr_fallback_keypad_and_lockout() {
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["dossiers"][0]["status_text"], "Được tiếp nhận");
-    assert!(v["dossiers"][0]["next_action"]
-        .as_str()
-        .unwrap()
-        .contains("ngày hẹn"));
+    // Before the appointment: wait for it; after it (overdue): the office's apology.
+    let next = v["dossiers"][0]["next_action"].as_str().unwrap();
+    if v["dossiers"][0]["overdue"] == true {
+        assert!(next.contains("xin lỗi") && !next.contains("chờ"), "{next}");
+    } else {
+        assert!(next.contains("ngày hẹn"), "{next}");
+    }
     for _ in 0..5 {
         assert_eq!(
             k.post(
@@ -254,10 +257,25 @@ fn qr_fallback_keypad_and_lockout() {
         (Some("hold_still"), true),
         "{v}"
     );
+    // A receipt still held up counts as someone there (its result stays); an empty view
+    // does not.
     let (_, v) = k.post_raw_with(
         "/api/v1/kiosk/frames",
         "image/jpeg",
         &jpeg(&frame),
+        &[("X-Kiosk-Session", "p"), ("X-Kiosk-Presence", "1")],
+    );
+    assert_eq!(
+        (v["state"].as_str(), v["receipt"].as_bool()),
+        (Some("hold_still"), Some(true)),
+        "receipt held up: {v}"
+    );
+    assert!(v["result"].is_null(), "no look-up on a presence frame: {v}");
+    let empty = image::RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
+    let (_, v) = k.post_raw_with(
+        "/api/v1/kiosk/frames",
+        "image/jpeg",
+        &jpeg(&empty),
         &[("X-Kiosk-Session", "p"), ("X-Kiosk-Presence", "1")],
     );
     assert_eq!(v["state"], "searching", "nobody in front: {v}");

@@ -69,6 +69,8 @@ fn body_for(path: &str, consent_version: &str) -> Value {
         p if p.ends_with("/events") && p.starts_with("/api/v1/dossiers/") => {
             json!({"status": 4, "at": "2026-11-21 08:00"})
         }
+        p if p.ends_with("/resolve") => json!({"choice": "use_existing"}),
+        p if p.ends_with("/apology") => json!({"new_due_at": "2027-01-15"}),
         _ => json!({}),
     }
 }

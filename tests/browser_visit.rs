@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::browser::{artifacts, node, tooling, y4m};
+use common::browser::{artifacts, node, receipt_held_up, tooling, y4m};
 use common::{Client, Office, PASSWORD};
 use serde_json::json;
 
@@ -200,42 +200,11 @@ fn the_receipt_qr_is_read_at_120_and_300_px() {
     if !tooling() {
         return;
     }
-    let o = Office::start_with(CONFIG);
-    let c = &o.clerk;
-    let id = common::consented_applicant(c, "Hoàng Văn Nam", "001099004444");
-    let code = "000.00.17.H29-261120-0401";
-    common::open_dossier(
-        c,
-        id,
-        code,
-        "Đăng ký kết hôn",
-        "2026-11-20 08:00",
-        "2026-12-10",
-    );
-    let qr = common::receipt_qr_image(c, code);
+    let (o, code, qr) = common::office_with_a_receipt(CONFIG);
     let _ = &faces;
     for width in [120u32, 300] {
         // The receipt held up in the middle of a 640×480 frame: its QR code `width` px wide.
-        let scaled =
-            image::imageops::resize(&qr, width, width, image::imageops::FilterType::Triangle);
-        let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([96, 88, 80]));
-        let paper = image::RgbImage::from_pixel(
-            width + 80,
-            (width + 80).min(470),
-            image::Rgb([235, 232, 225]),
-        );
-        image::imageops::overlay(
-            &mut frame,
-            &paper,
-            i64::from(280 - width / 2),
-            i64::from(240 - paper.height() / 2),
-        );
-        image::imageops::overlay(
-            &mut frame,
-            &scaled,
-            i64::from(320 - width / 2),
-            i64::from(240 - width / 2),
-        );
+        let frame = receipt_held_up(None, &qr, width, (320, 240));
         let png: PathBuf = o.server.dir.join(format!("receipt-{width}.png"));
         frame.save(&png).unwrap();
         // The video opens with 4 s of the receipt lowered: the start screen reads a receipt

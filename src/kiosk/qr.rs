@@ -412,14 +412,7 @@ mod tests {
         } else {
             frame
         };
-        let mut jpg = Vec::new();
-        image::DynamicImage::ImageRgb8(frame)
-            .write_to(
-                &mut std::io::Cursor::new(&mut jpg),
-                image::ImageFormat::Jpeg,
-            )
-            .unwrap();
-        image::load_from_memory(&jpg).unwrap().to_rgb8()
+        as_sent(frame)
     }
 
     #[test]
@@ -437,6 +430,26 @@ mod tests {
         }
     }
 
+    /// `frame` JPEG-compressed and decoded, as the kiosk page sends it.
+    fn as_sent(frame: RgbImage) -> RgbImage {
+        let mut jpg = Vec::new();
+        image::DynamicImage::ImageRgb8(frame)
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        image::load_from_memory(&jpg).unwrap().to_rgb8()
+    }
+
+    /// Skin-toned shading with soft stripes (hair, clothes): edges, but not a code's.
+    fn scene() -> RgbImage {
+        RgbImage::from_fn(640, 480, |x, y| {
+            let v = 120.0 + 50.0 * ((x as f32 / 23.0).sin() * (y as f32 / 31.0).cos());
+            image::Rgb([v as u8, (v * 0.8) as u8, (v * 0.65) as u8])
+        })
+    }
+
     /// A receipt `width` px wide (its QR code with quiet zone, as printed) held up at
     /// (`cx`, `cy`) over a textured, face-like scene, JPEG-compressed as the kiosk sends it.
     fn held_receipt(width: u32, cx: u32, cy: u32) -> RgbImage {
@@ -449,11 +462,7 @@ mod tests {
             .module_dimensions(6, 6)
             .build();
         let qr = image::imageops::resize(&qr, width, width, image::imageops::FilterType::Triangle);
-        // Skin-toned shading with soft stripes (hair, clothes): edges, but not a code's.
-        let mut frame = RgbImage::from_fn(640, 480, |x, y| {
-            let v = 120.0 + 50.0 * ((x as f32 / 23.0).sin() * (y as f32 / 31.0).cos());
-            image::Rgb([v as u8, (v * 0.8) as u8, (v * 0.65) as u8])
-        });
+        let mut frame = scene();
         let paper = RgbImage::from_pixel(width + 80, width + 140, image::Rgb([235, 232, 225]));
         image::imageops::overlay(
             &mut frame,
@@ -468,14 +477,7 @@ mod tests {
                 frame.put_pixel(fx, fy, image::Rgb([v, v, v]));
             }
         }
-        let mut jpg = Vec::new();
-        image::DynamicImage::ImageRgb8(frame)
-            .write_to(
-                &mut std::io::Cursor::new(&mut jpg),
-                image::ImageFormat::Jpeg,
-            )
-            .unwrap();
-        image::load_from_memory(&jpg).unwrap().to_rgb8()
+        as_sent(frame)
     }
 
     #[test]
@@ -495,13 +497,8 @@ mod tests {
 
     #[test]
     fn a_scene_without_a_code_locates_nothing() {
-        let f = held_receipt(100, 320, 240);
-        let scene = RgbImage::from_fn(640, 480, |x, y| {
-            let v = 120.0 + 50.0 * ((x as f32 / 23.0).sin() * (y as f32 / 31.0).cos());
-            image::Rgb([v as u8, (v * 0.8) as u8, (v * 0.65) as u8])
-        });
-        assert!(locate(&f).is_some());
-        assert_eq!(locate(&scene), None);
+        assert!(locate(&held_receipt(100, 320, 240)).is_some());
+        assert_eq!(locate(&scene()), None);
     }
 
     #[test]

@@ -64,3 +64,36 @@ pub fn node(script: &str, args: &[&str]) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// A 640×480 camera frame of `face` (letterboxed as the camera shows it; None: an empty
+/// room) with a receipt held up in front, its QR code (as printed, quiet zone included)
+/// `width` px wide centred at `centre`, on white paper.
+pub fn receipt_held_up(
+    face: Option<&Path>,
+    qr: &image::RgbImage,
+    width: u32,
+    centre: (i64, i64),
+) -> image::RgbImage {
+    let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([96, 88, 80]));
+    if let Some(face) = face {
+        let f = image::open(face).unwrap().to_rgb8();
+        let s = (640.0 / f.width() as f32).min(480.0 / f.height() as f32);
+        let (w, h) = (
+            (f.width() as f32 * s) as u32,
+            (f.height() as f32 * s) as u32,
+        );
+        let f = image::imageops::resize(&f, w, h, image::imageops::FilterType::Triangle);
+        image::imageops::overlay(
+            &mut frame,
+            &f,
+            i64::from((640 - w) / 2),
+            i64::from((480 - h) / 2),
+        );
+    }
+    let ((cx, cy), w) = (centre, i64::from(width));
+    let paper = image::RgbImage::from_pixel(width + 80, width + 140, image::Rgb([235, 232, 225]));
+    image::imageops::overlay(&mut frame, &paper, cx - (w + 80) / 2, cy - w / 2 - 30);
+    let code = image::imageops::resize(qr, width, width, image::imageops::FilterType::Triangle);
+    image::imageops::overlay(&mut frame, &code, cx - w / 2, cy - w / 2);
+    frame
+}

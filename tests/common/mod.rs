@@ -468,6 +468,24 @@ pub fn receipt_qr_image(c: &Client, code: &str) -> image::RgbImage {
     image::load_from_memory(&png).expect("PNG").to_rgb8()
 }
 
+/// An office (reading `config`) where "Hoàng Văn Nam" holds the receipt of one dossier:
+/// the office, the dossier's code and the receipt's QR code as printed.
+pub fn office_with_a_receipt(config: &str) -> (Office, &'static str, image::RgbImage) {
+    let o = Office::start_with(config);
+    let id = consented_applicant(&o.clerk, "Hoàng Văn Nam", "001099004444");
+    let code = "000.00.17.H29-261120-0401";
+    open_dossier(
+        &o.clerk,
+        id,
+        code,
+        "Đăng ký kết hôn",
+        "2026-11-20 08:00",
+        "2026-12-10",
+    );
+    let qr = receipt_qr_image(&o.clerk, code);
+    (o, code, qr)
+}
+
 /// Registers a dossier of `applicant`; panics unless it is created.
 pub fn open_dossier(
     c: &Client,

@@ -294,6 +294,14 @@ pub struct VisionConfig {
     /// Recognition profile (manifest `[[profiles]]`): "fr_feature" (default) or
     /// "open-weights" (dlib + faceres). Templates of another profile are not used.
     pub profile: Option<String>,
+    /// "int8": the int8 builds the manifest has (default; same templates, ~2.5× faster
+    /// embedding), or "fp32" throughout.
+    pub precision: crate::vision::Precision,
+    /// ONNX Runtime graph optimisation per model: "auto" (timed on this CPU at the first
+    /// start, cached in `tuning_file`), "manifest", or one of "basic", "extended", "all".
+    pub optimisation: crate::vision::tune::Optimisation,
+    /// The tuning cache; default `<data_dir>/tuning.toml` (env HOSO_TUNING_FILE).
+    pub tuning_file: Option<PathBuf>,
     pub max_image_bytes: usize,
     pub max_image_side: u32,
     pub max_image_pixels: u64,
@@ -334,6 +342,9 @@ impl Default for VisionConfig {
             threads: e.threads,
             parallel_embedders: e.parallel_embedders,
             profile: None,
+            precision: e.precision,
+            optimisation: e.optimisation,
+            tuning_file: None,
             max_image_bytes: l.max_bytes,
             max_image_side: l.max_side,
             max_image_pixels: l.max_pixels,
@@ -415,6 +426,9 @@ impl Config {
         if let Some(v) = get("HOSO_MODELS_DIR").filter(|v| !v.is_empty()) {
             self.models.dir = Some(v.into());
         }
+        if let Some(v) = get("HOSO_TUNING_FILE").filter(|v| !v.is_empty()) {
+            self.vision.tuning_file = Some(v.into());
+        }
         Ok(())
     }
 
@@ -450,6 +464,14 @@ impl Config {
             parallel_embedders: self.vision.parallel_embedders,
             onnxruntime_library: self.models.onnxruntime_library.clone(),
             profile: self.vision.profile.clone(),
+            precision: self.vision.precision,
+            optimisation: self.vision.optimisation,
+            tuning_file: Some(
+                self.vision
+                    .tuning_file
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("tuning.toml")),
+            ),
         }
     }
 

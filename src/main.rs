@@ -205,6 +205,20 @@ enum AuditCmd {
 enum FacesCmd {
     /// Compare the main faces of two photos with every scorer.
     Compare { a: PathBuf, b: PathBuf },
+    /// Write the aligned chips one embedder sees (and their mirror images) for every face
+    /// photo of a labelled folder, as raw little-endian f32 in the network's input layout:
+    /// the calibration input of models/convert/quantize_int8.py. Nothing is kept of them.
+    Chips {
+        /// A labelled face folder (`<identity>/<image>`).
+        #[arg(long)]
+        faces: PathBuf,
+        /// The embedder (manifest name) whose chips to write.
+        #[arg(long, default_value = "fr_feature")]
+        embedder: String,
+        /// Output file (raw f32).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and
@@ -295,6 +309,14 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Faces {
             cmd: FacesCmd::Compare { a, b },
         } => cmd::measure::compare(&config, &a, &b),
+        Cmd::Faces {
+            cmd:
+                FacesCmd::Chips {
+                    faces,
+                    embedder,
+                    out,
+                },
+        } => cmd::measure::chips(&config, &faces, &embedder, &out),
         Cmd::Admin {
             cmd:
                 AdminCmd::CreateUser {

@@ -194,6 +194,14 @@ fn committed_models_match_the_manifest() {
     for f in m.files() {
         m.read_verified(f).unwrap_or_else(|e| panic!("{e}"));
     }
+    let int8 = m.int8_files();
+    assert!(
+        int8.iter().any(|f| f.file == "fr_feature_int8.onnx"),
+        "{int8:?}"
+    );
+    for f in &int8 {
+        m.read_verified(f).unwrap_or_else(|e| panic!("{e}"));
+    }
     // Every profile is calibrated per frame and per visit; the passive check has its point.
     for p in &m.profiles {
         let active = m.select(Some(&p.name)).unwrap();

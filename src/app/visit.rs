@@ -183,7 +183,7 @@ impl App {
             let n = s.next_frame();
             let (scan, facts) = std::thread::scope(|sc| {
                 let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick(n)));
-                let facts = self.frame_facts(img, want, &rule);
+                let facts = self.frame_facts(img, want, &rule, &mut s.track);
                 (scan.join().unwrap_or_default(), facts)
             });
             let result = match scan
@@ -283,8 +283,11 @@ impl App {
         img: &image::RgbImage,
         want: Want,
         rule: &VisitRule,
+        track: &mut crate::vision::detect::Track,
     ) -> Result<Facts, AppError> {
-        let faces = self.engine.detect(img, self.config.vision.min_face_px)?;
+        let faces = self
+            .engine
+            .detect_tracked(img, self.config.vision.min_face_px, track)?;
         let Some(face) = primary_face(&faces, img.width(), img.height()) else {
             return Ok(Facts::NoFace);
         };

@@ -16,6 +16,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::gallery::{Gallery, Query};
 use crate::score;
+use crate::vision::detect::Track;
+use crate::vision::tune::Choice;
 use crate::vision::{decode, primary_face, EngineOptions, FaceEngine, VisionError};
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +66,11 @@ pub struct Concurrent {
 pub struct BenchReport {
     pub frame: String,
     pub cores: usize,
+    /// The CPU as the tuner names it, and each model's optimisation level with timings.
+    pub cpu: String,
+    pub tuning: Vec<Choice>,
+    /// "int8" or "fp32".
+    pub precision: String,
     pub min_face_px: f32,
     pub stages: BTreeMap<String, Latency>,
     pub pipeline: Latency,
@@ -117,11 +124,17 @@ fn frame_jpeg(path: &Path, cfg: &Config) -> Result<Vec<u8>, BenchError> {
     Ok(out)
 }
 
-/// The whole per-frame pipeline as the kiosk runs it (decode, detect, quality, then the
-/// embedding beside the passive liveness score); returns the number of faces embedded.
-fn pipeline(engine: &FaceEngine, jpeg: &[u8], cfg: &Config) -> Result<usize, BenchError> {
+/// The whole per-frame pipeline as the kiosk runs it within a visit (decode, detection
+/// around the last frame's face, quality, then the embedding beside the passive liveness
+/// score); returns the number of faces embedded.
+fn pipeline(
+    engine: &FaceEngine,
+    jpeg: &[u8],
+    cfg: &Config,
+    track: &mut Track,
+) -> Result<usize, BenchError> {
     let img = decode(jpeg, &cfg.decode_limits()).map_err(|e| BenchError::Image(e.to_string()))?;
-    let faces = engine.detect(&img, cfg.vision.min_face_px)?;
+    let faces = engine.detect_tracked(&img, cfg.vision.min_face_px, track)?;
     let Some(face) = primary_face(&faces, img.width(), img.height()) else {
         return Ok(0);
     };
@@ -161,19 +174,26 @@ pub fn run(
 
     // Warm up (first runs allocate ORT arenas).
     for _ in 0..3 {
-        pipeline(&engine, &jpeg, cfg)?;
+        pipeline(&engine, &jpeg, cfg, &mut Track::default())?;
     }
+    let mut track = Track::default();
     let mut st: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut whole = Vec::new();
     let mut r = Resizer::new();
     let mut input = Vec::new();
-    for _ in 0..iterations {
+    for i in 0..iterations {
         let (img, t) = time(|| decode(&jpeg, &cfg.decode_limits()));
         let img = img.map_err(|e| BenchError::Image(e.to_string()))?;
         st.entry("decode".into()).or_default().push(t);
         let (faces, t) = time(|| engine.detect(&img, min_face));
         let faces = faces?;
         st.entry("detect".into()).or_default().push(t);
+        let (_, t) =
+            time(|| crate::kiosk::qr::scan(&img, crate::kiosk::qr::Effort::Quick(i as u32)));
+        st.entry("qr_scan_start_screen".into()).or_default().push(t);
+        let (res, t) = time(|| engine.detect_tracked(&img, min_face, &mut track));
+        res?;
+        st.entry("detect_in_visit".into()).or_default().push(t);
         let face = *primary_face(&faces, img.width(), img.height()).ok_or_else(|| {
             BenchError::Image(format!(
                 "no face of at least {min_face} px in {}",
@@ -197,7 +217,7 @@ pub fn run(
             let name = engine.manifest.liveness.as_ref().map_or("", |l| &l.passive);
             st.entry(format!("passive_{name}")).or_default().push(t);
         }
-        let (res, t) = time(|| pipeline(&engine, &jpeg, cfg));
+        let (res, t) = time(|| pipeline(&engine, &jpeg, cfg, &mut track));
         res?;
         whole.push(t);
     }
@@ -205,7 +225,12 @@ pub fn run(
     // Throughput: one frame at a time, then one worker per core with single-threaded sessions.
     let mut throughput = BTreeMap::new();
     let frames = iterations.max(20);
-    let (_, t) = time(|| (0..frames).try_for_each(|_| pipeline(&engine, &jpeg, cfg).map(|_| ())));
+    let (_, t) = time(|| {
+        (0..frames).try_for_each(|_| pipeline(&engine, &jpeg, cfg, &mut track).map(|_| ()))
+    });
+    let (cpu, tuning) = engine.tuning();
+    let (cpu, tuning) = (cpu.to_string(), tuning.to_vec());
+    let precision = format!("{:?}", engine.precision()).to_lowercase();
     throughput.insert("sequential".to_string(), frames as f64 / (t / 1e3));
     drop(engine);
     let par_engine = FaceEngine::load(
@@ -214,17 +239,19 @@ pub fn run(
             sessions: cores,
             threads: 1,
             parallel_embedders: false,
-            onnxruntime_library: cfg.models.onnxruntime_library.clone(),
-            profile: cfg.vision.profile.clone(),
+            ..cfg.engine_options()
         },
     )?;
-    pipeline(&par_engine, &jpeg, cfg)?;
+    pipeline(&par_engine, &jpeg, cfg, &mut Track::default())?;
     let (res, t) = time(|| {
         std::thread::scope(|s| {
             let hs: Vec<_> = (0..cores)
                 .map(|_| {
                     s.spawn(|| {
-                        (0..frames).try_for_each(|_| pipeline(&par_engine, &jpeg, cfg).map(|_| ()))
+                        let mut track = Track::default();
+                        (0..frames).try_for_each(|_| {
+                            pipeline(&par_engine, &jpeg, cfg, &mut track).map(|_| ())
+                        })
                     })
                 })
                 .collect();
@@ -286,6 +313,9 @@ pub fn run(
     Ok(BenchReport {
         frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
         cores,
+        cpu,
+        tuning,
+        precision,
         min_face_px: min_face,
         stages: st.into_iter().map(|(k, v)| (k, Latency::of(v))).collect(),
         pipeline: Latency::of(whole),
@@ -364,7 +394,9 @@ fn kiosk_latency(
             .map_err(|e| BenchError::Image(e.to_string()))?;
         let mut times = Vec::with_capacity(iterations);
         for i in 0..iterations {
-            let session = format!("bench-{size}-{i}");
+            // Visits of two frames (a decision takes two): the first frame looks over the
+            // whole frame, the second finds the face where it was.
+            let session = format!("bench-{size}-{}", i / 2);
             let (r, t) = time(|| app.kiosk_frame(&kiosk, &session, jpeg));
             r.map_err(|e| BenchError::Image(e.to_string()))?;
             times.push(t);
@@ -382,8 +414,8 @@ fn kiosk_latency(
                         s.spawn(move || {
                             (0..frames)
                                 .map(|i| {
-                                    // Each frame starts a visit: every frame is identified.
-                                    let session = format!("conc-{kiosks}-{k}-{i}");
+                                    // Visits of two frames, every frame identified.
+                                    let session = format!("conc-{kiosks}-{k}-{}", i / 2);
                                     let (r, t) = time(|| app.kiosk_frame(kiosk, &session, jpeg));
                                     r.map(|_| t).map_err(|e| BenchError::Image(e.to_string()))
                                 })
@@ -434,9 +466,27 @@ pub fn text(r: &BenchReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "frame: {}; {} cores; min face {} px",
-        r.frame, r.cores, r.min_face_px
+        "frame: {}; {} cores; min face {} px\nCPU: {}; precision {}",
+        r.frame, r.cores, r.min_face_px, r.cpu, r.precision
     );
+    let _ = writeln!(
+        s,
+        "{:<14} {:>9} {:>10} {:>10} {:>10}  (median ms of one run, 1 thread)",
+        "model", "level", "basic", "extended", "all"
+    );
+    for c in &r.tuning {
+        let t = |l: &str| c.timings.get(l).map_or("-".into(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            s,
+            "{:<14} {:>9} {:>10} {:>10} {:>10}  {}",
+            c.model,
+            c.level,
+            t("basic"),
+            t("extended"),
+            t("all"),
+            c.how
+        );
+    }
     let _ = writeln!(
         s,
         "{:<22} {:>9} {:>9} {:>9}",

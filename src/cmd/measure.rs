@@ -1,5 +1,5 @@
 //! The measuring commands: `hoso eval` (per frame and as kiosk visits), `hoso eval-pad`,
-//! `hoso bench` and `hoso faces compare`.
+//! `hoso bench`, `hoso faces compare` and `hoso faces chips`.
 
 use std::path::{Path, PathBuf};
 
@@ -426,5 +426,48 @@ pub fn compare(config: &Config, a: &Path, b: &Path) -> Result<()> {
         };
         println!("{:>8}: {v:.4}  {verdict}", s.name);
     }
+    Ok(())
+}
+
+/// `hoso faces chips`: every face photo's aligned chips for one embedder, flip included,
+/// as raw f32 (the int8 calibration set; models/convert/quantize_int8.py).
+pub fn chips(config: &Config, faces: &Path, embedder: &str, out: &Path) -> Result<()> {
+    use std::io::Write;
+    let engine = load_engine(config)?;
+    let e = (0..)
+        .map_while(|k| engine.embedder(k))
+        .find(|e| e.name == embedder)
+        .with_context(|| format!("no embedder {embedder} in the chosen profile"))?;
+    let set = hoso::eval::dataset::Dataset::load(faces)
+        .with_context(|| format!("reading {}", faces.display()))?;
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+    );
+    let (mut resizer, mut input) = (fast_image_resize::Resizer::new(), Vec::new());
+    let mut written = 0usize;
+    for s in &set.samples {
+        let Ok(bytes) = std::fs::read(&s.path) else {
+            continue;
+        };
+        let Ok(img) = decode(&bytes, &config.decode_limits()) else {
+            continue;
+        };
+        let found = engine.detect_framed(&img, config.vision.enrol_min_face_px)?;
+        let Some(face) = hoso::vision::primary_face(&found, img.width(), img.height()) else {
+            continue;
+        };
+        e.prepare(&img, &[face.landmarks], false, &mut resizer, &mut input);
+        for v in &input {
+            file.write_all(&v.to_le_bytes())?;
+        }
+        written += 1;
+    }
+    file.flush()?;
+    println!(
+        "{written} faces of {} photos → {} ({} values a chip)",
+        set.samples.len(),
+        out.display(),
+        e.chip_len()
+    );
     Ok(())
 }

@@ -237,6 +237,8 @@ pub struct Session {
     visit: Option<Visit>,
     /// Frames this page session has sent (the QR scan varies its enlargement by it).
     frames: u32,
+    /// Where the face was in the last frame (the detector looks there first).
+    pub track: crate::vision::detect::Track,
     last_face: Option<Instant>,
     pub(super) last_seen: Option<Instant>,
 }
@@ -282,6 +284,7 @@ impl Session {
     /// Ends the visit (a result was shown by QR or keypad, or the citizen chose a fallback).
     pub fn end_visit(&mut self) {
         self.visit = None;
+        self.track.reset();
     }
 
     /// The candidates of a second step waiting for its answer at `now`, if any.

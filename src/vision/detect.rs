@@ -58,9 +58,9 @@ pub struct Detector {
     bgr: bool,
 }
 
-const PNET_IN: &str = "input_1";
-const RNET_IN: &str = "input_2";
-const ONET_IN: &str = "input_3";
+pub const PNET_IN: &str = "input_1";
+pub const RNET_IN: &str = "input_2";
+pub const ONET_IN: &str = "input_3";
 
 impl Detector {
     pub fn new(
@@ -83,6 +83,18 @@ impl Detector {
 
     /// Finds every face at least `min_face` pixels tall, best score first.
     pub fn detect(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Face>, VisionError> {
+        self.detect_with(img, min_face, None)
+    }
+
+    /// The full detection with, when `merge` is given, R-Net's boxes merged at that overlap
+    /// before O-Net (the kiosk's 0.3: one box per face, as O-Net costs ~0.65 ms a box and
+    /// R-Net leaves several around each face at its usual 0.7).
+    fn detect_with(
+        &self,
+        img: &RgbImage,
+        min_face: f32,
+        merge: Option<f64>,
+    ) -> Result<Vec<Face>, VisionError> {
         let (w, h) = img.dimensions();
         if w < 12 || h < 12 {
             return Ok(Vec::new());
@@ -92,19 +104,62 @@ impl Detector {
         if cands.is_empty() {
             return Ok(Vec::new());
         }
-        let cands = self.stage2(img, cands, &mut resizer)?;
+        let mut cands = self.stage2(img, cands, &mut resizer)?;
         if cands.is_empty() {
             return Ok(Vec::new());
         }
+        if let Some(m) = merge {
+            cands = nms(&cands, m, Overlap::Union);
+        }
         let cands = self.stage3(img, cands, &mut resizer)?;
-        Ok(cands
+        Ok(cands.into_iter().map(to_face).collect())
+    }
+
+    /// Finds the face again near `last` (the previous frame's): R-Net on a few boxes around
+    /// it (shifted and scaled), O-Net on R-Net's best, no pyramid. A kiosk face is large and moves
+    /// little between frames, so this costs a fraction of a full detection. None when no
+    /// box passes both stages with a face of at least `min_face` px.
+    pub fn track(
+        &self,
+        img: &RgbImage,
+        last: &Face,
+        min_face: f32,
+    ) -> Result<Option<Face>, VisionError> {
+        let side = f64::from(last.width().max(last.height()));
+        if side < 12.0 {
+            return Ok(None);
+        }
+        let [cx, cy] = last.centre().map(f64::from);
+        let mut cands = Vec::with_capacity(TRACK_BOXES.len());
+        for (scale, dx, dy) in TRACK_BOXES {
+            let w = side * scale;
+            let (x1, y1) = (cx + dx * side - w / 2.0, cy + dy * side - w / 2.0);
+            cands.push(Cand {
+                x1: x1.trunc(),
+                y1: y1.trunc(),
+                x2: (x1 + w).trunc(),
+                y2: (y1 + w).trunc(),
+                score: 1.0,
+                reg: [0.0; 4],
+                lm: [0.0; 10],
+            });
+        }
+        let mut resizer = Resizer::new();
+        // O-Net costs ~0.65 ms a box against R-Net's ~0.12: only R-Net's best box goes on
+        // (the others are the same face, a little off).
+        let best = self
+            .stage2(img, cands, &mut resizer)?
             .into_iter()
-            .map(|c| Face {
-                bbox: [c.x1 as f32, c.y1 as f32, c.x2 as f32, c.y2 as f32],
-                score: c.score as f32,
-                landmarks: std::array::from_fn(|k| [c.lm[k] as f32, c.lm[5 + k] as f32]),
-            })
-            .collect())
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        let Some(best) = best else {
+            return Ok(None);
+        };
+        let found = self.stage3(img, vec![best], &mut resizer)?;
+        Ok(found
+            .into_iter()
+            .map(to_face)
+            .filter(|f| f.height() >= min_face)
+            .max_by(|a, b| a.area().total_cmp(&b.area())))
     }
 
     /// Writes one normalised, transposed (x-major) patch into `out` (len side*side*3).
@@ -345,6 +400,74 @@ impl Detector {
             pass.push(d);
         }
         Ok(nms(&pass, 0.7, Overlap::Min))
+    }
+}
+
+fn to_face(c: Cand) -> Face {
+    Face {
+        bbox: [c.x1 as f32, c.y1 as f32, c.x2 as f32, c.y2 as f32],
+        score: c.score as f32,
+        landmarks: std::array::from_fn(|k| [c.lm[k] as f32, c.lm[5 + k] as f32]),
+    }
+}
+
+/// The boxes R-Net sees around the last face: (side scale, x shift, y shift), shifts in
+/// sides. Covers a face that moved a tenth of its size or grew or shrank by a fifth.
+const TRACK_BOXES: [(f64, f64, f64); 9] = [
+    (1.0, 0.0, 0.0),
+    (1.0, -0.12, 0.0),
+    (1.0, 0.12, 0.0),
+    (1.0, 0.0, -0.12),
+    (1.0, 0.0, 0.12),
+    (0.85, 0.0, 0.0),
+    (1.2, 0.0, 0.0),
+    (1.2, -0.1, -0.1),
+    (1.2, 0.1, 0.1),
+];
+
+/// Where a kiosk visit's detection stands: the last face found, and frames since the last
+/// full (pyramid) detection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Track {
+    last: Option<Face>,
+    since_full: u32,
+}
+
+/// The overlap at which the kiosk's full detection merges R-Net's boxes (see `detect_with`).
+const KIOSK_MERGE: f64 = 0.3;
+
+/// A full detection at least this often within a visit, to see a second face come in.
+pub const FULL_EVERY: u32 = 8;
+
+impl Track {
+    /// Forgets the face (a new visit, or nobody there).
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+impl Detector {
+    /// Kiosk detection: the face found again around the last frame's (`track`) while one
+    /// was found, the full pyramid (one O-Net box per face) every `FULL_EVERY` frames and
+    /// whenever tracking fails.
+    /// Returns what the full detection would list: every face, or the tracked one.
+    pub fn detect_tracked(
+        &self,
+        img: &RgbImage,
+        min_face: f32,
+        track: &mut Track,
+    ) -> Result<Vec<Face>, VisionError> {
+        if let (Some(last), true) = (track.last, track.since_full + 1 < FULL_EVERY) {
+            if let Some(f) = self.track(img, &last, min_face)? {
+                track.last = Some(f);
+                track.since_full += 1;
+                return Ok(vec![f]);
+            }
+        }
+        let faces = self.detect_with(img, min_face, Some(KIOSK_MERGE))?;
+        track.last = super::primary_face(&faces, img.width(), img.height()).copied();
+        track.since_full = 0;
+        Ok(faces)
     }
 }
 

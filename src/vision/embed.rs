@@ -35,6 +35,11 @@ impl Embedder {
         }
     }
 
+    /// Values in one chip (size × size × 3).
+    pub fn chip_len(&self) -> usize {
+        self.fmt.len()
+    }
+
     /// Chips the network sees per face (2 with flip augmentation; `probe` frames of the
     /// kiosk skip the mirror image: the visit averages several frames instead).
     fn views(&self, probe: bool) -> usize {

@@ -48,6 +48,53 @@ pub struct ModelFile {
     /// Intel CPUs with AVX-512, where the NCHWc layout rewrite does not pay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimisation: Option<String>,
+    /// A faster int8 (QDQ) build of the same network, made by models/convert/
+    /// quantize_int8.py. Its embeddings live in the same space as the fp32 model's
+    /// (templates stay valid; the template fingerprint is the fp32 file's), so it is a
+    /// choice of speed, taken when `vision.precision` is "int8" (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8: Option<Int8File>,
+}
+
+/// The int8 build of a model: its file, hash, optimisation level and how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Int8File {
+    pub file: String,
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimisation: Option<String>,
+    pub source: String,
+    /// What `hoso eval` measured with it, against fp32.
+    #[serde(default)]
+    pub measured: String,
+}
+
+impl ModelFile {
+    /// The file to run at `precision`: the int8 build when asked for and present.
+    pub fn at(&self, precision: Precision) -> ModelFile {
+        match (&self.int8, precision) {
+            (Some(q), Precision::Int8) => ModelFile {
+                file: q.file.clone(),
+                sha256: q.sha256.clone(),
+                optimisation: q.optimisation.clone(),
+                int8: None,
+            },
+            _ => ModelFile {
+                int8: None,
+                ..self.clone()
+            },
+        }
+    }
+}
+
+/// Which build of the networks runs: int8 where the manifest has one (faster, same
+/// template space), or always the original fp32.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Int8,
+    Fp32,
 }
 
 /// Colour order a network expects.
@@ -438,6 +485,15 @@ impl Manifest {
         v.extend(self.embedders.iter().map(|e| &e.model));
         v.extend(self.pad.iter().map(|p| &p.model));
         v
+    }
+
+    /// Every int8 build named by the manifest, as model files (checked like the others).
+    pub fn int8_files(&self) -> Vec<ModelFile> {
+        self.files()
+            .into_iter()
+            .filter(|f| f.int8.is_some())
+            .map(|f| f.at(Precision::Int8))
+            .collect()
     }
 
     /// Writes the whole manifest back (used by `eval --calibrate`; git keeps the history).

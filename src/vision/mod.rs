@@ -11,6 +11,7 @@ pub mod liveness;
 pub mod manifest;
 pub mod quality;
 pub mod runtime;
+pub mod tune;
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ use image::RgbImage;
 
 pub use decode::{decode, DecodeError, DecodeLimits};
 pub use detect::Face;
-pub use manifest::Manifest;
+pub use manifest::{Manifest, Precision};
 pub use quality::{Quality, QualityGate};
 
 /// Errors of the face engine.
@@ -49,6 +50,12 @@ pub struct EngineOptions {
     pub onnxruntime_library: Option<PathBuf>,
     /// The recognition profile (manifest `[[profiles]]`); None = the manifest's default.
     pub profile: Option<String>,
+    /// Run the int8 builds the manifest has (default), or fp32 throughout.
+    pub precision: Precision,
+    /// How each model's graph optimisation level is chosen.
+    pub optimisation: tune::Optimisation,
+    /// Where the timed choices are cached (None: timed at every start).
+    pub tuning_file: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -61,6 +68,9 @@ impl Default for EngineOptions {
             parallel_embedders: cores > 1,
             onnxruntime_library: None,
             profile: None,
+            precision: Precision::default(),
+            optimisation: tune::Optimisation::default(),
+            tuning_file: None,
         }
     }
 }
@@ -80,6 +90,9 @@ pub struct FaceEngine {
     pad: Vec<liveness::PadModel>,
     segments: Vec<Segment>,
     parallel: bool,
+    precision: Precision,
+    cpu: String,
+    tuning: Vec<tune::Choice>,
 }
 
 impl FaceEngine {
@@ -88,35 +101,81 @@ impl FaceEngine {
     pub fn load(models_dir: &Path, opts: &EngineOptions) -> Result<Self, VisionError> {
         let manifest = Manifest::load(models_dir)?.select(opts.profile.as_deref())?;
         let env = runtime::environment(opts.onnxruntime_library.as_deref())?;
-        let pool = |name: &str,
-                    f: &manifest::ModelFile,
-                    shapes: runtime::Shapes|
+        let mut tuner = tune::Tuner::new(opts.optimisation, opts.tuning_file.clone());
+        let mut pool = |name: &str,
+                        f: &manifest::ModelFile,
+                        shapes: runtime::Shapes,
+                        probe: tune::Probe<'_>|
          -> Result<runtime::SessionPool, VisionError> {
-            let bytes = manifest.read_verified(f)?;
+            let f = f.at(opts.precision);
+            let bytes = manifest.read_verified(&f)?;
+            let level = tuner.level(
+                &env,
+                name,
+                (&bytes, &f.sha256, f.optimisation.as_deref()),
+                shapes,
+                &probe,
+            )?;
             Ok(runtime::SessionPool::new(
                 &env,
                 name,
                 &bytes,
                 (opts.sessions, opts.threads),
                 shapes,
-                f.optimisation.as_deref(),
+                Some(&level),
             )?)
         };
         let d = &manifest.detector;
-        // The detector stages are small; one thread each avoids pool overhead.
+        // The detector's stages, timed on what a 640×480 kiosk frame gives them: a pyramid
+        // level of an 80 px face (transposed), a batch of candidates, the final few.
         let detector = detect::Detector::new(
             d,
-            pool("mtcnn-pnet", &d.pnet, runtime::Shapes::Varying)?,
-            pool("mtcnn-rnet", &d.rnet, runtime::Shapes::Varying)?,
-            pool("mtcnn-onet", &d.onet, runtime::Shapes::Varying)?,
+            pool(
+                "mtcnn-pnet",
+                &d.pnet,
+                runtime::Shapes::Varying,
+                tune::Probe {
+                    input: detect::PNET_IN,
+                    shape: [1, 96, 72, 3],
+                },
+            )?,
+            pool(
+                "mtcnn-rnet",
+                &d.rnet,
+                runtime::Shapes::Varying,
+                tune::Probe {
+                    input: detect::RNET_IN,
+                    shape: [16, 24, 24, 3],
+                },
+            )?,
+            pool(
+                "mtcnn-onet",
+                &d.onet,
+                runtime::Shapes::Varying,
+                tune::Probe {
+                    input: detect::ONET_IN,
+                    shape: [2, 48, 48, 3],
+                },
+            )?,
         );
+        let chip = |layout: manifest::Layout, size: u32| {
+            let n = size as usize;
+            match layout {
+                manifest::Layout::Nchw => [1, 3, n, n],
+                manifest::Layout::Nhwc => [1, n, n, 3],
+            }
+        };
         let mut embedders = Vec::new();
         let mut segments = Vec::new();
         let mut offset = 0;
         for e in &manifest.embedders {
+            let probe = tune::Probe {
+                input: &e.input,
+                shape: chip(e.layout, e.size),
+            };
             embedders.push(embed::Embedder::new(
                 e,
-                pool(&e.name, &e.model, runtime::Shapes::Fixed)?,
+                pool(&e.name, &e.model, runtime::Shapes::Fixed, probe)?,
             ));
             segments.push(Segment {
                 name: e.name.clone(),
@@ -125,16 +184,18 @@ impl FaceEngine {
             });
             offset += e.dims;
         }
-        let pad = manifest
-            .pad
-            .iter()
-            .map(|p| {
-                Ok(liveness::PadModel::new(
-                    p,
-                    pool(&p.name, &p.model, runtime::Shapes::Fixed)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, VisionError>>()?;
+        let mut pad = Vec::new();
+        for p in &manifest.pad {
+            let probe = tune::Probe {
+                input: &p.input,
+                shape: chip(p.layout, p.size),
+            };
+            pad.push(liveness::PadModel::new(
+                p,
+                pool(&p.name, &p.model, runtime::Shapes::Fixed, probe)?,
+            ));
+        }
+        tuner.save();
         Ok(Self {
             manifest,
             detector,
@@ -142,7 +203,21 @@ impl FaceEngine {
             pad,
             segments,
             parallel: opts.parallel_embedders,
+            precision: opts.precision,
+            cpu: tuner.cpu().to_string(),
+            tuning: std::mem::take(&mut tuner.choices),
         })
+    }
+
+    /// The CPU the engine was tuned on, and each model's chosen optimisation level with
+    /// the timings behind it (start log, `hoso bench`).
+    pub fn tuning(&self) -> (&str, &[tune::Choice]) {
+        (&self.cpu, &self.tuning)
+    }
+
+    /// Which build of the networks runs.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// The embedders' parts of a template, in manifest order.
@@ -158,6 +233,18 @@ impl FaceEngine {
     /// All faces at least `min_face` px tall, best detector score first.
     pub fn detect(&self, img: &RgbImage, min_face: f32) -> Result<Vec<Face>, VisionError> {
         self.detector.detect(img, min_face)
+    }
+
+    /// Kiosk detection within a visit: the last frame's face found again where it was
+    /// (about a fifth of a full detection's cost), a full detection every few frames and
+    /// whenever that fails. Enrolment and evaluation use `detect`.
+    pub fn detect_tracked(
+        &self,
+        img: &RgbImage,
+        min_face: f32,
+        track: &mut detect::Track,
+    ) -> Result<Vec<Face>, VisionError> {
+        self.detector.detect_tracked(img, min_face, track)
     }
 
     /// Like `detect`, but when nothing is found tries again on the image framed by a grey

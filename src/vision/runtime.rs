@@ -219,6 +219,21 @@ impl SessionPool {
         Ok(f(out))
     }
 
+    /// Runs the model on one f32 tensor and drops the outputs (timing runs).
+    pub fn run_any(
+        &self,
+        input: &str,
+        shape: [usize; 4],
+        data: &[f32],
+    ) -> Result<(), RuntimeError> {
+        let mut sess = self.get();
+        let t =
+            ort::value::TensorRef::from_array_view((shape, data)).map_err(|e| self.run_error(e))?;
+        sess.run(ort::inputs![input => t])
+            .map_err(|e| self.run_error(e))?;
+        Ok(())
+    }
+
     /// Maps an ort error of a run into ours.
     pub fn run_error(&self, e: ort::Error) -> RuntimeError {
         RuntimeError::Run {

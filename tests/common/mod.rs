@@ -188,8 +188,9 @@ pub fn models_dir() -> PathBuf {
 pub fn engine() -> &'static FaceEngine {
     static E: OnceLock<FaceEngine> = OnceLock::new();
     E.get_or_init(|| {
-        FaceEngine::load(&models_dir(), &Config::default().engine_options())
-            .unwrap_or_else(|e| panic!("face engine: {e}"))
+        let mut opts = Config::default().engine_options();
+        opts.tuning_file = Some(tuning_file());
+        FaceEngine::load(&models_dir(), &opts).unwrap_or_else(|e| panic!("face engine: {e}"))
     })
 }
 
@@ -207,7 +208,14 @@ pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hoso"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
     c.env("RUST_LOG", "warn");
+    c.env("HOSO_TUNING_FILE", tuning_file());
     c
+}
+
+/// One tuning cache for every server and engine of the suite: the optimisation levels are
+/// timed once per machine, not at each of the hundreds of starts.
+pub fn tuning_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hoso-tuning.toml")
 }
 
 /// A running `hoso serve` on a free loopback port; killed on drop.

@@ -1,15 +1,38 @@
 //! The in-memory gallery: every enrolled template as one contiguous row of 8-bit values
-//! (one scale per embedder segment), searched exhaustively with integer dot products.
+//! (one scale per embedder segment), searched with integer dot products: exhaustively in
+//! an office's gallery, and at city scale on a shortlist the templates' sketches give
+//! (`sketch`), which holds every row that could score near the top.
 //! A search returns the best identity and the best *other* identity, which the kiosk's
 //! margin rule needs. Thread-safe: many searches at once, adds and removals in between.
 
+pub mod sketch;
+
+use std::cell::RefCell;
 use std::sync::RwLock;
+
+use sketch::Code;
 
 use crate::score::Scorer;
 use crate::vision::Segment;
 
 /// Rows at which a search is split across threads.
 const PARALLEL_ROWS: usize = 32 * 1024;
+
+/// Rows from which a single-embedder gallery is searched through its sketches.
+const SHORTLIST_ROWS: usize = 50_000;
+
+/// Allowed rows scored exactly after the sketch pass, at least: the nearest in sketch (at
+/// 1 M random rows the cut falls ~2.65 σ below a stranger's distance, where a row scoring
+/// 0.6 still lies ~3.5 σ of its own noise inside):
+/// most rows that can decide a kiosk match are scored; the guard below scores the rest.
+const SHORTLIST: usize = 4096;
+
+/// When the shortlist's best reaches this cosine (below every kiosk threshold less its
+/// margin), every row whose sketch allows a cosine within `GUARD_BAND` of it is scored
+/// too, at `GUARD_Z` σ: the second identity the margin rule compares with is exact.
+const GUARD_FROM: f32 = 0.40;
+const GUARD_BAND: f32 = 0.08;
+const GUARD_Z: f32 = 3.0;
 
 /// A scored identity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,6 +93,10 @@ impl TopTwo {
 #[derive(Debug, Clone)]
 pub struct Query {
     q: Vec<i8>,
+    /// The probe's sketch (single-embedder templates only).
+    code: Option<Code>,
+    /// The scorer's weight of that one segment (score = weight × cosine + bias).
+    weight: f32,
     /// Per segment: scorer weight × query scale (0 = segment unused).
     factors: Vec<f32>,
     bias: f32,
@@ -86,8 +113,14 @@ impl Query {
             );
             factors.push(w * scale);
         }
+        let code = match segments {
+            [one] if sketch::applies(one.dims) => Some(sketch::sketch(template)),
+            _ => None,
+        };
         Self {
             q,
+            code,
+            weight: scorer.weights.first().copied().unwrap_or(1.0),
             factors,
             bias: scorer.bias,
         }
@@ -108,17 +141,24 @@ fn quantise(v: &[f32], out: &mut [i8]) -> f32 {
     scale
 }
 
+/// A quantised row: values, one scale per segment, and its sketch when sketched.
+type Quantised = (Vec<i8>, Vec<f32>, Option<Code>);
+
 #[derive(Default)]
 struct Rows {
     data: Vec<i8>,
     scales: Vec<f32>,
     identities: Vec<u64>,
     templates: Vec<u64>,
+    /// One sketch a row, when the gallery is sketched (else empty).
+    codes: Vec<Code>,
 }
 
 pub struct Gallery {
     segments: Vec<Segment>,
     dims: usize,
+    /// One embedder with enough dimensions: rows carry sketches.
+    sketched: bool,
     rows: RwLock<Rows>,
 }
 
@@ -126,6 +166,7 @@ impl Gallery {
     pub fn new(segments: &[Segment]) -> Self {
         Self {
             dims: segments.iter().map(|s| s.dims).sum(),
+            sketched: segments.len() == 1 && sketch::applies(segments[0].dims),
             segments: segments.to_vec(),
             rows: RwLock::new(Rows::default()),
         }
@@ -151,10 +192,14 @@ impl Gallery {
         r.scales.reserve_exact(more * self.segments.len());
         r.identities.reserve_exact(more);
         r.templates.reserve_exact(more);
+        if self.sketched {
+            r.codes.reserve_exact(more);
+        }
     }
 
-    /// One template quantised per segment: (values, scales), or None for a wrong length.
-    fn quantised(&self, template: &[f32]) -> Option<(Vec<i8>, Vec<f32>)> {
+    /// One template quantised per segment: (values, scales, sketch), or None for a wrong
+    /// length.
+    fn quantised(&self, template: &[f32]) -> Option<Quantised> {
         if template.len() != self.dims {
             return None;
         }
@@ -169,19 +214,16 @@ impl Gallery {
                 )
             })
             .collect();
-        Some((q, scales))
+        let code = self.sketched.then(|| sketch::sketch(template));
+        Some((q, scales, code))
     }
 
     /// Adds one template of `identity`. Returns false if the template has the wrong length.
     pub fn add(&self, identity: u64, template_id: u64, template: &[f32]) -> bool {
-        let Some((q, scales)) = self.quantised(template) else {
+        let Some(row) = self.quantised(template) else {
             return false;
         };
-        let mut r = self.write();
-        r.data.extend_from_slice(&q);
-        r.scales.extend_from_slice(&scales);
-        r.identities.push(identity);
-        r.templates.push(template_id);
+        Self::push(&mut self.write(), identity, template_id, &row);
         true
     }
 
@@ -197,13 +239,20 @@ impl Gallery {
         Self::remove_rows(&mut r, self.dims, self.segments.len(), |id, _| {
             id == identity
         });
-        for (id, (q, scales)) in &ready {
-            r.data.extend_from_slice(q);
-            r.scales.extend_from_slice(scales);
-            r.identities.push(identity);
-            r.templates.push(*id);
+        for (id, row) in &ready {
+            Self::push(&mut r, identity, *id, row);
         }
         ready.len()
+    }
+
+    fn push(r: &mut Rows, identity: u64, template_id: u64, (q, scales, code): &Quantised) {
+        r.data.extend_from_slice(q);
+        r.scales.extend_from_slice(scales);
+        r.identities.push(identity);
+        r.templates.push(template_id);
+        if let Some(c) = code {
+            r.codes.push(*c);
+        }
     }
 
     /// Removes every template of `identity`; returns how many.
@@ -232,7 +281,11 @@ impl Gallery {
                     r.scales.copy_within(last * ns..(last + 1) * ns, i * ns);
                     r.identities[i] = r.identities[last];
                     r.templates[i] = r.templates[last];
+                    if !r.codes.is_empty() {
+                        r.codes[i] = r.codes[last];
+                    }
                 }
+                r.codes.truncate(last.min(r.codes.len()));
                 r.data.truncate(last * d);
                 r.scales.truncate(last * ns);
                 r.identities.truncate(last);
@@ -267,10 +320,20 @@ impl Gallery {
         self.search_filtered(query, |_| true)
     }
 
+    /// Every row scored, whatever the gallery's size (the reference the shortlist is
+    /// checked against).
+    pub fn search_exhaustive(&self, query: &Query, allow: impl Fn(u64) -> bool) -> TopTwo {
+        let r = self.read();
+        self.scan(&r, query, 0..r.identities.len(), &allow)
+    }
+
     /// Like `search`, over the identities `allow` accepts only.
     pub fn search_filtered(&self, query: &Query, allow: impl Fn(u64) -> bool + Sync) -> TopTwo {
         let r = self.read();
         let n = r.identities.len();
+        if let (Some(code), true) = (&query.code, self.sketched && n >= SHORTLIST_ROWS) {
+            return self.shortlisted(&r, query, code, &allow);
+        }
         let threads = std::thread::available_parallelism()
             .map_or(1, |t| t.get())
             .min(4);
@@ -300,27 +363,99 @@ impl Gallery {
         range: std::ops::Range<usize>,
         allow: &impl Fn(u64) -> bool,
     ) -> TopTwo {
-        let (d, ns) = (self.dims, self.segments.len());
         let mut top = TopTwo::default();
         for i in range {
             let id = r.identities[i];
-            if !allow(id) {
-                continue;
+            if allow(id) {
+                top.offer(id, self.score_row(r, query, i));
             }
-            let row = &r.data[i * d..(i + 1) * d];
-            let mut score = query.bias;
-            for (k, s) in self.segments.iter().enumerate() {
-                let f = query.factors[k];
-                if f == 0.0 {
-                    continue;
-                }
-                let span = s.offset..s.offset + s.dims;
-                score +=
-                    f * r.scales[i * ns + k] * dot_i8(&query.q[span.clone()], &row[span]) as f32;
-            }
-            top.offer(id, score);
         }
         top
+    }
+
+    /// The scorer's value for row `i`.
+    #[inline]
+    fn score_row(&self, r: &Rows, query: &Query, i: usize) -> f32 {
+        let (d, ns) = (self.dims, self.segments.len());
+        let row = &r.data[i * d..(i + 1) * d];
+        let mut score = query.bias;
+        for (k, s) in self.segments.iter().enumerate() {
+            let f = query.factors[k];
+            if f == 0.0 {
+                continue;
+            }
+            let span = s.offset..s.offset + s.dims;
+            score += f * r.scales[i * ns + k] * dot_i8(&query.q[span.clone()], &row[span]) as f32;
+        }
+        score
+    }
+
+    /// Near a decision, every row that could score within `GUARD_BAND` of the best is
+    /// scored as well (rows past the shortlist's cut `done`, up to the guard's bound).
+    fn guarded(
+        &self,
+        r: &Rows,
+        query: &Query,
+        (dist, done): (&[u16], u16),
+        mut top: TopTwo,
+        allow: &impl Fn(u64) -> bool,
+    ) -> TopTwo {
+        let Some(best) = top.best else { return top };
+        if query.weight <= 0.0 {
+            return top;
+        }
+        let cos = (best.score - query.bias) / query.weight;
+        if cos < GUARD_FROM {
+            return top;
+        }
+        let bound = sketch::bound(cos - GUARD_BAND, GUARD_Z);
+        if bound <= done {
+            return top;
+        }
+        for (i, &d) in dist.iter().enumerate() {
+            if d > done && d <= bound && allow(r.identities[i]) {
+                top.offer(r.identities[i], self.score_row(r, query, i));
+            }
+        }
+        top
+    }
+
+    /// City scale, on one core: the sketches' Hamming distances to the probe's, then the
+    /// exact score of the nearest rows until `SHORTLIST` allowed ones are scored (further
+    /// out when the filter refuses many of the nearest).
+    fn shortlisted(
+        &self,
+        r: &Rows,
+        query: &Query,
+        code: &Code,
+        allow: &impl Fn(u64) -> bool,
+    ) -> TopTwo {
+        thread_local! {
+            static DISTANCES: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+        }
+        DISTANCES.with(|cell| {
+            let mut dist = cell.borrow_mut();
+            let hist = sketch::distances(&r.codes, code, &mut dist);
+            let mut top = TopTwo::default();
+            let (mut lo, mut want, mut scored) = (None::<u16>, SHORTLIST, 0usize);
+            loop {
+                let hi = sketch::cutoff(&hist, want);
+                for (i, &d) in dist.iter().enumerate() {
+                    if d > hi || lo.is_some_and(|lo| d <= lo) {
+                        continue;
+                    }
+                    let id = r.identities[i];
+                    if allow(id) {
+                        scored += 1;
+                        top.offer(id, self.score_row(r, query, i));
+                    }
+                }
+                if scored >= SHORTLIST || usize::from(hi) >= sketch::BITS {
+                    return self.guarded(r, query, (&dist, hi), top, allow);
+                }
+                (lo, want) = (Some(hi), want.saturating_mul(4));
+            }
+        })
     }
 }
 
@@ -518,6 +653,46 @@ mod tests {
                 score: 0.8
             })
         );
+    }
+
+    #[test]
+    fn a_large_gallery_searched_by_sketch_finds_what_the_full_scan_finds() {
+        let seg = vec![Segment {
+            name: "a".into(),
+            offset: 0,
+            dims: 128,
+        }];
+        let one = Scorer {
+            weights: vec![1.0],
+            ..fused()
+        };
+        let g = Gallery::new(&seg);
+        let n = SHORTLIST_ROWS + 1000;
+        g.reserve(n);
+        for i in 0..n as u64 {
+            g.add(i, i, &unit(i, 128));
+        }
+        // Probes near planted rows, and strangers; with a filter that refuses even rows.
+        for k in 0..40u64 {
+            let base = unit(k * 997, 128);
+            let noise = unit(k + 5_000_000, 128);
+            let mut p: Vec<f32> = base.iter().zip(&noise).map(|(a, b)| a + 0.8 * b).collect();
+            crate::vision::embed::normalise(&mut p);
+            let probe = if k % 2 == 0 { p } else { noise };
+            let q = Query::new(&seg, &one, &probe);
+            assert!(q.code.is_some());
+            assert_eq!(g.search(&q), g.search_exhaustive(&q, |_| true), "probe {k}");
+            let odd = |id: u64| id % 2 == 1;
+            assert_eq!(g.search_filtered(&q, odd), g.search_exhaustive(&q, odd));
+        }
+        // Removal keeps each row's sketch with it.
+        let q = Query::new(&seg, &one, &unit(997, 128));
+        assert_eq!(g.search(&q).best.unwrap().identity, 997);
+        g.remove_identity(3);
+        assert_eq!(g.search(&q).best.unwrap().identity, 997);
+        g.remove_identity(997);
+        assert_ne!(g.search(&q).best.unwrap().identity, 997);
+        assert_eq!(g.search(&q), g.search_exhaustive(&q, |_| true));
     }
 
     #[test]

@@ -226,19 +226,28 @@ fn every_route_keeps_another_office_s_records_out_of_reach() {
         for (who, c) in callers {
             for method in ["GET", "POST", "PUT", "DELETE"] {
                 calls += 1;
-                let (status, body) = if stream {
-                    (status_only(c, method, &path), Value::Null)
-                } else {
-                    match method {
-                        "GET" => c.get(&format!(
-                            "{path}?q={}&subject=applicant:{pb}",
-                            encode(NAME_B)
-                        )),
-                        "POST" => c.post(&path, body_for(template, &version)),
-                        "PUT" => c.put_json(&path, body_for(template, &version)),
-                        _ => c.delete(&path),
+                let once = || {
+                    if stream {
+                        (status_only(c, method, &path), Value::Null)
+                    } else {
+                        match method {
+                            "GET" => c.get(&format!(
+                                "{path}?q={}&subject=applicant:{pb}",
+                                encode(NAME_B)
+                            )),
+                            "POST" => c.post(&path, body_for(template, &version)),
+                            "PUT" => c.put_json(&path, body_for(template, &version)),
+                            _ => c.delete(&path),
+                        }
                     }
                 };
+                // Status 0 is the transport, not the server's answer: a pooled keep-alive
+                // connection the server closed just as it was reused ("Peer disconnected",
+                // seen once in 1 088 calls). Asked again on a new connection, it answers.
+                let (mut status, mut body) = once();
+                if status == 0 {
+                    (status, body) = once();
+                }
                 let ok = (200..300).contains(&status);
                 if names_record && !matches!(status, 401 | 403 | 404 | 405) {
                     failures.push(format!("{who} {method} {path} → {status} {body}"));

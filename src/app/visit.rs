@@ -181,10 +181,15 @@ impl App {
         let (scan, result) = self.in_session(&key, |s, t| {
             let want = s.want();
             let n = s.next_frame();
+            // While a face is followed, every other frame is also searched for a receipt
+            // (a code held up is still read within a few frames, and the face's models get
+            // the cores the rest of the time).
+            let scan_qr = !s.track.following() || n % 2 == 0;
             let (scan, facts) = std::thread::scope(|sc| {
-                let scan = sc.spawn(|| qr::scan(img, qr::Effort::Quick(n)));
+                let scan = scan_qr.then(|| sc.spawn(|| qr::scan(img, qr::Effort::Quick(n))));
                 let facts = self.frame_facts(img, want, &rule, &mut s.track);
-                (scan.join().unwrap_or_default(), facts)
+                let scan = scan.map(|h| h.join().unwrap_or_default());
+                (scan.unwrap_or_default(), facts)
             });
             let result = match scan
                 .found

@@ -5,6 +5,7 @@
 //! A search returns the best identity and the best *other* identity, which the kiosk's
 //! margin rule needs. Thread-safe: many searches at once, adds and removals in between.
 
+mod pages;
 pub mod sketch;
 
 use std::cell::RefCell;
@@ -26,6 +27,12 @@ const SHORTLIST_ROWS: usize = 50_000;
 /// 0.6 still lies ~3.5 σ of its own noise inside):
 /// most rows that can decide a kiosk match are scored; the guard below scores the rest.
 const SHORTLIST: usize = 4096;
+
+/// Every how many rows' sketch distance the cut-off is estimated from.
+const SAMPLE_STEP: usize = 8;
+
+/// How many shortlisted rows ahead of the one scored are fetched from memory.
+const PREFETCH_AHEAD: usize = 6;
 
 /// When the shortlist's best reaches this cosine (below every kiosk threshold less its
 /// margin), every row whose sketch allows a cosine within `GUARD_BAND` of it is scored
@@ -195,6 +202,13 @@ impl Gallery {
         if self.sketched {
             r.codes.reserve_exact(more);
         }
+        Self::advise(&r);
+    }
+
+    /// Huge pages for the arrays a search streams through.
+    fn advise(r: &Rows) {
+        pages::advise(&r.data);
+        pages::advise(&r.codes);
     }
 
     /// One template quantised per segment: (values, scales, sketch), or None for a wrong
@@ -246,6 +260,14 @@ impl Gallery {
     }
 
     fn push(r: &mut Rows, identity: u64, template_id: u64, (q, scales, code): &Quantised) {
+        let sketched = usize::from(code.is_some());
+        if r.data.len() + q.len() > r.data.capacity()
+            || r.codes.len() + sketched > r.codes.capacity()
+        {
+            r.data.reserve(q.len());
+            r.codes.reserve(sketched);
+            Self::advise(r);
+        }
         r.data.extend_from_slice(q);
         r.scales.extend_from_slice(scales);
         r.identities.push(identity);
@@ -391,12 +413,13 @@ impl Gallery {
     }
 
     /// Near a decision, every row that could score within `GUARD_BAND` of the best is
-    /// scored as well (rows past the shortlist's cut `done`, up to the guard's bound).
+    /// scored as well (rows at or past `from`, the distance under which every row was
+    /// scored, up to the guard's bound).
     fn guarded(
         &self,
         r: &Rows,
         query: &Query,
-        (dist, done): (&[u16], u16),
+        (dist, from): (&[sketch::Distance], u16),
         mut top: TopTwo,
         allow: &impl Fn(u64) -> bool,
     ) -> TopTwo {
@@ -409,11 +432,12 @@ impl Gallery {
             return top;
         }
         let bound = sketch::bound(cos - GUARD_BAND, GUARD_Z);
-        if bound <= done {
+        if bound < from {
             return top;
         }
         for (i, &d) in dist.iter().enumerate() {
-            if d > done && d <= bound && allow(r.identities[i]) {
+            let d = u16::from(d);
+            if d >= from && d <= bound && allow(r.identities[i]) {
                 top.offer(r.identities[i], self.score_row(r, query, i));
             }
         }
@@ -431,18 +455,33 @@ impl Gallery {
         allow: &impl Fn(u64) -> bool,
     ) -> TopTwo {
         thread_local! {
-            static DISTANCES: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+            static SCRATCH: RefCell<(Vec<sketch::Distance>, Vec<u32>)> =
+                const { RefCell::new((Vec::new(), Vec::new())) };
         }
-        DISTANCES.with(|cell| {
-            let mut dist = cell.borrow_mut();
-            let hist = sketch::distances(&r.codes, code, &mut dist);
+        SCRATCH.with(|cell| {
+            let (dist, rows) = &mut *cell.borrow_mut();
+            sketch::distances(&r.codes, code, dist);
+            // Where the nearest `want` rows end, from a sample of the distances (a little
+            // generous: the sample errs by a few per cent either way).
+            let hist = sketch::histogram(dist, SAMPLE_STEP);
+            let cut = |want: usize| sketch::cutoff(&hist, (want + want / 8) / SAMPLE_STEP + 1);
             let mut top = TopTwo::default();
             let (mut lo, mut want, mut scored) = (None::<u16>, SHORTLIST, 0usize);
             loop {
-                let hi = sketch::cutoff(&hist, want);
-                for (i, &d) in dist.iter().enumerate() {
-                    if d > hi || lo.is_some_and(|lo| d <= lo) {
-                        continue;
+                let hi = cut(want);
+                sketch::within(dist, lo.map_or(0, |lo| lo + 1), hi, rows);
+                // The rows under the cut first, then those at it until the shortlist is
+                // full: the rest of that last distance is left to the guard.
+                rows.sort_by_key(|&i| u16::from(dist[i as usize]) == hi);
+                let mut scored_under = hi + 1;
+                for (k, &i) in rows.iter().enumerate() {
+                    let i = i as usize;
+                    if scored >= SHORTLIST && u16::from(dist[i]) == hi {
+                        scored_under = hi;
+                        break;
+                    }
+                    if let Some(&ahead) = rows.get(k + PREFETCH_AHEAD) {
+                        self.prefetch(r, ahead as usize);
                     }
                     let id = r.identities[i];
                     if allow(id) {
@@ -451,11 +490,29 @@ impl Gallery {
                     }
                 }
                 if scored >= SHORTLIST || usize::from(hi) >= sketch::BITS {
-                    return self.guarded(r, query, (&dist, hi), top, allow);
+                    return self.guarded(r, query, (dist, scored_under), top, allow);
                 }
                 (lo, want) = (Some(hi), want.saturating_mul(4));
             }
         })
+    }
+
+    /// Asks for row `i`'s values ahead of scoring it (shortlisted rows are scattered over
+    /// the gallery: each would otherwise wait for memory in turn).
+    #[inline(always)]
+    fn prefetch(&self, r: &Rows, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let row = &r.data[i * self.dims..(i + 1) * self.dims];
+            for line in row.chunks(64) {
+                // SAFETY: SSE is part of x86-64; a prefetch only hints the cache and never
+                // faults, and the address lies inside the row slice anyway.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (r, i);
     }
 }
 

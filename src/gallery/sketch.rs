@@ -10,6 +10,9 @@ pub const BITS: usize = 256;
 /// 64-bit words in a sketch.
 pub const WORDS: usize = BITS / 64;
 
+// `distances_portable` adds the four words of a sketch.
+const _: () = assert!(WORDS == 4);
+
 /// One template's sketch.
 pub type Code = [u64; WORDS];
 
@@ -68,9 +71,16 @@ pub fn sketch(v: &[f32]) -> Code {
     code
 }
 
-/// Hamming distances of `query` to every code, written into `out` (cleared first), with
-/// their histogram (index = distance).
-pub fn distances(codes: &[Code], query: &Code, out: &mut Vec<u16>) -> [u32; BITS + 1] {
+/// A Hamming distance as stored by `distances` (255 stands for 255 and over: rows that far
+/// are opposite the probe and never near a decision).
+pub type Distance = u8;
+
+/// Hamming distances of `query` to every code, written into `out` (resized to match). One
+/// streaming pass that only reads the codes and writes a byte a row: at 1 M rows it runs at
+/// the memory's speed.
+pub fn distances(codes: &[Code], query: &Code, out: &mut Vec<Distance>) {
+    out.clear();
+    out.resize(codes.len(), 0);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
@@ -87,25 +97,58 @@ pub fn distances(codes: &[Code], query: &Code, out: &mut Vec<u16>) -> [u32; BITS
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-unsafe fn distances_avx512(codes: &[Code], query: &Code, out: &mut Vec<u16>) -> [u32; BITS + 1] {
+unsafe fn distances_avx512(codes: &[Code], query: &Code, out: &mut [Distance]) {
     distances_portable(codes, query, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-unsafe fn distances_popcnt(codes: &[Code], query: &Code, out: &mut Vec<u16>) -> [u32; BITS + 1] {
+unsafe fn distances_popcnt(codes: &[Code], query: &Code, out: &mut [Distance]) {
     distances_portable(codes, query, out)
 }
 
 #[inline(always)]
-fn distances_portable(codes: &[Code], query: &Code, out: &mut Vec<u16>) -> [u32; BITS + 1] {
-    let mut hist = [0u32; BITS + 1];
+fn distances_portable(codes: &[Code], query: &Code, out: &mut [Distance]) {
+    for (c, o) in codes.iter().zip(out.iter_mut()) {
+        let d = (c[0] ^ query[0]).count_ones()
+            + (c[1] ^ query[1]).count_ones()
+            + (c[2] ^ query[2]).count_ones()
+            + (c[3] ^ query[3]).count_ones();
+        *o = d.min(255) as Distance;
+    }
+}
+
+/// The indices of the rows whose distance lies in `lo..=hi`, in order, into `out` (cleared
+/// first). Scans 32 distances at a time; few blocks hold one.
+pub fn within(dist: &[Distance], lo: u16, hi: u16, out: &mut Vec<u32>) {
     out.clear();
-    out.reserve(codes.len());
-    for c in codes {
-        let d: u32 = c.iter().zip(query).map(|(a, b)| (a ^ b).count_ones()).sum();
-        hist[d as usize] += 1;
-        out.push(d as u16);
+    if lo > hi {
+        return;
+    }
+    let (base, span) = (lo.min(255) as u8, (hi.min(255) - lo.min(255)) as u8);
+    let hit = |d: u8| d.wrapping_sub(base) <= span;
+    let mut blocks = dist.chunks_exact(32);
+    let mut at = 0u32;
+    for block in &mut blocks {
+        if block.iter().fold(false, |m, &d| m | hit(d)) {
+            out.extend((at..).zip(block).filter(|&(_, &d)| hit(d)).map(|(i, _)| i));
+        }
+        at += 32;
+    }
+    out.extend(
+        (at..)
+            .zip(blocks.remainder())
+            .filter(|&(_, &d)| hit(d))
+            .map(|(i, _)| i),
+    );
+}
+
+/// The histogram of every `step`-th distance (index = distance): a sample that places a
+/// cut-off within a few per cent of where the full count would, at a fraction of its cost.
+pub fn histogram(dist: &[Distance], step: usize) -> [u32; BITS + 1] {
+    let mut hist = [0u32; BITS + 1];
+    for &d in dist.iter().step_by(step.max(1)) {
+        hist[usize::from(d)] += 1;
     }
     hist
 }
@@ -201,13 +244,34 @@ mod tests {
         let codes: Vec<Code> = (0..500).map(|s| sketch(&unit(s + 10, 512))).collect();
         let q = sketch(&unit(7, 512));
         let mut out = Vec::new();
-        let hist = distances(&codes, &q, &mut out);
+        distances(&codes, &q, &mut out);
+        let hist = histogram(&out, 1);
         for (c, d) in codes.iter().zip(&out) {
             assert_eq!(u32::from(*d), hamming(c, &q));
         }
         let cut = cutoff(&hist, 50);
-        let under = out.iter().filter(|&&d| d <= cut).count();
-        assert!(under >= 50 && out.iter().filter(|&&d| d < cut).count() < 50);
+        let under = out.iter().filter(|&&d| u16::from(d) <= cut).count();
+        assert!(under >= 50 && out.iter().filter(|&&d| u16::from(d) < cut).count() < 50);
         assert_eq!(cutoff(&hist, 10_000), BITS as u16);
+        // `within` lists exactly the rows in the range, in order.
+        let mut rows = Vec::new();
+        within(&out, 0, cut, &mut rows);
+        let plain: Vec<u32> = (0..)
+            .zip(&out)
+            .filter(|(_, &d)| u16::from(d) <= cut)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(rows, plain);
+        within(&out, cut + 1, cut + 3, &mut rows);
+        assert!(rows
+            .iter()
+            .all(|&i| (cut + 1..=cut + 3).contains(&u16::from(out[i as usize]))));
+        within(&out, 5, 4, &mut rows);
+        assert!(rows.is_empty());
+        // A sample of every 4th row puts the cut near the full count's.
+        let sample = histogram(&out, 4);
+        assert_eq!(sample.iter().sum::<u32>(), 125);
+        let near = cutoff(&sample, 50 / 4);
+        assert!(near.abs_diff(cut) <= 4, "{near} vs {cut}");
     }
 }

@@ -100,9 +100,14 @@ impl Detector {
             return Ok(Vec::new());
         }
         let mut resizer = Resizer::new();
-        let cands = self.stage1(img, min_face.max(12.0), &mut resizer)?;
+        let mut cands = self.stage1(img, min_face.max(12.0), &mut resizer)?;
         if cands.is_empty() {
             return Ok(Vec::new());
+        }
+        if merge.is_some() {
+            // P-Net leaves a box per pyramid level around a face: R-Net needs one of each
+            // neighbouring pair (it regresses the box itself).
+            cands = nms(&cands, KIOSK_STAGE1_MERGE, Overlap::Union);
         }
         let mut cands = self.stage2(img, cands, &mut resizer)?;
         if cands.is_empty() {
@@ -433,8 +438,17 @@ pub struct Track {
     since_full: u32,
 }
 
+impl Track {
+    /// Whether the last frame had a face (the next one is looked for around it).
+    pub fn following(&self) -> bool {
+        self.last.is_some()
+    }
+}
+
 /// The overlap at which the kiosk's full detection merges R-Net's boxes (see `detect_with`).
 const KIOSK_MERGE: f64 = 0.3;
+/// The overlap at which it merges P-Net's boxes before R-Net.
+const KIOSK_STAGE1_MERGE: f64 = 0.5;
 
 /// A full detection at least this often within a visit, to see a second face come in.
 pub const FULL_EVERY: u32 = 8;

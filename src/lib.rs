@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod dossier;
 pub mod eval;
 pub mod gallery;
+pub mod gate;
 pub mod journal;
 pub mod kiosk;
 pub mod lock;

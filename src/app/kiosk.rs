@@ -237,6 +237,9 @@ impl App {
         image: &[u8],
     ) -> Result<FrameReply, AppError> {
         check_session(session)?;
+        static FRAMES: std::sync::LazyLock<crate::gate::Gate> =
+            std::sync::LazyLock::new(crate::gate::Gate::per_core);
+        let _turn = FRAMES.enter();
         let img = self.kiosk_decode(device, image)?;
         let reply = self.kiosk_image(device, session, &img)?;
         self.shown(device, reply.result.as_ref());

@@ -100,7 +100,8 @@ pub struct App {
     /// Per kiosk device: unix time of its last frame, and frames refused as unreadable.
     kiosk_health: Mutex<HashMap<String, (i64, u64)>>,
     /// Applicants with an open dossier, cached for the kiosk's hot path.
-    eligible: Mutex<Option<(Instant, std::sync::Arc<Eligible>)>>,
+    /// The eligible set, when it was read and how long the read took.
+    eligible: Mutex<Option<(Instant, std::sync::Arc<Eligible>, Duration)>>,
     /// Where this server is in the gallery's change feed (`follow`).
     feed: Mutex<follow::FeedMark>,
     /// The admin's settings (thresholds, retention), stored in the database.
@@ -392,14 +393,19 @@ impl App {
     }
 
     /// Applicants the kiosk may identify (consent is implied by the gallery). Cached: a
-    /// background keeper (`keep_eligible`) refreshes it every second, off the kiosk's hot
-    /// path; without a keeper a request refreshes it when it is two seconds old. Dropped at
-    /// once when this process changes a dossier; changes by another process (the CSV import,
-    /// a purge from the CLI) are seen within the two seconds.
+    /// background keeper (`keep_eligible`) refreshes it off the kiosk's hot path; without a
+    /// keeper a request refreshes it when it is two seconds old. Dropped at once when this
+    /// process changes a dossier; changes by another process (the CSV import, a purge from
+    /// the CLI, another server) are seen within the keeper's period (`keeper_period`).
     pub fn eligible(&self) -> Result<std::sync::Arc<Eligible>, AppError> {
         let kept = self.keeper.load(std::sync::atomic::Ordering::Relaxed);
-        if let Some((at, set)) = lock(&self.eligible).as_ref() {
-            if at.elapsed() < Duration::from_secs(if kept { 10 } else { 2 }) {
+        if let Some((at, set, _)) = lock(&self.eligible).as_ref() {
+            // With a keeper, a request never waits for the read the keeper is about to do.
+            let fresh = match kept {
+                true => KEEPER_PERIOD_MAX + Duration::from_secs(5),
+                false => Duration::from_secs(2),
+            };
+            if at.elapsed() < fresh {
                 return Ok(set.clone());
             }
         }
@@ -415,16 +421,18 @@ impl App {
             let now = admin::Settings::load(&self.store, &self.config)?;
             *self.settings.write().unwrap_or_else(|p| p.into_inner()) = now;
         }
+        let t0 = Instant::now();
         let set =
             std::sync::Arc::new(Eligible::new(self.store.read(|c| {
                 crate::store::dossiers::applicants_with_open_dossiers(c, PURPOSE)
             })?));
-        *lock(&self.eligible) = Some((Instant::now(), set.clone()));
+        *lock(&self.eligible) = Some((Instant::now(), set.clone(), t0.elapsed()));
         Ok(set)
     }
 
-    /// Starts the background keeper of the eligible set (the server and the benchmark): a
-    /// thread refreshing it every second while the application lives.
+    /// Starts the background keeper of the eligible set (the server and the benchmark): it
+    /// follows the change feed every second and reads the set again once dropped or once
+    /// its period is over (`keeper_period`).
     pub fn keep_eligible(app: &std::sync::Arc<App>) {
         app.keeper.store(true, std::sync::atomic::Ordering::Relaxed);
         App::listen_for_changes(app);
@@ -432,7 +440,14 @@ impl App {
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(1));
             let Some(app) = weak.upgrade() else { return };
-            if let Err(e) = app.refresh_eligible() {
+            let read = lock(&app.eligible)
+                .as_ref()
+                .map(|(at, _, took)| (at.elapsed(), keeper_period(*took)));
+            let done = match read {
+                Some((age, period)) if age < period => app.follow_if_due(),
+                _ => app.refresh_eligible().map(|_| ()),
+            };
+            if let Err(e) = done {
                 tracing::warn!(error = %e, "refreshing the kiosk's eligible set");
             }
         });
@@ -493,5 +508,33 @@ impl App {
             Ok(())
         })?;
         Ok(())
+    }
+}
+
+/// The keeper's shortest and longest period between two reads of the eligible set.
+const KEEPER_PERIOD_MIN: Duration = Duration::from_secs(1);
+const KEEPER_PERIOD_MAX: Duration = Duration::from_secs(10);
+
+/// The keeper's period after a read that took `took`: twenty times as long, within 1–10 s.
+/// A read costs a query over every open dossier (~0.1–0.5 s at 100 000 on a small server):
+/// read every second, it would take a tenth to half a core from the kiosks' frames; this
+/// way it never takes more than a twentieth, and a small office still sees another
+/// process's change within the second.
+fn keeper_period(took: Duration) -> Duration {
+    (took * 20).clamp(KEEPER_PERIOD_MIN, KEEPER_PERIOD_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keeper_spends_at_most_a_twentieth_of_a_core() {
+        assert_eq!(keeper_period(Duration::from_millis(2)), KEEPER_PERIOD_MIN);
+        assert_eq!(
+            keeper_period(Duration::from_millis(130)),
+            Duration::from_millis(2600)
+        );
+        assert_eq!(keeper_period(Duration::from_secs(3)), KEEPER_PERIOD_MAX);
     }
 }

@@ -6,7 +6,9 @@
 
 use std::io::Cursor;
 
-use std::sync::{Condvar, LazyLock, Mutex};
+use std::sync::LazyLock;
+
+use crate::gate::Gate;
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -171,44 +173,7 @@ fn shrink(img: RgbImage, side: u32) -> Result<RgbImage, DecodeError> {
 }
 
 /// At most one decode per core at a time: each may take up to `max_decoded_bytes`.
-static DECODES: LazyLock<Gate> =
-    LazyLock::new(|| Gate::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
-
-/// A counting semaphore for blocking threads.
-struct Gate {
-    max: usize,
-    busy: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Entered(&'static Gate);
-
-impl Gate {
-    fn new(max: usize) -> Self {
-        Self {
-            max: max.max(1),
-            busy: Mutex::new(0),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn enter(&'static self) -> Entered {
-        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        while *busy >= self.max {
-            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
-        }
-        *busy += 1;
-        Entered(self)
-    }
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        let mut busy = self.0.busy.lock().unwrap_or_else(|p| p.into_inner());
-        *busy -= 1;
-        self.0.freed.notify_one();
-    }
-}
+static DECODES: LazyLock<Gate> = LazyLock::new(Gate::per_core);
 
 /// Whether a JPEG stream has an end-of-image marker after its last start-of-scan. Scan
 /// data cannot contain FF D9 (0xFF is byte-stuffed), an EXIF thumbnail's markers come

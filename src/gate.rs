@@ -1,7 +1,8 @@
 //! A counting gate for blocking work: at most `max` holders at once, the others wait in
 //! turn, first come first served (a plain condition variable lets a late comer overtake,
-//! and one kiosk's frame could then wait for many others'). Bounds the memory of concurrent image decodes, and keeps kiosk frames from
-//! sharing the cores so finely that every one of them finishes late.
+//! and one kiosk's frame could then wait for many others'). Bounds the memory of
+//! concurrent image decodes, and keeps kiosk frames from sharing the cores so finely that
+//! every one of them finishes late.
 
 use std::sync::{Condvar, Mutex};
 

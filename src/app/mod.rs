@@ -401,9 +401,10 @@ impl App {
         let kept = self.keeper.load(std::sync::atomic::Ordering::Relaxed);
         if let Some((at, set, _)) = lock(&self.eligible).as_ref() {
             // With a keeper, a request never waits for the read the keeper is about to do.
-            let fresh = match kept {
-                true => KEEPER_PERIOD_MAX + Duration::from_secs(5),
-                false => Duration::from_secs(2),
+            let fresh = if kept {
+                KEEPER_PERIOD_MAX + Duration::from_secs(5)
+            } else {
+                Duration::from_secs(2)
             };
             if at.elapsed() < fresh {
                 return Ok(set.clone());

@@ -260,20 +260,17 @@ impl Gallery {
     }
 
     fn push(r: &mut Rows, identity: u64, template_id: u64, (q, scales, code): &Quantised) {
-        let sketched = usize::from(code.is_some());
-        if r.data.len() + q.len() > r.data.capacity()
-            || r.codes.len() + sketched > r.codes.capacity()
-        {
-            r.data.reserve(q.len());
-            r.codes.reserve(sketched);
-            Self::advise(r);
-        }
+        let capacity = (r.data.capacity(), r.codes.capacity());
         r.data.extend_from_slice(q);
         r.scales.extend_from_slice(scales);
         r.identities.push(identity);
         r.templates.push(template_id);
         if let Some(c) = code {
             r.codes.push(*c);
+        }
+        // Grown (so moved): the new allocation is advised too.
+        if capacity != (r.data.capacity(), r.codes.capacity()) {
+            Self::advise(r);
         }
     }
 

@@ -27,6 +27,33 @@ pub enum ConsentError {
     WrongVersion { given: String, current: String },
 }
 
+/// How the applicant gave consent: a tick on the clerk's screen or a signature on the
+/// printed form. Nothing else counts (silence is not consent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Tick,
+    Signature,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Result<Self, ConsentError> {
+        match s {
+            "tick" => Ok(Method::Tick),
+            "signature" => Ok(Method::Signature),
+            _ => Err(ConsentError::BadMethod),
+        }
+    }
+
+    /// As stored and audited.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Tick => "tick",
+            Method::Signature => "signature",
+        }
+    }
+}
+
 /// The consent text in force.
 #[derive(Debug, Clone)]
 pub struct ConsentText {
@@ -64,17 +91,15 @@ impl ConsentText {
     }
 
     /// Checks what the clerk recorded against the text in force.
-    pub fn check(&self, version: &str, method: &str) -> Result<(), ConsentError> {
-        if !matches!(method, "tick" | "signature") {
-            return Err(ConsentError::BadMethod);
-        }
+    pub fn check(&self, version: &str, method: &str) -> Result<Method, ConsentError> {
+        let method = Method::parse(method)?;
         if version != self.version {
             return Err(ConsentError::WrongVersion {
                 given: version.to_string(),
                 current: self.version.clone(),
             });
         }
-        Ok(())
+        Ok(method)
     }
 }
 
@@ -87,7 +112,8 @@ mod tests {
         let t = ConsentText::load(None).unwrap();
         assert_eq!(t.version, "2026-11-v1");
         assert!(t.body.contains("nhạy cảm"));
-        assert!(t.check("2026-11-v1", "tick").is_ok());
+        assert_eq!(t.check("2026-11-v1", "tick").unwrap(), Method::Tick);
+        assert_eq!(Method::parse("signature").unwrap().as_str(), "signature");
         assert!(matches!(
             t.check("old", "tick"),
             Err(ConsentError::WrongVersion { .. })

@@ -60,57 +60,102 @@ impl Default for CodeFormat {
     }
 }
 
-/// Status codes synchronised with the national portal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Status(pub u8);
+/// A dossier's status, with the codes synchronised with the national portal (1–10).
+/// Serialised as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Status {
+    Submitted = 1,
+    Received = 2,
+    Refused = 3,
+    Processing = 4,
+    SupplementRequested = 5,
+    PaymentRequested = 6,
+    Withdrawn = 7,
+    Stopped = 8,
+    Ready = 9,
+    Returned = 10,
+}
+
+use Status::*;
 
 impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 10] = [
+        Submitted,
+        Received,
+        Refused,
+        Processing,
+        SupplementRequested,
+        PaymentRequested,
+        Withdrawn,
+        Stopped,
+        Ready,
+        Returned,
+    ];
+
+    /// The status with portal code `n`.
     pub fn new(n: i64) -> Result<Self, DossierError> {
-        u8::try_from(n)
-            .ok()
-            .filter(|n| (1..=10).contains(n))
-            .map(Status)
+        Self::ALL
+            .into_iter()
+            .find(|s| i64::from(s.code()) == n)
             .ok_or(DossierError::BadStatus)
     }
 
+    /// A status read back from the store (written through [`Status::new`], so always a
+    /// known code; an unknown one reads as closed, so nothing shows or counts it as open).
+    pub fn stored(code: u8) -> Self {
+        Self::new(i64::from(code)).unwrap_or(Returned)
+    }
+
+    /// The portal code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
     pub fn text_vi(self) -> &'static str {
-        match self.0 {
-            1 => "Mới đăng ký",
-            2 => "Được tiếp nhận",
-            3 => "Không được tiếp nhận",
-            4 => "Đang xử lý",
-            5 => "Yêu cầu bổ sung giấy tờ",
-            6 => "Yêu cầu thực hiện nghĩa vụ tài chính",
-            7 => "Công dân yêu cầu rút hồ sơ",
-            8 => "Dừng xử lý",
-            9 => "Đã xử lý xong",
-            _ => "Đã trả kết quả",
+        match self {
+            Submitted => "Mới đăng ký",
+            Received => "Được tiếp nhận",
+            Refused => "Không được tiếp nhận",
+            Processing => "Đang xử lý",
+            SupplementRequested => "Yêu cầu bổ sung giấy tờ",
+            PaymentRequested => "Yêu cầu thực hiện nghĩa vụ tài chính",
+            Withdrawn => "Công dân yêu cầu rút hồ sơ",
+            Stopped => "Dừng xử lý",
+            Ready => "Đã xử lý xong",
+            Returned => "Đã trả kết quả",
         }
     }
 
     pub fn text_en(self) -> &'static str {
-        match self.0 {
-            1 => "Submitted online",
-            2 => "Received",
-            3 => "Refused at intake",
-            4 => "In processing",
-            5 => "Supplement requested",
-            6 => "Fee or tax payment requested",
-            7 => "Withdrawn by the citizen",
-            8 => "Processing stopped",
-            9 => "Result ready for collection",
-            _ => "Result returned",
+        match self {
+            Submitted => "Submitted online",
+            Received => "Received",
+            Refused => "Refused at intake",
+            Processing => "In processing",
+            SupplementRequested => "Supplement requested",
+            PaymentRequested => "Fee or tax payment requested",
+            Withdrawn => "Withdrawn by the citizen",
+            Stopped => "Processing stopped",
+            Ready => "Result ready for collection",
+            Returned => "Result returned",
         }
     }
 
-    /// Closed = 3, 7, 8 or 10.
+    /// Closed: refused, withdrawn, stopped or returned; nothing more happens to it.
     pub fn is_closed(self) -> bool {
-        matches!(self.0, 3 | 7 | 8 | 10)
+        matches!(self, Refused | Withdrawn | Stopped | Returned)
     }
 
     /// Statuses in which the appointment no longer runs (done or closed).
     pub fn stops_clock(self) -> bool {
-        matches!(self.0, 3 | 7 | 8 | 9 | 10)
+        self.is_closed() || self == Ready
+    }
+
+    /// Finished: the result is ready or returned (the office's timeliness counts these).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Ready | Returned)
     }
 
     /// Allowed next statuses. Staying in the same status (e.g. the dossier moves to another
@@ -122,16 +167,63 @@ impl Status {
         if self == to {
             return true;
         }
-        let allowed: &[u8] = match self.0 {
-            1 => &[2, 3, 7],
-            2 => &[4, 5, 6, 7, 8, 9],
-            4 => &[5, 6, 7, 8, 9],
-            5 => &[4, 7, 8],
-            6 => &[4, 7, 8, 9],
-            9 => &[10],
+        let allowed: &[Status] = match self {
+            Submitted => &[Received, Refused, Withdrawn],
+            Received => &[
+                Processing,
+                SupplementRequested,
+                PaymentRequested,
+                Withdrawn,
+                Stopped,
+                Ready,
+            ],
+            Processing => &[
+                SupplementRequested,
+                PaymentRequested,
+                Withdrawn,
+                Stopped,
+                Ready,
+            ],
+            SupplementRequested => &[Processing, Withdrawn, Stopped],
+            PaymentRequested => &[Processing, Withdrawn, Stopped, Ready],
+            Ready => &[Returned],
             _ => &[],
         };
-        allowed.contains(&to.0)
+        allowed.contains(&to)
+    }
+
+    /// The codes of the statuses `keep` selects, as an SQL list (`3, 7, 8, 10`): the SQL
+    /// says "closed" through this, never by repeating the numbers.
+    pub fn sql_list(keep: fn(Status) -> bool) -> String {
+        Self::ALL
+            .into_iter()
+            .filter(|s| keep(*s))
+            .map(|s| s.code().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The status lists the SQL filters by, generated from [`Status`] once.
+pub mod sql {
+    use super::Status;
+    use std::sync::LazyLock;
+
+    /// Closed statuses (`3, 7, 8, 10`).
+    pub static CLOSED: LazyLock<String> = LazyLock::new(|| Status::sql_list(Status::is_closed));
+    /// Statuses whose appointment clock has stopped (`3, 7, 8, 9, 10`).
+    pub static CLOCK_STOPPED: LazyLock<String> =
+        LazyLock::new(|| Status::sql_list(Status::stops_clock));
+    /// Statuses whose clock runs (`1, 2, 4, 5, 6`).
+    pub static CLOCK_RUNNING: LazyLock<String> =
+        LazyLock::new(|| Status::sql_list(|s| !s.stops_clock()));
+    /// Finished statuses (`9, 10`).
+    pub static FINISHED: LazyLock<String> = LazyLock::new(|| Status::sql_list(Status::is_finished));
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.code())
     }
 }
 
@@ -173,7 +265,7 @@ pub fn apply(
     let mut apology = s.apology_used;
     // A supplement request restarts the processing clock once the dossier is complete
     // again: the full processing time counts from the day it came back.
-    if s.status.0 == 5 && to.0 == 4 {
+    if s.status == SupplementRequested && to == Processing {
         due = at + (s.original_due_at - s.received_at);
     }
     if let Some(nd) = new_due {
@@ -231,18 +323,27 @@ mod tests {
         assert!(!s(2).can_go_to(s(10)));
         assert!(!s(3).can_go_to(s(3)));
         assert!(Status::new(0).is_err() && Status::new(11).is_err());
+        for st in Status::ALL {
+            assert_eq!(Status::new(i64::from(st.code())), Ok(st));
+            assert_eq!(serde_json::to_string(&st).unwrap(), st.code().to_string());
+        }
+        assert_eq!(Status::sql_list(Status::is_closed), "3, 7, 8, 10");
+        assert_eq!(Status::sql_list(Status::stops_clock), "3, 7, 8, 9, 10");
+        assert_eq!(Status::stored(0), Status::Returned);
+        assert_eq!(*sql::CLOCK_RUNNING, "1, 2, 4, 5, 6");
+        assert_eq!(*sql::FINISHED, "9, 10");
     }
 
     #[test]
     fn apology_once_and_supplement_reset() {
         let st = State {
-            status: Status(4),
+            status: Status::Processing,
             received_at: t(1),
             due_at: t(11),
             original_due_at: t(11),
             apology_used: false,
         };
-        let c = apply(&st, Status(4), t(10), Some(t(15))).unwrap();
+        let c = apply(&st, Status::Processing, t(10), Some(t(15))).unwrap();
         assert!(c.apology_used && c.due_at == t(15));
         let st2 = State {
             due_at: c.due_at,
@@ -250,29 +351,32 @@ mod tests {
             ..st.clone()
         };
         assert_eq!(
-            apply(&st2, Status(4), t(12), Some(t(20))),
+            apply(&st2, Status::Processing, t(12), Some(t(20))),
             Err(DossierError::ApologyUsed)
         );
         assert_eq!(
-            apply(&st, Status(4), t(10), Some(t(5))),
+            apply(&st, Status::Processing, t(10), Some(t(5))),
             Err(DossierError::DueNotLater)
         );
         // 10 days of processing restart when the supplement arrives on day 8.
         let sup = State {
-            status: Status(5),
+            status: Status::SupplementRequested,
             ..st.clone()
         };
-        assert_eq!(apply(&sup, Status(4), t(8), None).unwrap().due_at, t(18));
+        assert_eq!(
+            apply(&sup, Status::Processing, t(8), None).unwrap().due_at,
+            t(18)
+        );
         assert!(matches!(
-            apply(&st, Status(10), t(9), None),
+            apply(&st, Status::Returned, t(9), None),
             Err(DossierError::IllegalTransition { .. })
         ));
     }
 
     #[test]
     fn overdue_is_derived() {
-        assert!(is_overdue(Status(4), t(5), t(6)));
-        assert!(!is_overdue(Status(9), t(5), t(6)));
-        assert!(!is_overdue(Status(4), t(7), t(6)));
+        assert!(is_overdue(Status::Processing, t(5), t(6)));
+        assert!(!is_overdue(Status::Ready, t(5), t(6)));
+        assert!(!is_overdue(Status::Processing, t(7), t(6)));
     }
 }

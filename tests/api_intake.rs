@@ -151,7 +151,7 @@ fn whole_intake_then_status_events() {
         "09 giờ 00 phút, ngày 20/11/2026",
         "ngày 04/12/2026",
         "<li>Đơn đề nghị cấp giấy phép xây dựng</li>",
-        "<li>Bản vẽ thiết kế &lt;A3&gt;</li>",
+        "<li>Bản vẽ thiết kế &#60;A3&#62;</li>",
         "Lê Thị Thu",
         "4 số cuối thẻ căn cước",
         "/ui/print.js",

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::{blocking, ApiError, ApiJson, ApiResult, AppState, Caller};
 use crate::app::admin::Settings;
-use crate::app::forms::esc;
 use crate::app::requests::NewRequest;
 use crate::app::retention::PurgeReason;
 use crate::app::AppError;
@@ -151,9 +150,10 @@ pub async fn issue_device(
 ) -> ApiResult<impl IntoResponse> {
     let p = admin(&caller)?;
     let (id, token, setup_code) = blocking(move || {
-        let (id, token) = app.issue_device(&p, &d.role, &d.name, d.office.as_deref())?;
+        let role = crate::app::admin::device_role(&d.role)?;
+        let (id, token) = app.issue_device(&p, role, &d.name, d.office.as_deref())?;
         // A kiosk is set up with a one-time code, never with its token on a command line.
-        let setup_code = if d.role == "kiosk" {
+        let setup_code = if role == Role::Kiosk {
             Some(app.setup_code(id, &token)?)
         } else {
             None
@@ -254,10 +254,6 @@ pub async fn advance_request(
     Ok(Json(v))
 }
 
-fn date(t: i64) -> String {
-    crate::app::dossiers::vn_format(t, "%Y-%m-%d %H:%M")
-}
-
 /// The printable export of what is held about the request's applicant.
 pub async fn request_export(
     State(app): State<AppState>,
@@ -275,77 +271,13 @@ pub async fn request_export(
         a.subject_export(&by, ApplicantId(applicant))
     })
     .await?;
-    let mut body = String::new();
-    let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
-    body.push_str("<h2>1. Thông tin cá nhân · Personal data</h2><table>");
-    body.push_str(&row("Họ và tên · Name", &e.full_name));
-    body.push_str(&row("Số CCCD · ID number", &e.id_number));
-    body.push_str(&row(
-        "Điện thoại · Phone",
-        e.phone.as_deref().unwrap_or("—"),
-    ));
-    body.push_str(&row("Đăng ký lúc · Registered", &date(e.registered_at)));
-    body.push_str("</table><h2>2. Đồng ý · Consents</h2><table><tr><th>Mục đích · Purpose</th><th>Phiên bản · Version</th><th>Cách · Method</th><th>Đồng ý · Granted</th><th>Rút · Withdrawn</th></tr>");
-    for c in &e.consents {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&c.purpose),
-            esc(&c.text_version),
-            esc(&c.method),
-            date(c.granted_at),
-            c.withdrawn_at.map(date).unwrap_or_else(|| "—".into())
-        ));
-    }
-    body.push_str("</table><h2>3. Dữ liệu khuôn mặt · Face data</h2><p>");
-    body.push_str(&esc(&match e.biometrics_purged_at {
-        Some(t) if e.templates == 0 => format!(
-            "Đã xoá vĩnh viễn lúc {} · Destroyed at {}",
-            date(t),
-            date(t)
-        ),
-        _ => format!(
-            "{} mẫu sinh trắc học (đã mã hoá; không lưu ảnh) · {} encrypted templates (no photo is kept)",
-            e.templates, e.templates
-        ),
-    }));
-    body.push_str("</p><h2>4. Hồ sơ · Dossiers</h2><table><tr><th>Mã · Code</th><th>Thủ tục · Procedure</th><th>Trạng thái · Status</th><th>Hẹn trả · Due</th></tr>");
-    for d in &e.dossiers {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&d.code),
-            esc(&d.procedure),
-            esc(d.status_text),
-            esc(d.due_at.get(..16).unwrap_or(&d.due_at))
-        ));
-    }
-    body.push_str("</table><h2>5. Nhật ký xử lý · Processing log</h2><table><tr><th>Lúc · Time</th><th>Hoạt động · Action</th><th>Đối tượng · Subject</th></tr>");
-    for a in &e.activity {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            date(a.at),
-            esc(&a.action),
-            esc(&a.subject)
-        ));
-    }
-    body.push_str("</table><h2>6. Yêu cầu · Requests</h2><table><tr><th>#</th><th>Loại · Kind</th><th>Nhận · Received</th><th>Trạng thái · Status</th></tr>");
-    for r in &e.requests {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.id,
-            r.kind.as_str(),
-            date(r.received_at),
-            r.status.as_str()
-        ));
-    }
-    body.push_str("</table>");
-    let html = format!(
-        include_str!("../../templates/subject-export.html"),
-        office = esc(&app.config.office.name),
-        request = id,
-        generated = date(crate::store::now()),
-        admin = esc(&p.name),
-        body = body,
-    );
+    let html = crate::app::html::render(&crate::app::html::SubjectExportPage {
+        office: &app.config.office.name,
+        request: id,
+        generated: crate::app::dossiers::vn_format(crate::store::now(), "%Y-%m-%d %H:%M"),
+        admin: &p.name,
+        e: &e,
+    })?;
     Ok(Html(html))
 }
 

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use crate::app::forms::esc;
+use crate::app::html::{render, StatusMissing, StatusPage};
 use crate::app::AppError;
 use crate::server::listen::ClientAddr;
 
@@ -25,20 +25,11 @@ fn local(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
-/// The page around a body: one head and style for every status page.
-fn layout(title: &str, body: &str) -> String {
-    format!(
-        include_str!("../../templates/status-layout.html"),
-        title = title,
-        body = body
-    )
-}
-
 fn missing(status: StatusCode, retry_after: Option<u64>) -> Response {
-    let page = layout(
-        "Không tìm thấy hồ sơ",
-        include_str!("../../templates/status-missing.html"),
-    );
+    let page = match render(&StatusMissing) {
+        Ok(p) => p,
+        Err(e) => return super::ApiError(e).into_response(),
+    };
     let mut r = (status, Html(page)).into_response();
     if let Some(s) = retry_after {
         r.headers_mut()
@@ -78,37 +69,33 @@ pub async fn page(
         return missing(StatusCode::NOT_FOUND, None);
     };
     let v = &d.view;
-    let timeline: String = v
-        .timeline
-        .iter()
-        .map(|s| format!("<li>{} — {}</li>", local(&s.at), esc(s.status_text)))
-        .collect();
-    let late = if v.overdue {
-        "<div class=\"late\">Quá hạn · Overdue</div>"
-    } else {
-        ""
-    };
-    let body = format!(
-        include_str!("../../templates/status.html"),
-        code = esc(&v.code),
-        name = esc(&r.display_name),
-        procedure = esc(&v.procedure),
-        status = esc(v.status_text),
-        status_en = esc(v.status_text_en),
-        late = late,
-        received = local(&v.received_at),
-        due = local(&v.due_at),
-        due_label = if v.moved_with_apology {
+    let page = render(&StatusPage {
+        code: &v.code,
+        name: &r.display_name,
+        procedure: &v.procedure,
+        status: v.status_text,
+        status_en: v.status_text_en,
+        overdue: v.overdue,
+        received: local(&v.received_at),
+        due: local(&v.due_at),
+        due_label: if v.moved_with_apology {
             "Hẹn lại · New appointment"
         } else {
             "Hẹn trả · Appointment"
         },
-        next = esc(&d.next_action),
-        next_en = esc(&d.next_action_en),
-        timeline = timeline,
-        office = esc(&office),
-    );
-    let page = layout(&format!("Tình trạng hồ sơ {}", esc(&v.code)), &body);
+        next: &d.next_action,
+        next_en: &d.next_action_en,
+        timeline: v
+            .timeline
+            .iter()
+            .map(|s| (local(&s.at), s.status_text))
+            .collect(),
+        office: &office,
+    });
+    let page = match page {
+        Ok(p) => p,
+        Err(e) => return super::ApiError(e).into_response(),
+    };
     (
         [
             (header::CACHE_CONTROL, "no-store"),

@@ -406,15 +406,26 @@ impl App {
     pub fn issue_device(
         &self,
         by: &Principal,
-        role: &str,
+        role: Role,
         name: &str,
         office: Option<&str>,
     ) -> Result<(i64, String), AppError> {
-        let role = Role::parse(role)
-            .filter(|r| !r.is_person())
-            .ok_or_else(|| AppError::Invalid("role must be kiosk or integration".into()))?;
+        if role.is_person() {
+            return Err(device_role_error());
+        }
         self.issue_token(by, role, name, office)
     }
+}
+
+/// A device's role as an admin names it: "kiosk" or "integration".
+pub fn device_role(s: &str) -> Result<Role, AppError> {
+    Role::parse(s)
+        .filter(|r| !r.is_person())
+        .ok_or_else(device_role_error)
+}
+
+fn device_role_error() -> AppError {
+    AppError::Invalid("role must be kiosk or integration".into())
 }
 
 /// The kiosk thresholds an admin may set around the calibrated one `c`: 0.8× to 2.5× (at

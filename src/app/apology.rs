@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::dossiers::{parse_time, vn_format, EventInput};
-use super::forms::esc;
 use super::requests::add_working_days;
 use super::{App, AppError};
 use crate::auth::Principal;
@@ -136,23 +135,20 @@ impl App {
             .note
             .as_deref()
             .and_then(|n| n.split_once("Lý do: "))
-            .map_or_else(String::new, |(_, r)| {
-                format!("<p>Lý do: <span id=\"reason\">{}</span>.</p>", esc(r))
-            });
+            .map(|(_, r)| r);
         self.audit(by, Action::ApologyPrint, &d.code, json!({}))?;
-        Ok(format!(
-            include_str!("../../templates/apology.html"),
-            office = esc(&o.name),
-            address = esc(&o.address),
-            code = esc(&d.code),
-            applicant = esc(&a.full_name),
-            procedure = esc(&d.procedure),
-            received = vn_format(d.received_at, "%H giờ %M phút, ngày %d/%m/%Y"),
-            old_due = vn_format(d.original_due_at, "ngày %d/%m/%Y"),
-            new_due = vn_format(ev.new_due_at.unwrap_or(d.due_at), "ngày %d/%m/%Y"),
-            written = vn_format(ev.at, "ngày %d tháng %m năm %Y"),
-            place = esc(&o.return_place),
-            reason = reason,
-        ))
+        super::html::render(&super::html::Apology {
+            office: &o.name,
+            address: &o.address,
+            code: &d.code,
+            applicant: &a.full_name,
+            procedure: &d.procedure,
+            received: vn_format(d.received_at, "%H giờ %M phút, ngày %d/%m/%Y"),
+            old_due: vn_format(d.original_due_at, "ngày %d/%m/%Y"),
+            new_due: vn_format(ev.new_due_at.unwrap_or(d.due_at), "ngày %d/%m/%Y"),
+            written: vn_format(ev.at, "ngày %d tháng %m năm %Y"),
+            place: &o.return_place,
+            reason,
+        })
     }
 }

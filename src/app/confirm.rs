@@ -80,7 +80,7 @@ impl App {
             let ds = self.store.read(|c| sql::dossiers_of(c, person.0))?;
             codes.extend(
                 ds.into_iter()
-                    .filter(|d| !crate::dossier::Status(d.status).is_closed())
+                    .filter(|d| !crate::dossier::Status::stored(d.status).is_closed())
                     .map(|d| crate::kiosk::keypad::code_keys(&d.code, device.id)),
             );
         }

@@ -128,7 +128,7 @@ impl App {
                 status_page: format!("/tra-cuu?ma={code}&t={token}"),
                 code,
                 id_digits: idn[8..].to_string(),
-                status: Status(status).text_vi().to_string(),
+                status: Status::stored(status).text_vi().to_string(),
             });
         }
         Ok(out)

@@ -321,7 +321,7 @@ impl App {
 
     pub fn view(&self, d: &DossierRow) -> Result<DossierView, AppError> {
         let events = self.store.read(|c| sql::events(c, &d.code))?;
-        let st = Status(d.status);
+        let st = Status::stored(d.status);
         let fmt = |t: i64| ts(t).with_timezone(&vn()).to_rfc3339();
         Ok(DossierView {
             code: d.code.clone(),
@@ -339,8 +339,8 @@ impl App {
                 .into_iter()
                 .map(|e| TimelineStep {
                     status: e.status,
-                    status_text: Status(e.status).text_vi(),
-                    status_text_en: Status(e.status).text_en(),
+                    status_text: Status::stored(e.status).text_vi(),
+                    status_text_en: Status::stored(e.status).text_en(),
                     at: fmt(e.at),
                     note: e.note,
                     agency: e.agency,
@@ -538,11 +538,11 @@ fn apply_event(
         )));
     }
     // Re-delivery of an event already recorded changes nothing.
-    if sql::event_recorded(tx, code, status.0, at.timestamp())? {
+    if sql::event_recorded(tx, code, status.code(), at.timestamp())? {
         return Ok(false);
     }
     let state = dossier::State {
-        status: Status(d.status),
+        status: Status::stored(d.status),
         received_at: ts(d.received_at),
         due_at: ts(d.due_at),
         original_due_at: ts(d.original_due_at),
@@ -554,7 +554,7 @@ fn apply_event(
         tx,
         &NewEvent {
             code,
-            status: status.0,
+            status: status.code(),
             at: at.timestamp(),
             note,
             agency,
@@ -566,7 +566,7 @@ fn apply_event(
     sql::update_state(
         tx,
         code,
-        status.0,
+        status.code(),
         ch.due_at.timestamp(),
         ch.apology_used,
         agency,
@@ -575,7 +575,7 @@ fn apply_event(
     tx.record(
         Action::DossierStatus,
         code,
-        json!({"from": d.status, "to": status.0, "new_due_at": new_due.map(|d| d.timestamp())}),
+        json!({"from": d.status, "to": status.code(), "new_due_at": new_due.map(|d| d.timestamp())}),
     )?;
     Ok(true)
 }

@@ -12,14 +12,6 @@ use crate::consent::PURPOSE;
 use crate::store::audit::Action;
 use crate::store::people;
 
-/// HTML-escapes text for the printable pages.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A QR code of `text` as PNG bytes (error correction M, 6 px modules, quiet zone).
 pub fn qr_png(text: &str) -> Result<Vec<u8>, AppError> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
@@ -78,7 +70,9 @@ impl App {
                         c.text_version, c.text_sha256
                     )
                 },
-                if c.method == "signature" {
+                if crate::consent::Method::parse(&c.method).ok()
+                    == Some(crate::consent::Method::Signature)
+                {
                     "Chữ ký / signature"
                 } else {
                     "Đánh dấu / tick"
@@ -110,21 +104,20 @@ impl App {
             &id.subject(),
             json!({"consent": c.as_ref().map(|c| c.id), "before_recording": c.is_none()}),
         )?;
-        Ok(format!(
-            include_str!("../../templates/consent-form.html"),
-            office = esc(&self.config.office.name),
-            state = esc(state),
-            text = esc(&text),
-            name = esc(&a.full_name),
-            id_last4 = esc(last4),
-            purpose = esc(PURPOSE),
-            method = method,
-            granted_at = esc(&at),
-            clerk = esc(&recorded_by),
-            version = esc(&version),
-            record = esc(&record),
-            sha256 = esc(&sha),
-        ))
+        super::html::render(&super::html::ConsentForm {
+            office: &self.config.office.name,
+            state,
+            text: &text,
+            name: &a.full_name,
+            id_last4: last4,
+            purpose: PURPOSE,
+            method,
+            granted_at: &at,
+            clerk: &recorded_by,
+            version: &version,
+            record: &record,
+            sha256: &sha,
+        })
     }
 
     /// The receipt of dossier `code` as HTML, audited as `receipt.print`. The clerk who
@@ -147,31 +140,20 @@ impl App {
         let qr = qr_png_data_uri(&url)?;
         // The receiving office's name, address and place of return.
         let o = self.office(d.office_id)?;
-        let documents = if d.documents.is_empty() {
-            "<p class=\"docs\">(không ghi) <span class=\"en\">(not listed)</span></p>".to_string()
-        } else {
-            let items: String = d
-                .documents
-                .iter()
-                .map(|x| format!("<li>{}</li>", esc(x)))
-                .collect();
-            format!("<ol class=\"docs\" id=\"documents\">{items}</ol>")
-        };
         self.audit(by, Action::ReceiptPrint, &d.code, json!({}))?;
-        Ok(format!(
-            include_str!("../../templates/receipt.html"),
-            office = esc(&o.name),
-            address = esc(&o.address),
-            code = esc(&d.code),
-            applicant = esc(&a.full_name),
-            procedure = esc(&d.procedure),
-            documents = documents,
-            received = vn_format(d.received_at, RECEIPT_TIME),
-            due = vn_format(d.due_at, RECEIPT_DATE),
-            place = esc(&o.return_place),
-            clerk = esc(&clerk),
-            qr = qr,
-            url = esc(&url),
-        ))
+        super::html::render(&super::html::Receipt {
+            office: &o.name,
+            address: &o.address,
+            code: &d.code,
+            applicant: &a.full_name,
+            procedure: &d.procedure,
+            documents: &d.documents,
+            received: vn_format(d.received_at, RECEIPT_TIME),
+            due: vn_format(d.due_at, RECEIPT_DATE),
+            place: &o.return_place,
+            clerk: &clerk,
+            qr: &qr,
+            url: &url,
+        })
     }
 }

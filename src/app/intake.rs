@@ -229,9 +229,11 @@ impl App {
         let granted_by = by.user_id().ok_or_else(|| {
             AppError::Forbidden("consent is recorded by a signed-in clerk or admin".into())
         })?;
-        self.consent
+        let method = self
+            .consent
             .check(text_version, method)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            .map_err(|e| AppError::Invalid(e.to_string()))?
+            .as_str();
         let t = now();
         Ok(self.store.audited(&by.actor, t, |tx| {
             if let Some(c) = people::valid_consent(tx, applicant_id.0, PURPOSE)? {

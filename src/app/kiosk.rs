@@ -205,8 +205,9 @@ impl App {
         let mut dossiers = ds
             .iter()
             .filter(|d| {
-                !Status(d.status).is_closed()
-                    || (d.status == 10 && t - d.updated_at <= RECENTLY_RETURNED_S)
+                !Status::stored(d.status).is_closed()
+                    || (Status::stored(d.status) == Status::Returned
+                        && t - d.updated_at <= RECENTLY_RETURNED_S)
             })
             .map(|d| self.kiosk_dossier(d))
             .collect::<Result<Vec<_>, _>>()?;

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod follow;
 pub mod forms;
 pub mod help;
+pub mod html;
 pub mod intake;
 pub mod keypad;
 pub mod kiosk;

@@ -131,7 +131,7 @@ impl App {
         let d = self
             .store
             .read(|c| users::device_by_name(c, name))?
-            .filter(|d| d.role == Role::Kiosk.as_str())
+            .filter(|d| Role::parse(&d.role) == Some(Role::Kiosk))
             .ok_or_else(|| AppError::NotFound(format!("active kiosk device named {name:?}")))?;
         Ok(Principal::device(Role::Kiosk, d.id, d.name, d.office_id))
     }

@@ -118,7 +118,7 @@ impl App {
         people: usize,
     ) -> Option<crate::kiosk::scale::ScalePoint> {
         let v = self.engine.manifest.active()?.visit.as_ref()?;
-        let tail = v.tail.as_ref()?;
+        let tail = v.tail_for(self.engine.scoring_precision())?;
         Some(crate::kiosk::scale::point(
             &tail.tail,
             people,

@@ -208,11 +208,13 @@ fn eval_scale(config: &Config, a: ScaleArgs, json: bool, calibrate: bool) -> Res
                 "the profile has no visit calibration: run `hoso eval --kiosk --calibrate` first",
             )?;
         v.target_fpir = Some(a.target_fpir);
-        v.tail = Some(hoso::vision::manifest::TailPoint {
+        let precision = engine.scoring_precision();
+        *v.tail_slot(precision) = Some(hoso::vision::manifest::TailPoint {
             tail: r.tail,
             measured_on: format!(
-                "{} (hoso eval --distractors: {} kept of {} folders, {} near-duplicates dropped, tail over {} impostor pairs)",
+                "{} (hoso eval --distractors, {} embeddings: {} kept of {} folders, {} near-duplicates dropped, tail over {} impostor pairs)",
                 dirs.join(","),
+                precision.name(),
                 r.kept,
                 r.folders,
                 r.near_duplicates,
@@ -220,7 +222,10 @@ fn eval_scale(config: &Config, a: ScaleArgs, json: bool, calibrate: bool) -> Res
             ),
         });
         m.save()?;
-        eprintln!("calibrated: impostor tail written to the manifest");
+        eprintln!(
+            "calibrated: the {} impostor tail written to the manifest",
+            precision.name()
+        );
     }
     Ok(())
 }

@@ -251,7 +251,8 @@ fn run(
             let kept = p.visit.take();
             p.visit = Some(VisitPoint {
                 target_fpir: kept.as_ref().and_then(|v| v.target_fpir),
-                tail: kept.and_then(|v| v.tail),
+                tail: kept.as_ref().and_then(|v| v.tail.clone()),
+                int8_tail: kept.and_then(|v| v.int8_tail),
                 threshold: rule.threshold,
                 margin,
                 min_frames,

@@ -1,7 +1,10 @@
 //! SQL for the admin's desk: settings, account and device management, consent records, and
 //! the retention job's candidates.
 
+use std::sync::LazyLock;
+
 use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::dossier::sql as status;
 use crate::p;
 
 use super::offices::applicant_in_scope;
@@ -174,14 +177,20 @@ pub struct ConsentRecord {
     pub templates_active: i64,
 }
 
-const RECORD_SELECT: &str = "SELECT a.id, a.full_name, c.id, c.text_version, c.method, c.granted_at,
+/// The consent record's columns and joins (the open-dossier count from [`status::CLOSED`]).
+static RECORD_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT a.id, a.full_name, c.id, c.text_version, c.method, c.granted_at,
         c.withdrawn_at, c.withdrawn_note,
         (SELECT COUNT(*) FROM templates t WHERE t.applicant_id = a.id),
         a.biometrics_purged_at,
-        (SELECT COUNT(*) FROM dossiers d WHERE d.applicant_id = a.id AND d.status NOT IN (3, 7, 8, 10)),
+        (SELECT COUNT(*) FROM dossiers d WHERE d.applicant_id = a.id AND d.status NOT IN ({closed})),
         (SELECT COUNT(*) FROM templates t WHERE t.applicant_id = a.id AND t.model = ?2)
     FROM applicants a
-    LEFT JOIN consents c ON c.id = (SELECT MAX(id) FROM consents WHERE applicant_id = a.id)";
+    LEFT JOIN consents c ON c.id = (SELECT MAX(id) FROM consents WHERE applicant_id = a.id)",
+        closed = *status::CLOSED
+    )
+});
 
 fn consent_record(r: &Row) -> DbResult<ConsentRecord> {
     Ok(ConsentRecord {
@@ -209,7 +218,8 @@ pub fn consent_records(
     scope: Option<i64>,
 ) -> Result<Vec<ConsentRecord>, StoreError> {
     let mut st = c.prepare(&format!(
-        "{RECORD_SELECT} WHERE {} ORDER BY {} DESC, a.id DESC LIMIT ?1",
+        "{} WHERE {} ORDER BY {} DESC, a.id DESC LIMIT ?1",
+        *RECORD_SELECT,
         applicant_in_scope(3),
         c.dialect().greatest(&[
             "COALESCE(c.withdrawn_at, 0)",
@@ -230,7 +240,8 @@ pub fn consent_record_of(
 ) -> Result<Option<ConsentRecord>, StoreError> {
     c.query_row(
         &format!(
-            "{RECORD_SELECT} WHERE a.id = ?1 AND {}",
+            "{} WHERE a.id = ?1 AND {}",
+            *RECORD_SELECT,
             applicant_in_scope(3)
         ),
         p![id, model, scope],
@@ -253,11 +264,11 @@ pub fn retention_candidates(
     c: &Conn,
     purpose: &str,
 ) -> Result<Vec<RetentionCandidate>, StoreError> {
-    let mut st = c.prepare(
+    let mut st = c.prepare(&format!(
         "SELECT a.id, a.full_name, a.created_at,
             (SELECT MAX(COALESCE(
                 (SELECT MAX(e.at) FROM dossier_events e
-                  WHERE e.dossier_code = d.code AND e.status IN (3, 7, 8, 10)),
+                  WHERE e.dossier_code = d.code AND e.status IN ({closed})),
                 d.updated_at))
              FROM dossiers d WHERE d.applicant_id = a.id)
          FROM applicants a
@@ -265,9 +276,10 @@ pub fn retention_candidates(
                 OR EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = a.id
                            AND c.purpose = ?1 AND c.withdrawn_at IS NULL))
            AND NOT EXISTS (SELECT 1 FROM dossiers d WHERE d.applicant_id = a.id
-                           AND d.status NOT IN (3, 7, 8, 10))
+                           AND d.status NOT IN ({closed}))
          ORDER BY a.id",
-    )?;
+        closed = *status::CLOSED
+    ))?;
     let rows = st.query_map(p![purpose], |r| {
         Ok(RetentionCandidate {
             applicant_id: r.get(0)?,

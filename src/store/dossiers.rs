@@ -1,6 +1,7 @@
 //! SQL for dossiers and their status events.
 
 use super::db::{Conn, DbResult, OptionalRow, Row, Tx};
+use crate::dossier::sql as status;
 use crate::p;
 
 use super::{conflict, StoreError};
@@ -170,9 +171,10 @@ pub fn overdue(
 ) -> Result<Vec<DossierRow>, StoreError> {
     let mut st = c.prepare(&format!(
         "SELECT {COLS} FROM dossiers
-         WHERE due_at < ?1 AND status NOT IN (3, 7, 8, 9, 10)
+         WHERE due_at < ?1 AND status NOT IN ({stopped})
            AND (CAST(?2 AS BIGINT) IS NULL OR office_id = ?2)
-         ORDER BY due_at, code LIMIT ?3"
+         ORDER BY due_at, code LIMIT ?3",
+        stopped = *status::CLOCK_STOPPED
     ))?;
     let rows = st.query_map(p![now, scope, limit], row)?;
     rows.collect::<Result<_, _>>()
@@ -247,11 +249,12 @@ pub fn applicants_with_open_dossiers(
     c: &Conn,
     purpose: &str,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut st = c.prepare(
-        "SELECT DISTINCT d.applicant_id, d.office_id FROM dossiers d WHERE d.status NOT IN (3, 7, 8, 10)
+    let mut st = c.prepare(&format!(
+        "SELECT DISTINCT d.applicant_id, d.office_id FROM dossiers d WHERE d.status NOT IN ({closed})
            AND EXISTS (SELECT 1 FROM consents c WHERE c.applicant_id = d.applicant_id
                        AND c.purpose = ?1 AND c.withdrawn_at IS NULL)",
-    )?;
+        closed = *status::CLOSED
+    ))?;
     let rows = st.query_map(p![purpose], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect::<Result<_, _>>()
 }

@@ -71,11 +71,12 @@ pub fn on_time_by_week(c: &Conn, from: i64, scope: Option<i64>) -> Result<Vec<We
                 COUNT(CASE WHEN finished > original_due_at THEN 1 END)
          FROM (SELECT d.original_due_at,
                  (SELECT MIN(e.at) FROM dossier_events e
-                  WHERE e.dossier_code = d.code AND e.status IN (9, 10)) AS finished
+                  WHERE e.dossier_code = d.code AND e.status IN ({finished})) AS finished
                FROM dossiers d WHERE CAST(?3 AS BIGINT) IS NULL OR d.office_id = ?3) AS f
          WHERE finished IS NOT NULL AND finished >= ?1
          GROUP BY week ORDER BY week",
-        c.dialect().week("finished + ?2")
+        c.dialect().week("finished + ?2"),
+        finished = *crate::dossier::sql::FINISHED
     ))?;
     let rows = st.query_map(p![from, LOCAL_OFFSET_S, scope], |r| {
         Ok(Week {

@@ -120,15 +120,19 @@ pub struct Timeliness {
 
 pub fn timeliness(c: &Conn, now: i64, scope: Option<i64>) -> Result<Timeliness, StoreError> {
     c.query_row(
-        "SELECT
-            COUNT(CASE WHEN status IN (9, 10) AND finished <= original_due_at THEN 1 END),
-            COUNT(CASE WHEN status IN (9, 10) AND finished > original_due_at THEN 1 END),
-            COUNT(CASE WHEN status IN (1, 2, 4, 5, 6) AND ?1 <= due_at THEN 1 END),
-            COUNT(CASE WHEN status IN (1, 2, 4, 5, 6) AND ?1 > due_at THEN 1 END)
+        &format!(
+            "SELECT
+            COUNT(CASE WHEN status IN ({finished}) AND finished <= original_due_at THEN 1 END),
+            COUNT(CASE WHEN status IN ({finished}) AND finished > original_due_at THEN 1 END),
+            COUNT(CASE WHEN status IN ({running}) AND ?1 <= due_at THEN 1 END),
+            COUNT(CASE WHEN status IN ({running}) AND ?1 > due_at THEN 1 END)
          FROM (SELECT d.status, d.due_at, d.original_due_at,
                  COALESCE((SELECT MIN(e.at) FROM dossier_events e
-                           WHERE e.dossier_code = d.code AND e.status IN (9, 10)), d.updated_at) AS finished
+                           WHERE e.dossier_code = d.code AND e.status IN ({finished})), d.updated_at) AS finished
                FROM dossiers d WHERE CAST(?2 AS BIGINT) IS NULL OR d.office_id = ?2) AS t",
+            finished = *crate::dossier::sql::FINISHED,
+            running = *crate::dossier::sql::CLOCK_RUNNING
+        ),
         p![now, scope],
         |r| {
             Ok(Timeliness {

@@ -97,6 +97,16 @@ pub enum Precision {
     Fp32,
 }
 
+impl Precision {
+    /// The setting's spelling ("int8", "fp32").
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Int8 => "int8",
+            Precision::Fp32 => "fp32",
+        }
+    }
+}
+
 /// Colour order a network expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -274,6 +284,29 @@ pub struct VisitPoint {
     /// (`kiosk::scale`); without it `threshold` is used as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<TailPoint>,
+    /// The same tail fitted on the int8 build's embeddings (its impostor scores have a
+    /// heavier tail than fp32's). A kiosk scoring with int8 uses it; without it, `tail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8_tail: Option<TailPoint>,
+}
+
+impl VisitPoint {
+    /// The impostor tail fitted for the build that scores (`precision` as the engine runs
+    /// it: int8 only where an embedder of the profile has an int8 file).
+    pub fn tail_for(&self, precision: Precision) -> Option<&TailPoint> {
+        match precision {
+            Precision::Int8 => self.int8_tail.as_ref().or(self.tail.as_ref()),
+            Precision::Fp32 => self.tail.as_ref(),
+        }
+    }
+
+    /// Where `hoso eval --distractors --calibrate` writes the tail fitted at `precision`.
+    pub fn tail_slot(&mut self, precision: Precision) -> &mut Option<TailPoint> {
+        match precision {
+            Precision::Int8 => &mut self.int8_tail,
+            Precision::Fp32 => &mut self.tail,
+        }
+    }
 }
 
 /// A fitted impostor tail and where it was measured (three numbers: no template, no photo

@@ -220,6 +220,22 @@ impl FaceEngine {
         self.precision
     }
 
+    /// The build the templates are scored with: int8 only when asked for and an embedder
+    /// of the profile has an int8 file (the impostor tail is fitted per build).
+    pub fn scoring_precision(&self) -> Precision {
+        let quantised = self.manifest.active().is_some_and(|p| {
+            self.manifest
+                .embedders
+                .iter()
+                .any(|e| p.embedders.contains(&e.name) && e.model.int8.is_some())
+        });
+        if self.precision == Precision::Int8 && quantised {
+            Precision::Int8
+        } else {
+            Precision::Fp32
+        }
+    }
+
     /// The embedders' parts of a template, in manifest order.
     pub fn segments(&self) -> &[Segment] {
         &self.segments

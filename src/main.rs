@@ -205,14 +205,16 @@ enum AuditCmd {
 enum FacesCmd {
     /// Compare the main faces of two photos with every scorer.
     Compare { a: PathBuf, b: PathBuf },
-    /// Write the aligned chips one embedder sees (and their mirror images) for every face
-    /// photo of a labelled folder, as raw little-endian f32 in the network's input layout:
-    /// the calibration input of models/convert/quantize_int8.py. Nothing is kept of them.
+    /// Write the chips one network sees for every face photo of a labelled folder, as raw
+    /// little-endian f32 in the network's input layout: an embedder's aligned chips (and
+    /// their mirror images), or a liveness model's crops of the live photos and of the
+    /// `_spoof/` attacks. The calibration input of models/convert/quantize_int8.py.
+    /// Nothing is kept of them.
     Chips {
         /// A labelled face folder (`<identity>/<image>`).
         #[arg(long)]
         faces: PathBuf,
-        /// The embedder (manifest name) whose chips to write.
+        /// The embedder or passive liveness model (manifest name) whose chips to write.
         #[arg(long, default_value = "fr_feature")]
         embedder: String,
         /// Output file (raw f32).

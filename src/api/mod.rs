@@ -236,9 +236,7 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(ApiError)
 }
 
-/// Marks requests that arrived over HTTPS (cookies then carry `Secure`).
-#[derive(Clone, Copy)]
-pub struct Https(pub bool);
+pub use crate::server::client::Https;
 
 /// What every page may load and do: only this server's scripts, no framing, no referrer
 /// beyond the origin (receipt QR codes are PNG data URIs; camera frames are blobs).
@@ -275,7 +273,7 @@ pub fn router_for(app: AppState, https: bool) -> Router {
         .layer(tower::util::option_layer(hsts))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::new(app.config.limits.trusted_proxies.clone()),
-            crate::server::listen::behind_proxies,
+            crate::server::client::behind_proxies,
         ))
         .layer(axum::Extension(Https(https)))
         .with_state(app)

@@ -23,10 +23,10 @@ pub const LOGIN_BODY_LIMIT: usize = 1024;
 pub async fn login(
     State(app): State<AppState>,
     axum::Extension(https): axum::Extension<super::Https>,
-    client: Option<axum::Extension<crate::server::listen::ClientAddr>>,
+    client: Option<axum::Extension<crate::server::client::ClientAddr>>,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let ip = crate::server::listen::ClientAddr::ip_of(client);
+    let ip = crate::server::client::ClientAddr::ip_of(client);
     let l = app.sign_in(ip, b.username, b.password).await?;
     let secure = if https.0 { "; Secure" } else { "" };
     let cookie = format!(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::AppState;
 use crate::app::html::{render, StatusMissing, StatusPage};
 use crate::app::AppError;
-use crate::server::listen::ClientAddr;
+use crate::server::client::ClientAddr;
 
 #[derive(Deserialize)]
 pub struct Lookup {

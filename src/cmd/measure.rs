@@ -434,24 +434,33 @@ pub fn compare(config: &Config, a: &Path, b: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `hoso faces chips`: every face photo's aligned chips for one embedder, flip included,
-/// as raw f32 (the int8 calibration set; models/convert/quantize_int8.py).
-pub fn chips(config: &Config, faces: &Path, embedder: &str, out: &Path) -> Result<()> {
+/// `hoso faces chips`: every face photo's chips for one network, as raw f32 (the int8
+/// calibration set; models/convert/quantize_int8.py). For an embedder, the aligned chip
+/// and its mirror image; for a passive liveness model, its crop of every live photo and
+/// every presentation attack (`_spoof/`).
+pub fn chips(config: &Config, faces: &Path, network: &str, out: &Path) -> Result<()> {
     use std::io::Write;
     let engine = load_engine(config)?;
-    let e = (0..)
+    let embedder = (0..)
         .map_while(|k| engine.embedder(k))
-        .find(|e| e.name == embedder)
-        .with_context(|| format!("no embedder {embedder} in the chosen profile"))?;
+        .find(|e| e.name == network);
+    let pad = engine.pad_model(network);
+    if embedder.is_none() && pad.is_none() {
+        anyhow::bail!("no embedder or liveness model {network} in the chosen profile");
+    }
     let set = hoso::eval::dataset::Dataset::load(faces)
         .with_context(|| format!("reading {}", faces.display()))?;
+    let mut photos: Vec<PathBuf> = set.samples.iter().map(|s| s.path.clone()).collect();
+    if pad.is_some() {
+        photos.extend(hoso::eval::dataset::Dataset::special(faces, "_spoof").unwrap_or_default());
+    }
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
     );
     let (mut resizer, mut input) = (fast_image_resize::Resizer::new(), Vec::new());
     let mut written = 0usize;
-    for s in &set.samples {
-        let Ok(bytes) = std::fs::read(&s.path) else {
+    for path in &photos {
+        let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
         let Ok(img) = decode(&bytes, &config.decode_limits()) else {
@@ -461,7 +470,11 @@ pub fn chips(config: &Config, faces: &Path, embedder: &str, out: &Path) -> Resul
         let Some(face) = hoso::vision::primary_face(&found, img.width(), img.height()) else {
             continue;
         };
-        e.prepare(&img, &[face.landmarks], false, &mut resizer, &mut input);
+        if let Some(e) = embedder {
+            e.prepare(&img, &[face.landmarks], false, &mut resizer, &mut input);
+        } else if let Some(p) = pad {
+            p.prepare(&img, face, &mut resizer, &mut input)?;
+        }
         for v in &input {
             file.write_all(&v.to_le_bytes())?;
         }
@@ -469,10 +482,10 @@ pub fn chips(config: &Config, faces: &Path, embedder: &str, out: &Path) -> Resul
     }
     file.flush()?;
     println!(
-        "{written} faces of {} photos → {} ({} values a chip)",
-        set.samples.len(),
+        "{written} faces of {} photos → {} ({} values a face)",
+        photos.len(),
         out.display(),
-        e.chip_len()
+        input.len()
     );
     Ok(())
 }

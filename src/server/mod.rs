@@ -1,5 +1,6 @@
 //! The HTTP service: serves the API of an opened `App` until Ctrl-C or SIGTERM. Plain HTTP is for loopback; LAN clients need HTTPS.
 
+pub mod client;
 pub mod listen;
 pub mod stall;
 

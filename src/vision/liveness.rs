@@ -107,14 +107,17 @@ impl PadModel {
         }
     }
 
-    /// The probability (0–1) that `face` is live.
-    pub fn score(
+    /// The network's input for `face` in `img`, written into `chip` (the int8 calibration
+    /// set is made of these: `hoso faces chips`).
+    pub fn prepare(
         &self,
         img: &RgbImage,
         face: &Face,
         resizer: &mut Resizer,
-    ) -> Result<f32, VisionError> {
-        let mut chip = vec![0.0f32; self.fmt.len()];
+        chip: &mut Vec<f32>,
+    ) -> Result<(), VisionError> {
+        chip.clear();
+        chip.resize(self.fmt.len(), 0.0);
         match self.crop {
             Crop::Template => chip_into(
                 img,
@@ -122,13 +125,25 @@ impl PadModel {
                 &self.template,
                 &self.fmt,
                 resizer,
-                &mut chip,
+                chip,
             ),
             Crop::Box => {
                 let rect = box_crop(face.bbox, img.width(), img.height(), self.box_scale);
-                box_chip_into(img, rect, &self.fmt, resizer, &mut chip)?;
+                box_chip_into(img, rect, &self.fmt, resizer, chip)?;
             }
         }
+        Ok(())
+    }
+
+    /// The probability (0–1) that `face` is live.
+    pub fn score(
+        &self,
+        img: &RgbImage,
+        face: &Face,
+        resizer: &mut Resizer,
+    ) -> Result<f32, VisionError> {
+        let mut chip = Vec::new();
+        self.prepare(img, face, resizer, &mut chip)?;
         let n = self.fmt.size;
         let shape = match self.fmt.layout {
             Layout::Nchw => [1, 3, n, n],

@@ -377,6 +377,11 @@ impl FaceEngine {
     pub fn embedder(&self, k: usize) -> Option<&embed::Embedder> {
         self.embedders.get(k)
     }
+
+    /// The passive liveness model named `name`, if loaded.
+    pub fn pad_model(&self, name: &str) -> Option<&liveness::PadModel> {
+        self.pad.iter().find(|p| p.name == name)
+    }
 }
 
 /// The face the kiosk should serve: the largest, with faces far from the centre weighed

@@ -356,41 +356,6 @@ impl Default for VisionConfig {
 }
 
 impl Config {
-    /// Opens the configured store: PostgreSQL at `database.url`, else SQLite in the data
-    /// directory.
-    pub fn open_store(
-        &self,
-        audit_key: [u8; 32],
-    ) -> Result<crate::store::Store, crate::store::StoreError> {
-        match &self.database.url {
-            Some(url) => {
-                crate::store::Store::open_postgres(url, self.database.pool_size, audit_key)
-            }
-            None => crate::store::Store::open(&self.data_dir, audit_key),
-        }
-    }
-
-    /// The deployment key of the data directory (created on first start unless
-    /// `existing`), with applicants' keys in the key database when one is configured.
-    pub fn open_keys(
-        &self,
-        existing: bool,
-    ) -> Result<crate::crypto::Keys, crate::crypto::CryptoError> {
-        let keys = if existing {
-            crate::crypto::Keys::open_existing(&self.data_dir)?
-        } else {
-            crate::crypto::Keys::open_or_create(&self.data_dir)?
-        };
-        match &self.database.keys_url {
-            Some(url) => Ok(keys.with_key_database(crate::store::keydb::KeyDb::open(
-                url,
-                self.database.url.as_deref(),
-                self.database.pool_size,
-            )?)),
-            None => Ok(keys),
-        }
-    }
-
     /// Reads `path` (if given) and applies environment overrides.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut c = match path {

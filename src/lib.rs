@@ -9,6 +9,7 @@ pub mod applicant;
 pub mod auth;
 pub mod backup;
 pub mod bench;
+pub mod boot;
 pub mod camera;
 pub mod config;
 pub mod consent;

@@ -123,7 +123,9 @@ impl App {
     /// Replaces the person's templates in the gallery with those the database holds now
     /// (none once consent ended or the key is gone).
     fn reload_person(&self, who: ApplicantId) -> Result<(), AppError> {
-        let rows = self.store.read(|c| feed::templates_of(c, PURPOSE, who.0))?;
+        let rows = self
+            .store
+            .read(|c| crate::store::people::templates_of(c, PURPOSE, who.0))?;
         let key = match rows.is_empty() {
             true => None,
             false => self.keys.existing_applicant_key(who.0).ok(),

@@ -190,12 +190,12 @@ impl App {
         crate::store::make_private(&config.data_dir, 0o700).map_err(|e| {
             AppError::Internal(format!("data directory {}: {e}", config.data_dir.display()))
         })?;
-        let keys = config.open_keys(false)?;
+        let keys = crate::boot::open_keys(&config, false)?;
         let moved = keys.move_files_to_key_database()?;
         if moved > 0 {
             tracing::info!(moved, "applicants' key files moved into the key database");
         }
-        let store = config.open_store(keys.audit_key())?;
+        let store = crate::boot::open_store(&config, &keys)?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let codes = CodeFormat::new(&config.office.code_pattern)

@@ -90,8 +90,7 @@ pub fn import_status(config: Config, file: &std::path::Path) -> Result<()> {
 
 /// `hoso audit verify`.
 pub fn audit_verify(config: &Config) -> Result<()> {
-    let keys = config.open_keys(true)?;
-    let store = config.open_store(keys.audit_key())?;
+    let (_, store) = hoso::boot::open(config, true)?;
     match store.verify_audit()? {
         None => println!("audit log intact"),
         Some(b) => bail!("audit log broken at entry {}: {}", b.entry, b.reason),
@@ -112,8 +111,7 @@ fn refuse_on_postgres(config: &Config, what: &str) -> Result<()> {
 
 /// `hoso migrate`: creates or upgrades the configured database's schema, then exits.
 pub fn migrate(config: &Config) -> Result<()> {
-    let keys = config.open_keys(false)?;
-    let store = config.open_store(keys.audit_key())?;
+    let (_, store) = hoso::boot::open(config, false)?;
     let what = match store.dialect() {
         hoso::store::Dialect::Postgres => "PostgreSQL database",
         hoso::store::Dialect::Sqlite => "SQLite database",
@@ -128,8 +126,7 @@ pub fn init(config: &Config) -> Result<()> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     hoso::store::make_private(&config.data_dir, 0o700)
         .with_context(|| format!("securing {}", config.data_dir.display()))?;
-    let keys = config.open_keys(false)?;
-    config.open_store(keys.audit_key())?;
+    hoso::boot::open(config, false)?;
     println!("data directory ready: {}", config.data_dir.display());
     if config.tls.listen.is_some() {
         let (cert, _) = hoso::tls::cert_and_key(config)?;
@@ -141,7 +138,7 @@ pub fn init(config: &Config) -> Result<()> {
 /// `hoso backup`.
 pub fn backup(config: &Config, to: Option<PathBuf>, keep: Option<usize>) -> Result<()> {
     refuse_on_postgres(config, "backup")?;
-    let keys = config.open_keys(true)?;
+    let keys = hoso::boot::open_keys(config, true)?;
     let store = hoso::store::Store::open(&config.data_dir, keys.audit_key())?;
     let dest = match to {
         Some(t) => t,
@@ -171,7 +168,7 @@ pub fn backup(config: &Config, to: Option<PathBuf>, keep: Option<usize>) -> Resu
 pub fn restore(config: &Config, from: &std::path::Path, force: bool) -> Result<()> {
     refuse_on_postgres(config, "restore")?;
     let _lock = hoso::lock::DataDirLock::acquire(&config.data_dir)?;
-    let keys = config.open_keys(true)?;
+    let keys = hoso::boot::open_keys(config, true)?;
     if config.data_dir.join("hoso.sqlite3").exists() && !force {
         bail!(
             "{} already has a database; stop the service and pass --force to replace it",

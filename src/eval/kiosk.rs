@@ -8,17 +8,16 @@
 //! profile's visit threshold from the evidence of every visit.
 
 use std::path::Path;
-use std::time::Instant;
 
 use serde::Serialize;
 
 use super::dataset::Dataset;
-use super::visits::Visit;
+use super::replay::{id_number, letters, play, DevVisit, Spread, Trace, VisitPlay};
 use super::EvalError;
 use crate::app::App;
 use crate::auth::{Principal, Role};
 use crate::config::{Config, LivenessMode};
-use crate::kiosk::{Evidence, KioskState, VisitRule};
+use crate::kiosk::VisitRule;
 use crate::vision::manifest::VisitPoint;
 use crate::vision::{decode, FaceEngine};
 
@@ -35,31 +34,6 @@ pub struct KioskEvalOptions {
         super::distractors::Distractors,
         super::kiosk_scale::KioskScaleOptions,
     )>,
-}
-
-/// Percentiles of a list of values.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Spread {
-    pub mean: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub n: usize,
-}
-
-impl Spread {
-    pub(crate) fn of(mut v: Vec<f64>) -> Self {
-        if v.is_empty() {
-            return Self::default();
-        }
-        v.sort_by(f64::total_cmp);
-        let q = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-        Self {
-            mean: v.iter().sum::<f64>() / v.len() as f64,
-            p50: q(0.5),
-            p95: q(0.95),
-            n: v.len(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,19 +73,6 @@ pub struct KioskReport {
     pub wrong_candidate_max: Option<f32>,
     /// With --distractors: the visits as the gallery grows.
     pub scale: Option<super::kiosk_scale::KioskScaleReport>,
-}
-
-pub(crate) struct Trace {
-    pub photo: String,
-    pub prompt: Option<&'static str>,
-    pub truth: Option<u64>,
-    pub evidence: Vec<Evidence>,
-    pub matched: Option<u64>,
-    pub no_match: bool,
-    /// The kiosk asked the second step.
-    pub asked: bool,
-    pub frames: usize,
-    pub ms: Vec<f64>,
 }
 
 /// Runs the evaluation for the engine's profile.
@@ -349,7 +310,7 @@ fn dev_visits(
     used: &[bool],
     applicant: &[Option<u64>],
     limits: &crate::vision::DecodeLimits,
-) -> Vec<super::kiosk_scale::DevVisit> {
+) -> Vec<DevVisit> {
     ds.samples
         .iter()
         .enumerate()
@@ -359,7 +320,7 @@ fn dev_visits(
                 .ok()
                 .and_then(|b| decode(&b, limits).ok())?;
             let truth = applicant[s.identity];
-            Some(super::kiosk_scale::DevVisit {
+            Some(DevVisit {
                 photo,
                 name: s.path.display().to_string(),
                 truth,
@@ -367,20 +328,6 @@ fn dev_visits(
             })
         })
         .collect()
-}
-
-/// A name-safe label for a number (0 → "A", 26 → "BA").
-pub(crate) fn letters(mut i: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (i % 26) as u8);
-        i /= 26;
-        if i == 0 {
-            break;
-        }
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
 }
 
 /// Plays every visit (photos not used for enrolment) through the frames use case.
@@ -422,82 +369,6 @@ fn visits(
         out.push(play(app, kiosk, &photo, name, truth, &visit)?);
     }
     Ok(out)
-}
-
-/// One visit to play: its page session, jitter seed, frames at most, and the ID number
-/// its person types if the kiosk asks the second step.
-pub(crate) struct VisitPlay {
-    pub session: String,
-    pub seed: u64,
-    pub frames: usize,
-    pub digits: String,
-}
-
-/// Plays one photo as a visit through the frames use case (and the second step's answer:
-/// the last 2 digits of `visit.digits`).
-pub(crate) fn play(
-    app: &App,
-    kiosk: &Principal,
-    photo: &image::RgbImage,
-    name: String,
-    truth: Option<u64>,
-    visit: &VisitPlay,
-) -> Result<Trace, crate::app::AppError> {
-    let mut v = Visit::new(photo, visit.seed);
-    // Where a person asked to come closer would step: towards the main face.
-    let main_face = app
-        .engine
-        .detect_framed(photo, app.config.vision.enrol_min_face_px)
-        .ok()
-        .and_then(|f| {
-            crate::vision::primary_face(&f, photo.width(), photo.height())
-                .map(|f| (f.centre(), f.height()))
-        });
-    let mut t = Trace {
-        photo: name,
-        prompt: None,
-        truth,
-        evidence: Vec::new(),
-        matched: None,
-        no_match: false,
-        asked: false,
-        frames: 0,
-        ms: Vec::new(),
-    };
-    for f in 0..visit.frames {
-        let jpeg = v.next_frame(f == 0);
-        let start = Instant::now();
-        let mut r = app.kiosk_frame(kiosk, &visit.session, &jpeg)?;
-        t.ms.push(start.elapsed().as_secs_f64() * 1e3);
-        t.frames = f + 1;
-        t.prompt = r.prompt_key;
-        t.evidence.extend(r.evidence);
-        if let (Some("prompt.closer"), Some((c, h))) = (r.prompt_key, main_face) {
-            v.approach(c, h);
-        }
-        if r.state == KioskState::Confirm {
-            t.asked = true;
-            let d = &visit.digits;
-            r = app.kiosk_confirm(kiosk, &visit.session, &d[d.len().saturating_sub(2)..])?;
-        }
-        match r.state {
-            KioskState::Matched => {
-                t.matched = r.evidence.and_then(|e| e.best.map(|b| b.0));
-                break;
-            }
-            KioskState::NoMatch => {
-                t.no_match = true;
-                break;
-            }
-            _ => {}
-        }
-    }
-    Ok(t)
-}
-
-/// The ID number the evaluation gives enrolled person `i` (12 digits).
-pub(crate) fn id_number(i: usize) -> String {
-    format!("001{:09}", i.wrapping_mul(7919) % 1_000_000_000)
 }
 
 pub fn text(r: &KioskReport) -> String {

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::distractors::Distractors;
-use super::kiosk::{play, Spread, Trace, VisitPlay};
+use super::replay::{letters, play, DevVisit, Spread, Trace, VisitPlay};
 use super::EvalError;
 use crate::app::App;
 use crate::auth::Principal;
@@ -64,14 +64,6 @@ pub struct KioskScaleReport {
     pub enrolment_refused: usize,
     pub enrolment_seconds: f64,
     pub rows: Vec<KioskScaleRow>,
-}
-
-/// What the dev set contributes at every size: its visits (photo, truth, digits).
-pub(crate) struct DevVisit {
-    pub photo: image::RgbImage,
-    pub name: String,
-    pub truth: Option<u64>,
-    pub digits: String,
 }
 
 /// Enrols the distractors stage by stage and plays every stage's visits.
@@ -159,7 +151,7 @@ fn enrol(
                         let k = first + c * chunk + j;
                         let a = app.create_applicant(
                             clerk,
-                            &format!("Người Đông {}", super::kiosk::letters(k)),
+                            &format!("Người Đông {}", letters(k)),
                             &format!("079{:09}", k.wrapping_mul(104_729) % 1_000_000_000),
                             None,
                         )?;

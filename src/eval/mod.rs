@@ -10,6 +10,7 @@ pub mod kiosk_scale;
 pub mod metrics;
 pub mod pad;
 pub mod pad_visits;
+pub mod replay;
 pub mod report;
 pub mod scale;
 pub mod tnorm;

@@ -14,14 +14,12 @@ use serde::Serialize;
 use super::distractors::Distractors;
 use super::Embedded;
 use crate::gallery::{Gallery, Query, TopTwo};
-use crate::kiosk::scale::{self, Tail, CANDIDATES, DIGITS_ODDS};
+use crate::kiosk::scale::{self, Tail, CANDIDATES, DIGITS_ODDS, TAIL_SHARE};
 use crate::score::Scorer;
 use crate::vision::Segment;
 
 /// Fixed thresholds the report also shows (the shipped visit threshold was 0.49).
 const FIXED: [f32; 5] = [0.49, 0.56, 0.60, 0.65, 0.70];
-/// The share of impostor pairs the tail is fitted above.
-pub const TAIL_SHARE: f64 = 1e-3;
 /// Identities of distractors in the gallery start here (dev identities are small numbers).
 const DISTRACTOR_BASE: u64 = 1 << 32;
 

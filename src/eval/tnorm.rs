@@ -79,7 +79,7 @@ pub fn fit_tail(pool: &[&[f32]], segs: &[Segment], scorer: &Scorer) -> Option<Ta
         let s = score_all(t, &gallery, segs, scorer, Some(i));
         z.extend(s.ranked.iter().map(|(_, v)| (v - s.mean) / s.std));
     }
-    Tail::fit(&mut z, super::scale::TAIL_SHARE)
+    Tail::fit(&mut z, scale::TAIL_SHARE)
 }
 
 /// The rule in z-space at one gallery: probes are (template, truth).

@@ -24,6 +24,9 @@ pub const CANDIDATES: usize = 2;
 /// The target visit FPIR when the manifest states none (DESIGN §6: ≤ 0.1 %).
 pub const DEFAULT_TARGET_FPIR: f64 = 1e-3;
 
+/// The share of impostor pairs the tail is fitted above (`hoso eval --distractors`).
+pub const TAIL_SHARE: f64 = 1e-3;
+
 /// The impostor tail of the kiosk scorer, per enrolled person.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Tail {

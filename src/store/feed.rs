@@ -5,7 +5,6 @@
 //! to re-read, so applying one twice is harmless.
 
 use super::db::{Conn, Dialect, Tx};
-use super::people::{self, TemplateRow};
 use super::StoreError;
 use crate::p;
 
@@ -46,20 +45,4 @@ pub fn start_mark(c: &Conn, before: i64) -> Result<i64, StoreError> {
 /// Forgets changes older than `before` (a server away longer reloads its gallery).
 pub fn prune(tx: &Tx, before: i64) -> Result<usize, StoreError> {
     tx.execute("DELETE FROM gallery_changes WHERE at < ?1", p![before])
-}
-
-/// The applicant's templates while their consent for `purpose` runs (none otherwise).
-pub fn templates_of(
-    c: &Conn,
-    purpose: &str,
-    applicant: i64,
-) -> Result<Vec<TemplateRow>, StoreError> {
-    c.query_map(
-        "SELECT t.id, t.applicant_id, t.model, t.sealed, t.quality FROM templates t
-         WHERE t.applicant_id = ?2 AND EXISTS (SELECT 1 FROM consents c
-               WHERE c.applicant_id = t.applicant_id AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
-         ORDER BY t.id",
-        p![purpose, applicant],
-        people::template_row,
-    )
 }

@@ -24,6 +24,7 @@ pub mod requests;
 mod schema;
 pub mod stats;
 pub mod users;
+pub mod value;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

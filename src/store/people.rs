@@ -282,6 +282,22 @@ pub fn consented_templates(
 }
 
 /// A `TemplateRow` from `id, applicant_id, model, sealed, quality`.
+/// The applicant's templates while their consent for `purpose` runs (none otherwise).
+pub fn templates_of(
+    c: &Conn,
+    purpose: &str,
+    applicant: i64,
+) -> Result<Vec<TemplateRow>, StoreError> {
+    c.query_map(
+        "SELECT t.id, t.applicant_id, t.model, t.sealed, t.quality FROM templates t
+         WHERE t.applicant_id = ?2 AND EXISTS (SELECT 1 FROM consents c
+               WHERE c.applicant_id = t.applicant_id AND c.purpose = ?1 AND c.withdrawn_at IS NULL)
+         ORDER BY t.id",
+        p![purpose, applicant],
+        template_row,
+    )
+}
+
 pub fn template_row(r: &Row) -> Result<TemplateRow, StoreError> {
     Ok(TemplateRow {
         id: r.get(0)?,

@@ -23,6 +23,7 @@ pub mod pairing;
 pub mod public;
 pub mod requests;
 pub mod retention;
+pub mod seed;
 pub mod signin;
 pub mod speech;
 pub mod stats;

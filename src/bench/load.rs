@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::{synthetic, BenchError};
 use crate::app::App;
-use crate::applicant::ApplicantId;
 use crate::config::Config;
 use crate::vision::FaceEngine;
 
@@ -50,48 +49,7 @@ fn seed_and_open(cfg: &Config, config: Config, n: usize) -> Result<GalleryLoad, 
         let templates: Vec<Vec<u8>> = (0..count)
             .map(|_| (0..dims).flat_map(|_| rnd().to_le_bytes()).collect())
             .collect();
-        // Keys are written and synced one by one (as at the desk): spread over the cores.
-        let per = count.div_ceil(threads);
-        let sealed = std::thread::scope(|s| {
-            let hs: Vec<_> = templates
-                .chunks(per)
-                .enumerate()
-                .map(|(k, chunk)| {
-                    let app = &app;
-                    s.spawn(move || {
-                        chunk
-                            .iter()
-                            .enumerate()
-                            .map(|(i, t)| {
-                                let who = ApplicantId((first + k * per + i) as i64);
-                                let key = app.keys.applicant_key(who.0).map_err(err)?;
-                                crate::crypto::seal(&key, t, who.template_aad().as_bytes())
-                                    .map_err(err)
-                            })
-                            .collect::<Result<Vec<_>, BenchError>>()
-                    })
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().map_err(|_| err("seeding thread panicked"))?)
-                .collect::<Result<Vec<_>, BenchError>>()
-        })?;
-        let now = crate::store::now();
-        app.store
-            .tx(|tx| {
-                crate::store::dossiers::seed_synthetic(
-                    tx,
-                    crate::consent::PURPOSE,
-                    first as i64,
-                    count as i64,
-                    now,
-                )?;
-                for (i, s) in sealed.iter().flatten().enumerate() {
-                    let id = (first + i) as i64;
-                    crate::store::people::insert_template(tx, id, &app.model_id, s, 1.0, now)?;
-                }
-                Ok(())
-            })
+        app.seed_synthetic(first, count, Some(&templates), threads)
             .map_err(err)?;
     }
     let seed_s = started.elapsed().as_secs_f64();

@@ -176,13 +176,80 @@ pub fn run(
     for _ in 0..3 {
         pipeline(&engine, &jpeg, cfg, &mut Track::default())?;
     }
+    let (st, whole) = stage_times(&engine, &jpeg, cfg, image, iterations)?;
+
+    // Throughput: one frame at a time, then one worker per core with single-threaded sessions.
+    let mut throughput = BTreeMap::new();
+    let frames = iterations.max(20);
+    let mut track = Track::default();
+    let (_, t) = time(|| {
+        (0..frames).try_for_each(|_| pipeline(&engine, &jpeg, cfg, &mut track).map(|_| ()))
+    });
+    let (cpu, tuning) = engine.tuning();
+    let (cpu, tuning) = (cpu.to_string(), tuning.to_vec());
+    let precision = format!("{:?}", engine.precision()).to_lowercase();
+    throughput.insert("sequential".to_string(), frames as f64 / (t / 1e3));
+    drop(engine);
+    let par_engine = FaceEngine::load(
+        &dir,
+        &EngineOptions {
+            sessions: cores,
+            threads: 1,
+            parallel_embedders: false,
+            ..cfg.engine_options()
+        },
+    )?;
+    throughput.insert(
+        format!("parallel_{cores}_workers"),
+        parallel_fps(&par_engine, &jpeg, cfg, cores, frames)?,
+    );
+
+    // Gallery search on synthetic unit templates.
+    let segs = par_engine.segments().to_vec();
+    let dims: usize = segs.iter().map(|s| s.dims).sum();
+    let fused = score::scorer(&par_engine.manifest, &segs, score::FUSED)
+        .ok_or_else(|| BenchError::Image("no fused scorer".into()))?;
+    drop(par_engine);
+    let search = search_times(&segs, &fused, iterations, max_gallery);
+
+    let (kiosk, concurrent) = kiosk_latency(cfg, &jpeg, iterations.max(20), max_gallery)?;
+    let gallery_load = load::gallery_load(cfg, max_gallery.clamp(1_000, 100_000))?;
+
+    Ok(BenchReport {
+        frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
+        cores,
+        cpu,
+        tuning,
+        precision,
+        min_face_px: min_face,
+        stages: st.into_iter().map(|(k, v)| (k, Latency::of(v))).collect(),
+        pipeline: Latency::of(whole),
+        throughput_fps: throughput,
+        search,
+        template_dims: dims,
+        kiosk,
+        concurrent,
+        gallery_load,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
+
+/// Each stage of the pipeline timed on its own (`iterations` times), and the whole.
+fn stage_times(
+    engine: &FaceEngine,
+    jpeg: &[u8],
+    cfg: &Config,
+    image: &Path,
+    iterations: usize,
+) -> Result<(BTreeMap<String, Vec<f64>>, Vec<f64>), BenchError> {
+    let min_face = cfg.vision.min_face_px;
     let mut track = Track::default();
     let mut st: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut whole = Vec::new();
     let mut r = Resizer::new();
     let mut input = Vec::new();
     for i in 0..iterations {
-        let (img, t) = time(|| decode(&jpeg, &cfg.decode_limits()));
+        let (img, t) = time(|| decode(jpeg, &cfg.decode_limits()));
         let img = img.map_err(|e| BenchError::Image(e.to_string()))?;
         st.entry("decode".into()).or_default().push(t);
         let (faces, t) = time(|| engine.detect(&img, min_face));
@@ -217,41 +284,30 @@ pub fn run(
             let name = engine.manifest.liveness.as_ref().map_or("", |l| &l.passive);
             st.entry(format!("passive_{name}")).or_default().push(t);
         }
-        let (res, t) = time(|| pipeline(&engine, &jpeg, cfg, &mut track));
+        let (res, t) = time(|| pipeline(engine, jpeg, cfg, &mut track));
         res?;
         whole.push(t);
     }
+    Ok((st, whole))
+}
 
-    // Throughput: one frame at a time, then one worker per core with single-threaded sessions.
-    let mut throughput = BTreeMap::new();
-    let frames = iterations.max(20);
-    let (_, t) = time(|| {
-        (0..frames).try_for_each(|_| pipeline(&engine, &jpeg, cfg, &mut track).map(|_| ()))
-    });
-    let (cpu, tuning) = engine.tuning();
-    let (cpu, tuning) = (cpu.to_string(), tuning.to_vec());
-    let precision = format!("{:?}", engine.precision()).to_lowercase();
-    throughput.insert("sequential".to_string(), frames as f64 / (t / 1e3));
-    drop(engine);
-    let par_engine = FaceEngine::load(
-        &dir,
-        &EngineOptions {
-            sessions: cores,
-            threads: 1,
-            parallel_embedders: false,
-            ..cfg.engine_options()
-        },
-    )?;
-    pipeline(&par_engine, &jpeg, cfg, &mut Track::default())?;
+/// Frames per second with one worker per core, each running `frames` frames.
+fn parallel_fps(
+    engine: &FaceEngine,
+    jpeg: &[u8],
+    cfg: &Config,
+    cores: usize,
+    frames: usize,
+) -> Result<f64, BenchError> {
+    pipeline(engine, jpeg, cfg, &mut Track::default())?;
     let (res, t) = time(|| {
         std::thread::scope(|s| {
             let hs: Vec<_> = (0..cores)
                 .map(|_| {
                     s.spawn(|| {
                         let mut track = Track::default();
-                        (0..frames).try_for_each(|_| {
-                            pipeline(&par_engine, &jpeg, cfg, &mut track).map(|_| ())
-                        })
+                        (0..frames)
+                            .try_for_each(|_| pipeline(engine, jpeg, cfg, &mut track).map(|_| ()))
                     })
                 })
                 .collect();
@@ -264,23 +320,24 @@ pub fn run(
         })
     });
     res?;
-    throughput.insert(
-        format!("parallel_{cores}_workers"),
-        (frames * cores) as f64 / (t / 1e3),
-    );
+    Ok((frames * cores) as f64 / (t / 1e3))
+}
 
-    // Gallery search on synthetic unit templates.
-    let segs = par_engine.segments().to_vec();
+/// Search latency on galleries of 10 000, 100 000 and 1 000 000 synthetic unit templates
+/// (up to `max_gallery`).
+fn search_times(
+    segs: &[crate::vision::Segment],
+    fused: &score::Scorer,
+    iterations: usize,
+    max_gallery: usize,
+) -> BTreeMap<String, Latency> {
     let dims: usize = segs.iter().map(|s| s.dims).sum();
-    let fused = score::scorer(&par_engine.manifest, &segs, score::FUSED)
-        .ok_or_else(|| BenchError::Image("no fused scorer".into()))?;
-    drop(par_engine);
     let mut search = BTreeMap::new();
-    let gallery = Gallery::new(&segs);
+    let gallery = Gallery::new(segs);
     let mut rnd = synthetic(0x9E37_79B9_7F4A_7C15);
     let make = |rnd: &mut dyn FnMut() -> f32| {
         let mut t: Vec<f32> = (0..dims).map(|_| rnd()).collect();
-        for s in &segs {
+        for s in segs {
             crate::vision::embed::normalise(&mut t[s.offset..s.offset + s.dims]);
         }
         t
@@ -297,7 +354,7 @@ pub fn run(
             n += 1;
         }
         let probes: Vec<Query> = (0..20)
-            .map(|_| Query::new(&segs, &fused, &make(&mut rnd)))
+            .map(|_| Query::new(segs, fused, &make(&mut rnd)))
             .collect();
         gallery.search(&probes[0]);
         let times: Vec<f64> = (0..iterations.max(20))
@@ -305,28 +362,7 @@ pub fn run(
             .collect();
         search.insert(size.to_string(), Latency::of(times));
     }
-
-    drop(gallery);
-    let (kiosk, concurrent) = kiosk_latency(cfg, &jpeg, iterations.max(20), max_gallery)?;
-    let gallery_load = load::gallery_load(cfg, max_gallery.clamp(1_000, 100_000))?;
-
-    Ok(BenchReport {
-        frame: format!("{} as 640×480 JPEG ({} bytes)", image.display(), jpeg.len()),
-        cores,
-        cpu,
-        tuning,
-        precision,
-        min_face_px: min_face,
-        stages: st.into_iter().map(|(k, v)| (k, Latency::of(v))).collect(),
-        pipeline: Latency::of(whole),
-        throughput_fps: throughput,
-        search,
-        template_dims: dims,
-        kiosk,
-        concurrent,
-        gallery_load,
-        peak_rss_mb: peak_rss_mb(),
-    })
+    search
 }
 
 type KioskTimes = (BTreeMap<String, Latency>, BTreeMap<String, Concurrent>);
@@ -370,16 +406,7 @@ fn kiosk_latency(
             break;
         }
         let add = size - n;
-        app.store
-            .tx(|tx| {
-                crate::store::dossiers::seed_synthetic(
-                    tx,
-                    crate::consent::PURPOSE,
-                    n + 1,
-                    add,
-                    crate::store::now(),
-                )
-            })
+        app.seed_synthetic((n + 1) as usize, add as usize, None, 1)
             .map_err(|e| BenchError::Image(e.to_string()))?;
         app.gallery.reserve((size - n) as usize);
         for id in n + 1..=size {
@@ -406,6 +433,20 @@ fn kiosk_latency(
         }
         out.insert(size.to_string(), Latency::of(times));
     }
+    let concurrent = concurrent_kiosks(&app, &kiosk, jpeg, iterations);
+    drop(app);
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok((out, concurrent?))
+}
+
+/// 1, 2 and 4 kiosks sending frames at once (visits of two frames, every frame
+/// identified): frames per second in all and each frame's latency.
+fn concurrent_kiosks(
+    app: &crate::app::App,
+    kiosk: &crate::auth::Principal,
+    jpeg: &[u8],
+    iterations: usize,
+) -> Result<BTreeMap<String, Concurrent>, BenchError> {
     let mut concurrent = BTreeMap::new();
     for kiosks in [1usize, 2, 4] {
         let frames = iterations;
@@ -413,7 +454,6 @@ fn kiosk_latency(
             std::thread::scope(|s| {
                 let hs: Vec<_> = (0..kiosks)
                     .map(|k| {
-                        let (app, kiosk) = (&*app, &kiosk);
                         s.spawn(move || {
                             (0..frames)
                                 .map(|i| {
@@ -447,9 +487,7 @@ fn kiosk_latency(
             },
         );
     }
-    drop(app);
-    let _ = std::fs::remove_dir_all(&tmp);
-    Ok((out, concurrent))
+    Ok(concurrent)
 }
 
 /// Peak resident memory of this process (VmHWM), MiB.

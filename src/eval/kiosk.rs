@@ -102,6 +102,15 @@ pub fn evaluate_kiosk(
     result
 }
 
+/// Who the evaluation enrolled: each identity's gallery key (every other identity), which
+/// photos enrolment used, and how many it took and refused.
+struct Enrolled {
+    applicant: Vec<Option<u64>>,
+    used: Vec<bool>,
+    photos: usize,
+    refused: usize,
+}
+
 fn run(
     app: &App,
     ds: &Dataset,
@@ -128,11 +137,48 @@ fn run(
         Some(crate::store::offices::DEFAULT_OFFICE),
     );
     let limits = app.config.decode_limits();
-    let read = |p: &Path| std::fs::read(p).ok();
-    // Enrol every other identity: consent, the first K photos the intake accepts, a dossier.
-    let mut applicant = vec![None; ds.identities.len()];
-    let mut used = vec![false; ds.samples.len()];
-    let (mut photos, mut refused) = (0, 0);
+    let e = enrol_half(app, clerk, ds, opts.enrol)?;
+    let (rule, wrong_candidate_max) = if opts.calibrate {
+        calibrate(app, &kiosk, ds, &e, opts, dir)?
+    } else {
+        (app.visit_rule(), None)
+    };
+    // The kiosk's own rule (scaled to its people) unless calibrating.
+    app.set_visit_override(opts.calibrate.then_some(rule));
+    let traces = visits(app, &kiosk, ds, &e.used, &e.applicant, opts, "run", &limits)?;
+    app.set_visit_override(None);
+    let scale = match &opts.distractors {
+        Some((d, o)) => {
+            let dev = dev_visits(ds, &e.used, &e.applicant, &limits);
+            Some(super::kiosk_scale::run(app, clerk, &kiosk, &dev, d, o)?)
+        }
+        None => None,
+    };
+    let mut r = report(&traces, &rule);
+    r.profile = app.engine.manifest.profile.clone();
+    r.faces_dir = dir.display().to_string();
+    r.enrolled_identities = e.applicant.iter().flatten().count();
+    r.enrolment_photos = e.photos;
+    r.enrolment_refused = e.refused;
+    r.wrong_candidate_max = wrong_candidate_max;
+    r.scale = scale;
+    Ok(r)
+}
+
+/// Enrols every other identity: consent, the first `enrol` photos the intake accepts, a
+/// dossier.
+fn enrol_half(
+    app: &App,
+    clerk: &Principal,
+    ds: &Dataset,
+    enrol: usize,
+) -> Result<Enrolled, EvalError> {
+    let mut e = Enrolled {
+        applicant: vec![None; ds.identities.len()],
+        used: vec![false; ds.samples.len()],
+        photos: 0,
+        refused: 0,
+    };
     for (i, _) in ds.identities.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
         let a = app.create_applicant(
             clerk,
@@ -148,16 +194,16 @@ fn run(
             .enumerate()
             .filter(|(_, s)| s.identity == i)
         {
-            if n == opts.enrol {
+            if n == enrol {
                 break;
             }
-            match read(&s.path).map(|b| app.enrol_face(clerk, a, &b)) {
-                Some(Ok(_)) => {
+            match std::fs::read(&s.path).map(|b| app.enrol_face(clerk, a, &b)) {
+                Ok(Ok(_)) => {
                     n += 1;
-                    photos += 1;
-                    used[k] = true;
+                    e.photos += 1;
+                    e.used[k] = true;
                 }
-                _ => refused += 1,
+                _ => e.refused += 1,
             }
         }
         app.create_dossier(
@@ -172,75 +218,80 @@ fn run(
                 office: None,
             },
         )?;
-        applicant[i] = Some(a.gallery_key());
+        e.applicant[i] = Some(a.gallery_key());
     }
+    Ok(e)
+}
+
+/// `--calibrate`: plays every visit with a threshold nothing reaches, sets the visit
+/// threshold above every wrong candidate (never below the per-frame 1:N threshold) and
+/// writes it to the manifest. Returns the rule and the highest wrong candidate's score.
+fn calibrate(
+    app: &App,
+    kiosk: &Principal,
+    ds: &Dataset,
+    e: &Enrolled,
+    opts: &KioskEvalOptions,
+    dir: &Path,
+) -> Result<(VisitRule, Option<f32>), EvalError> {
     let base = app.visit_rule();
     let mut rule = base;
-    let mut wrong_candidate_max = None;
-    if opts.calibrate {
-        // Evidence of every visit with a threshold nothing reaches.
-        app.set_visit_override(Some(VisitRule {
-            threshold: f32::INFINITY,
-            min_frames: 1,
-            no_match_frames: usize::MAX,
-            ..base
-        }));
-        let traces = visits(app, &kiosk, ds, &used, &applicant, opts, "cal", &limits)?;
-        let margin = base.margin;
-        let min_frames = 2;
-        let wrong = traces
-            .iter()
-            .flat_map(|t| {
-                t.evidence.iter().filter(move |e| {
-                    e.frames >= min_frames
-                        && e.best.is_some_and(|(who, s)| {
-                            Some(who) != t.truth && s - e.second.unwrap_or(f32::MIN) >= margin
-                        })
-                })
+    app.set_visit_override(Some(VisitRule {
+        threshold: f32::INFINITY,
+        min_frames: 1,
+        no_match_frames: usize::MAX,
+        ..base
+    }));
+    let limits = app.config.decode_limits();
+    let traces = visits(app, kiosk, ds, &e.used, &e.applicant, opts, "cal", &limits)?;
+    let margin = base.margin;
+    let min_frames = 2;
+    let wrong = traces
+        .iter()
+        .flat_map(|t| {
+            t.evidence.iter().filter(move |e| {
+                e.frames >= min_frames
+                    && e.best.is_some_and(|(who, s)| {
+                        Some(who) != t.truth && s - e.second.unwrap_or(f32::MIN) >= margin
+                    })
             })
-            .filter_map(|e| e.best.map(|b| b.1))
-            .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))));
-        wrong_candidate_max = wrong;
-        // Never below the per-frame 1:N threshold; above every wrong candidate by half the
-        // margin.
-        let per_frame = app.scorer.threshold.unwrap_or(f32::INFINITY);
-        rule.threshold = wrong.map_or(per_frame, |w| per_frame.max(w + margin / 2.0));
-        rule.min_frames = min_frames;
-        rule.no_match_frames = opts.frames.min(10);
-        let mut m = app.engine.manifest.clone();
-        if let Some(p) = m.profiles.iter_mut().find(|p| p.name == m.profile) {
-            let kept = p.visit.take();
-            p.visit = Some(VisitPoint {
-                target_fpir: kept.as_ref().and_then(|v| v.target_fpir),
-                tail: kept.as_ref().and_then(|v| v.tail.clone()),
-                int8_tail: kept.and_then(|v| v.int8_tail),
-                threshold: rule.threshold,
-                margin,
-                min_frames,
-                no_match_frames: rule.no_match_frames,
-                measured_on: format!(
-                    "{} (hoso eval --kiosk: {} mated / {} non-mated visits of up to {} jittered frames, enrol {})",
-                    dir.display(),
-                    traces.iter().filter(|t| t.truth.is_some()).count(),
-                    traces.iter().filter(|t| t.truth.is_none()).count(),
-                    opts.frames,
-                    opts.enrol
-                ),
-            });
-        }
-        super::save_profile(&m)?;
+        })
+        .filter_map(|e| e.best.map(|b| b.1))
+        .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))));
+    // Never below the per-frame 1:N threshold; above every wrong candidate by half the
+    // margin.
+    let per_frame = app.scorer.threshold.unwrap_or(f32::INFINITY);
+    rule.threshold = wrong.map_or(per_frame, |w| per_frame.max(w + margin / 2.0));
+    rule.min_frames = min_frames;
+    rule.no_match_frames = opts.frames.min(10);
+    let mut m = app.engine.manifest.clone();
+    if let Some(p) = m.profiles.iter_mut().find(|p| p.name == m.profile) {
+        let kept = p.visit.take();
+        p.visit = Some(VisitPoint {
+            target_fpir: kept.as_ref().and_then(|v| v.target_fpir),
+            tail: kept.as_ref().and_then(|v| v.tail.clone()),
+            int8_tail: kept.and_then(|v| v.int8_tail),
+            threshold: rule.threshold,
+            margin,
+            min_frames,
+            no_match_frames: rule.no_match_frames,
+            measured_on: format!(
+                "{} (hoso eval --kiosk: {} mated / {} non-mated visits of up to {} jittered frames, enrol {})",
+                dir.display(),
+                traces.iter().filter(|t| t.truth.is_some()).count(),
+                traces.iter().filter(|t| t.truth.is_none()).count(),
+                opts.frames,
+                opts.enrol
+            ),
+        });
     }
-    // The kiosk's own rule (scaled to its people) unless calibrating.
-    app.set_visit_override(opts.calibrate.then_some(rule));
-    let traces = visits(app, &kiosk, ds, &used, &applicant, opts, "run", &limits)?;
-    app.set_visit_override(None);
-    let scale = match &opts.distractors {
-        Some((d, o)) => {
-            let dev = dev_visits(ds, &used, &applicant, &limits);
-            Some(super::kiosk_scale::run(app, clerk, &kiosk, &dev, d, o)?)
-        }
-        None => None,
-    };
+    super::save_profile(&m)?;
+    Ok((rule, wrong))
+}
+
+/// The visit-level figures of `traces` played under `rule` (the caller fills in what was
+/// enrolled and where).
+fn report(traces: &[Trace], rule: &VisitRule) -> KioskReport {
     let mated: Vec<&Trace> = traces.iter().filter(|t| t.truth.is_some()).collect();
     let non: Vec<&Trace> = traces.iter().filter(|t| t.truth.is_none()).collect();
     fn right(t: &&&Trace) -> bool {
@@ -251,12 +302,14 @@ fn run(
         .filter(|t| t.matched.is_none() && !t.no_match)
         .collect();
     let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
-    Ok(KioskReport {
-        profile: app.engine.manifest.profile.clone(),
-        faces_dir: dir.display().to_string(),
-        enrolled_identities: applicant.iter().flatten().count(),
-        enrolment_photos: photos,
-        enrolment_refused: refused,
+    let spread =
+        |f: &dyn Fn(&Trace) -> f64| Spread::of(mated.iter().filter(right).map(|t| f(t)).collect());
+    KioskReport {
+        profile: String::new(),
+        faces_dir: String::new(),
+        enrolled_identities: 0,
+        enrolment_photos: 0,
+        enrolment_refused: 0,
         mated_visits: mated.len(),
         non_mated_visits: non.len(),
         threshold: rule.threshold,
@@ -278,20 +331,8 @@ fn run(
             m
         }),
         undecided_photos: undecided.iter().map(|t| t.photo.clone()).collect(),
-        frames_to_match: Spread::of(
-            mated
-                .iter()
-                .filter(right)
-                .map(|t| t.frames as f64)
-                .collect(),
-        ),
-        ms_to_match: Spread::of(
-            mated
-                .iter()
-                .filter(right)
-                .map(|t| t.ms.iter().sum())
-                .collect(),
-        ),
+        frames_to_match: spread(&|t| t.frames as f64),
+        ms_to_match: spread(&|t| t.ms.iter().sum()),
         frames_to_no_match: Spread::of(
             non.iter()
                 .filter(|t| t.no_match)
@@ -299,9 +340,9 @@ fn run(
                 .collect(),
         ),
         ms_per_frame: Spread::of(traces.iter().flat_map(|t| t.ms.iter().copied()).collect()),
-        wrong_candidate_max,
-        scale,
-    })
+        wrong_candidate_max: None,
+        scale: None,
+    }
 }
 
 /// The dev set's visits (photos not used for enrolment), decoded once.

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::kiosk::KioskResult;
 use super::{lock, App, AppError};
 use crate::auth::Principal;
-use crate::kiosk::keypad::{seconds, CodeMisses, KeypadRule, Refusal};
+use crate::kiosk::keypad::{seconds, CodeMisses, KeypadRule, Misses, Refusal};
 use crate::kiosk::LookupMethod;
 use crate::store::audit::Action;
 use crate::store::{dossiers as sql, misses, now, now_ms};
@@ -28,12 +28,7 @@ impl App {
         code: &str,
         id_digits: &str,
     ) -> Result<KioskResult, AppError> {
-        let digits: String = id_digits.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() != 4 || id_digits.trim().len() != 4 {
-            return Err(AppError::Invalid(
-                "id_digits must be the last 4 digits of the ID number".into(),
-            ));
-        }
+        let digits = last_four(id_digits)?;
         let rule = KeypadRule::default();
         let code = self.codes.check(code).ok();
         if let Err(wait) = lock(&self.lookup_budget).take(device.id, Instant::now()) {
@@ -80,57 +75,78 @@ impl App {
                 .then_some(d),
             None => None,
         };
-        match hit {
-            Some(d) => {
-                // The same dossier again on the same kiosk within minutes: one look-up.
-                let first = self.first_lookup(device, &d.code, LookupMethod::Keypad);
-                self.store.audited(&device.actor, now(), |tx| {
-                    if let Some((h, k)) = &code_keys {
-                        misses::clear(tx, h)?;
-                        misses::clear(tx, k)?;
-                    }
-                    if first {
-                        tx.record(Action::KioskLookupCode, &d.code, json!({}))?;
-                    }
-                    Ok(())
-                })?;
-                drop(_gate);
-                let visit = if session.is_empty() {
-                    String::new()
-                } else {
-                    super::visit::visit_key(device, session)
-                };
-                if first {
-                    self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
-                }
-                let r = self.one_dossier_result(&d)?;
-                self.shown(device, Some(&r));
-                Ok(r)
+        let Some(d) = hit else {
+            let counted = Counted {
+                code_keys: code_keys.as_ref(),
+                kiosk_key: &kiosk_key,
+                code: code_m,
+                kiosk: kiosk_m,
+            };
+            return Err(self.keypad_missed(device, &rule, counted, t));
+        };
+        // The same dossier again on the same kiosk within minutes: one look-up.
+        let first = self.first_lookup(device, &d.code, LookupMethod::Keypad);
+        self.store.audited(&device.actor, now(), |tx| {
+            if let Some((h, k)) = &code_keys {
+                misses::clear(tx, h)?;
+                misses::clear(tx, k)?;
             }
-            None => {
-                let (code_after, kiosk_after) = (
-                    code_keys.as_ref().map(|_| rule.code_missed(code_m, t)),
-                    rule.missed(kiosk_m, t),
-                );
-                self.store.audited(&device.actor, now(), |tx| {
-                    misses::prune(tx, t - rule.forget_ms.max(rule.code_lock_ms))?;
-                    if let (Some(keys), Some(m)) = (&code_keys, code_after) {
-                        misses::put_code(tx, keys, m)?;
-                    }
-                    misses::put(tx, &kiosk_key, kiosk_after)?;
-                    tx.record(
-                        Action::KioskLookupMiss,
-                        "",
-                        json!({"code_misses": code_after.map(|m: CodeMisses| m.here.count),
-                               "code_kiosks": code_after.map(|m: CodeMisses| m.kiosks.count),
-                               "kiosk_misses": kiosk_after.count}),
-                    )
-                })?;
-                Err(AppError::NotFound(
-                    "no dossier with this code and ID digits".into(),
-                ))
+            if first {
+                tx.record(Action::KioskLookupCode, &d.code, json!({}))?;
             }
+            Ok(())
+        })?;
+        drop(_gate);
+        self.keypad_found(device, session, &d, first)
+    }
+
+    /// A miss: counted against the code (when it is this kiosk's to try) and the kiosk,
+    /// audited; the answer is "not found" whatever was wrong.
+    fn keypad_missed(&self, device: &Principal, rule: &KeypadRule, m: Counted, t: i64) -> AppError {
+        let (code_after, kiosk_after) = (
+            m.code_keys.map(|_| rule.code_missed(m.code, t)),
+            rule.missed(m.kiosk, t),
+        );
+        let written = self.store.audited(&device.actor, now(), |tx| {
+            misses::prune(tx, t - rule.forget_ms.max(rule.code_lock_ms))?;
+            if let (Some(keys), Some(c)) = (m.code_keys, code_after) {
+                misses::put_code(tx, keys, c)?;
+            }
+            misses::put(tx, m.kiosk_key, kiosk_after)?;
+            tx.record(
+                Action::KioskLookupMiss,
+                "",
+                json!({"code_misses": code_after.map(|c: CodeMisses| c.here.count),
+                       "code_kiosks": code_after.map(|c: CodeMisses| c.kiosks.count),
+                       "kiosk_misses": kiosk_after.count}),
+            )
+        });
+        match written {
+            Ok(_) => AppError::NotFound("no dossier with this code and ID digits".into()),
+            Err(e) => e.into(),
         }
+    }
+
+    /// A right code and digits: counted (once per kiosk and dossier in ten minutes) and
+    /// shown.
+    fn keypad_found(
+        &self,
+        device: &Principal,
+        session: &str,
+        d: &sql::DossierRow,
+        first: bool,
+    ) -> Result<KioskResult, AppError> {
+        let visit = if session.is_empty() {
+            String::new()
+        } else {
+            super::visit::visit_key(device, session)
+        };
+        if first {
+            self.record_lookup(device.id, &visit, LookupMethod::Keypad, None)?;
+        }
+        let r = self.one_dossier_result(d)?;
+        self.shown(device, Some(&r));
+        Ok(r)
     }
 
     /// Whether this is kiosk `device`'s first look-up of `code` by `method` in ten minutes
@@ -143,4 +159,24 @@ impl App {
     ) -> bool {
         lock(&self.lookup_repeats).first((device.id, code.to_string(), method), Instant::now())
     }
+}
+
+/// The 4 digits typed, or why they are not.
+fn last_four(id_digits: &str) -> Result<String, AppError> {
+    let digits: String = id_digits.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 4 || id_digits.trim().len() != 4 {
+        return Err(AppError::Invalid(
+            "id_digits must be the last 4 digits of the ID number".into(),
+        ));
+    }
+    Ok(digits)
+}
+
+/// The miss counters a keypad look-up read: the code's (here and across kiosks, when it is
+/// this kiosk's to try) and the kiosk's.
+struct Counted<'a> {
+    code_keys: Option<&'a (String, String)>,
+    kiosk_key: &'a str,
+    code: CodeMisses,
+    kiosk: Misses,
 }

@@ -111,30 +111,7 @@ pub fn evaluate(
     o: &ScaleOptions,
 ) -> ScaleReport {
     let (strangers, pool) = super::distractors::split(d.templates.len(), o.strangers, o.seed);
-    let held = strangers.len();
-    // The tail, from impostor pairs within the gallery part.
-    let mut pairs = Vec::with_capacity(pool.len() * pool.len().saturating_sub(1) / 2);
-    for (i, &a) in pool.iter().enumerate() {
-        for &b in &pool[i + 1..] {
-            pairs.push(scorer.score(segs, &d.templates[a], &d.templates[b]));
-        }
-    }
-    let tail_pairs = pairs.len();
-    let tail = Tail::fit(&mut pairs, TAIL_SHARE).unwrap_or(Tail {
-        from: 0.0,
-        exceed: 1.0,
-        scale: 0.1,
-    });
-    // `pairs` is sorted, highest first.
-    let tail_checks = [0.45f32, 0.5, 0.55, 0.6, 0.65]
-        .iter()
-        .map(|&t| TailCheck {
-            threshold: t,
-            observed: pairs.partition_point(|&s| s >= t) as f64 / tail_pairs.max(1) as f64,
-            modelled: tail.fmr(t),
-        })
-        .collect();
-    drop(pairs);
+    let (tail, tail_pairs, tail_checks) = fit_tail(d, &pool, segs, scorer);
     // The dev set: even identities enrolled (first `enrol` photos), odd ones strangers.
     let mut per_id: Vec<Vec<&Embedded>> = vec![Vec::new(); names.len()];
     for e in dev {
@@ -143,107 +120,27 @@ pub fn evaluate(
     let sizes = super::distractors::sizes(&o.sizes, pool.len());
     let pool_t: Vec<&[f32]> = pool.iter().map(|&p| d.templates[p].as_slice()).collect();
     let z_tail = super::tnorm::fit_tail(&pool_t, segs, scorer);
+    let run = Setup {
+        names,
+        d,
+        segs,
+        scorer,
+        o,
+        strangers: &strangers,
+        pool: &pool,
+        pool_t: &pool_t,
+        per_id: &per_id,
+    };
     let mut tnorm = Vec::new();
     let mut rows = Vec::new();
     for &n in &sizes {
-        let g = Gallery::new(segs);
-        let mut people = 0;
-        for (id, es) in per_id.iter().enumerate().filter(|(id, _)| id % 2 == 0) {
-            for (k, e) in es.iter().take(o.enrol).enumerate() {
-                g.add(id as u64, (id * 100 + k) as u64, &e.template);
-            }
-            people += usize::from(!es.is_empty());
-        }
-        for (i, &p) in pool[..n].iter().enumerate() {
-            g.add(
-                DISTRACTOR_BASE + i as u64,
-                DISTRACTOR_BASE + i as u64,
-                &d.templates[p],
-            );
-        }
-        people += n;
+        let (g, people) = run.gallery(n);
         if let Some(zt) = &z_tail {
-            let mut gal: Vec<(u64, &[f32])> = Vec::new();
-            for (id, es) in per_id.iter().enumerate().filter(|(id, _)| id % 2 == 0) {
-                gal.extend(
-                    es.iter()
-                        .take(o.enrol)
-                        .map(|e| (id as u64, e.template.as_slice())),
-                );
-            }
-            gal.extend(
-                pool_t[..n]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| (DISTRACTOR_BASE + i as u64, *t)),
-            );
-            let mut pr: Vec<(&[f32], Option<u64>)> = strangers
-                .iter()
-                .map(|&s| (d.templates[s].as_slice(), None))
-                .collect();
-            for (id, es) in per_id.iter().enumerate() {
-                let enrolled = id % 2 == 0;
-                let skip = if enrolled { o.enrol } else { 0 };
-                pr.extend(
-                    es.iter()
-                        .skip(skip)
-                        .map(|e| (e.template.as_slice(), enrolled.then_some(id as u64))),
-                );
-            }
-            tnorm.push(super::tnorm::row(
-                zt,
-                &gal,
-                people,
-                &pr,
-                segs,
-                scorer,
-                o.target_fpir,
-                0.4,
-            ));
+            tnorm.push(run.tnorm_row(zt, n, people));
         }
-        let search = |t: &[f32]| g.search(&Query::new(segs, scorer, t));
-        let mut probes: Vec<Probe> = strangers
-            .iter()
-            .map(|&s| Probe {
-                label: d.photos[s].display().to_string(),
-                truth: None,
-                top: search(&d.templates[s]),
-            })
-            .collect();
-        for (id, es) in per_id.iter().enumerate() {
-            let enrolled = id % 2 == 0;
-            let skip = if enrolled { o.enrol } else { 0 };
-            for e in es.iter().skip(skip) {
-                probes.push(Probe {
-                    label: format!("dev:{}", names[id]),
-                    truth: enrolled.then_some(id as u64),
-                    top: search(&e.template),
-                });
-            }
-        }
+        let probes = run.probes(&g);
         let mut w = row(n, people, &probes, &tail, o);
-        let label = |id: u64| {
-            if id >= DISTRACTOR_BASE {
-                d.photos[pool[(id - DISTRACTOR_BASE) as usize]]
-                    .display()
-                    .to_string()
-            } else {
-                format!("dev:{}", names[id as usize])
-            }
-        };
-        let mut top: Vec<&Probe> = probes.iter().filter(|p| p.truth.is_none()).collect();
-        top.sort_by(|a, b| {
-            let s = |p: &Probe| p.top.best.map_or(f32::MIN, |h| h.score);
-            s(b).total_cmp(&s(a))
-        });
-        w.closest_strangers = top
-            .iter()
-            .take(10)
-            .filter_map(|p| {
-                let b = p.top.best?;
-                Some((p.label.clone(), label(b.identity), b.score))
-            })
-            .collect();
+        w.closest_strangers = run.closest_strangers(&probes);
         rows.push(w);
     }
     let extrapolated = [10_000usize, 50_000, 100_000]
@@ -257,13 +154,185 @@ pub fn evaluate(
         pair_histogram: d.pair_histogram.clone(),
         known_people: d.known_people,
         kept: d.templates.len(),
-        strangers: held,
+        strangers: strangers.len(),
         tail,
         tail_pairs,
         tail_checks,
         rows,
         extrapolated,
         tnorm,
+    }
+}
+
+/// The impostor tail fitted on every pair within the gallery part of the distractors, the
+/// number of pairs, and the fit checked against what was observed at a few thresholds.
+fn fit_tail(
+    d: &Distractors,
+    pool: &[usize],
+    segs: &[Segment],
+    scorer: &Scorer,
+) -> (Tail, usize, Vec<TailCheck>) {
+    let mut pairs = Vec::with_capacity(pool.len() * pool.len().saturating_sub(1) / 2);
+    for (i, &a) in pool.iter().enumerate() {
+        for &b in &pool[i + 1..] {
+            pairs.push(scorer.score(segs, &d.templates[a], &d.templates[b]));
+        }
+    }
+    let tail_pairs = pairs.len();
+    let tail = Tail::fit(&mut pairs, TAIL_SHARE).unwrap_or(Tail {
+        from: 0.0,
+        exceed: 1.0,
+        scale: 0.1,
+    });
+    // `pairs` is sorted, highest first.
+    let checks = [0.45f32, 0.5, 0.55, 0.6, 0.65]
+        .iter()
+        .map(|&t| TailCheck {
+            threshold: t,
+            observed: pairs.partition_point(|&s| s >= t) as f64 / tail_pairs.max(1) as f64,
+            modelled: tail.fmr(t),
+        })
+        .collect();
+    (tail, tail_pairs, checks)
+}
+
+/// What every gallery size of one evaluation shares.
+struct Setup<'a> {
+    names: &'a [String],
+    d: &'a Distractors,
+    segs: &'a [Segment],
+    scorer: &'a Scorer,
+    o: &'a ScaleOptions,
+    strangers: &'a [usize],
+    pool: &'a [usize],
+    pool_t: &'a [&'a [f32]],
+    per_id: &'a [Vec<&'a Embedded>],
+}
+
+impl Setup<'_> {
+    /// The enrolled dev identities' templates (even identities, first `enrol` photos).
+    fn enrolled(&self) -> impl Iterator<Item = (u64, usize, &Embedded)> + '_ {
+        self.per_id
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| id % 2 == 0)
+            .flat_map(move |(id, es)| {
+                es.iter()
+                    .take(self.o.enrol)
+                    .enumerate()
+                    .map(move |(k, e)| (id as u64, k, *e))
+            })
+    }
+
+    /// The dev set's probes: the photos enrolment did not use, with their truth (None for
+    /// the odd identities, never enrolled).
+    fn dev_probes(&self) -> impl Iterator<Item = (usize, Option<u64>, &Embedded)> + '_ {
+        self.per_id.iter().enumerate().flat_map(move |(id, es)| {
+            let enrolled = id % 2 == 0;
+            let skip = if enrolled { self.o.enrol } else { 0 };
+            es.iter()
+                .skip(skip)
+                .map(move |e| (id, enrolled.then_some(id as u64), *e))
+        })
+    }
+
+    /// The gallery of the enrolled dev identities and the first `n` distractors, and the
+    /// number of people in it.
+    fn gallery(&self, n: usize) -> (Gallery, usize) {
+        let g = Gallery::new(self.segs);
+        for (id, k, e) in self.enrolled() {
+            g.add(id, id * 100 + k as u64, &e.template);
+        }
+        let mut people = self
+            .per_id
+            .iter()
+            .enumerate()
+            .filter(|(id, es)| id % 2 == 0 && !es.is_empty())
+            .count();
+        for (i, &p) in self.pool[..n].iter().enumerate() {
+            let key = DISTRACTOR_BASE + i as u64;
+            g.add(key, key, &self.d.templates[p]);
+        }
+        people += n;
+        (g, people)
+    }
+
+    /// The same gallery scored after T-normalisation.
+    fn tnorm_row(&self, zt: &Tail, n: usize, people: usize) -> super::tnorm::TnormRow {
+        let mut gal: Vec<(u64, &[f32])> = self
+            .enrolled()
+            .map(|(id, _, e)| (id, e.template.as_slice()))
+            .collect();
+        gal.extend(
+            self.pool_t[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (DISTRACTOR_BASE + i as u64, *t)),
+        );
+        let mut pr: Vec<(&[f32], Option<u64>)> = self
+            .strangers
+            .iter()
+            .map(|&s| (self.d.templates[s].as_slice(), None))
+            .collect();
+        pr.extend(
+            self.dev_probes()
+                .map(|(_, truth, e)| (e.template.as_slice(), truth)),
+        );
+        super::tnorm::row(
+            zt,
+            &gal,
+            people,
+            &pr,
+            self.segs,
+            self.scorer,
+            self.o.target_fpir,
+            0.4,
+        )
+    }
+
+    /// Every probe searched in `g`: the held-out strangers, then the dev set's.
+    fn probes(&self, g: &Gallery) -> Vec<Probe> {
+        let search = |t: &[f32]| g.search(&Query::new(self.segs, self.scorer, t));
+        let mut probes: Vec<Probe> = self
+            .strangers
+            .iter()
+            .map(|&s| Probe {
+                label: self.d.photos[s].display().to_string(),
+                truth: None,
+                top: search(&self.d.templates[s]),
+            })
+            .collect();
+        probes.extend(self.dev_probes().map(|(id, truth, e)| Probe {
+            label: format!("dev:{}", self.names[id]),
+            truth,
+            top: search(&e.template),
+        }));
+        probes
+    }
+
+    /// The ten strangers closest to somebody in the gallery: (stranger, who, score).
+    fn closest_strangers(&self, probes: &[Probe]) -> Vec<(String, String, f32)> {
+        let label = |id: u64| {
+            if id >= DISTRACTOR_BASE {
+                self.d.photos[self.pool[(id - DISTRACTOR_BASE) as usize]]
+                    .display()
+                    .to_string()
+            } else {
+                format!("dev:{}", self.names[id as usize])
+            }
+        };
+        let mut top: Vec<&Probe> = probes.iter().filter(|p| p.truth.is_none()).collect();
+        top.sort_by(|a, b| {
+            let s = |p: &Probe| p.top.best.map_or(f32::MIN, |h| h.score);
+            s(b).total_cmp(&s(a))
+        });
+        top.iter()
+            .take(10)
+            .filter_map(|p| {
+                let b = p.top.best?;
+                Some((p.label.clone(), label(b.identity), b.score))
+            })
+            .collect()
     }
 }
 

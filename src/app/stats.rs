@@ -151,14 +151,14 @@ impl App {
             ))
         })?;
         let (help_calls, help_answered) = help;
-        let sum = |f: fn(&stats::Day) -> i64| per_day.iter().map(f).sum::<i64>();
-        let (face, qr, keypad, none) = (
-            sum(|d| d.face),
-            sum(|d| d.qr),
-            sum(|d| d.keypad),
-            sum(|d| d.unresolved),
-        );
-        let total = face + qr + keypad + none;
+        let totals = stats::Day {
+            day: String::new(),
+            face: per_day.iter().map(|d| d.face).sum(),
+            qr: per_day.iter().map(|d| d.qr).sum(),
+            keypad: per_day.iter().map(|d| d.keypad).sum(),
+            unresolved: per_day.iter().map(|d| d.unresolved).sum(),
+        };
+        let total = totals.face + totals.qr + totals.keypad + totals.unresolved;
         let share = |n: i64| {
             if total > 0 {
                 n as f64 / total as f64
@@ -166,32 +166,18 @@ impl App {
                 0.0
             }
         };
-        let n_ratings: i64 = ratings.iter().sum();
         let finished = dossiers.finished_on_time + dossiers.finished_late;
         Ok(Stats {
             days,
             total,
-            totals: stats::Day {
-                day: String::new(),
-                face,
-                qr,
-                keypad,
-                unresolved: none,
-            },
-            share_face: share(face),
-            share_qr: share(qr),
-            share_keypad: share(keypad),
-            share_unresolved: share(none),
+            share_face: share(totals.face),
+            share_qr: share(totals.qr),
+            share_keypad: share(totals.keypad),
+            share_unresolved: share(totals.unresolved),
+            totals,
             per_day,
             median_face_ms: median(&face_ms),
-            rating_mean: (n_ratings > 0).then(|| {
-                ratings
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (i as i64 + 1) * n)
-                    .sum::<i64>() as f64
-                    / n_ratings as f64
-            }),
+            rating_mean: mean_rating(&ratings),
             ratings,
             on_time_rate: (finished > 0)
                 .then(|| dossiers.finished_on_time as f64 / finished as f64),
@@ -214,93 +200,123 @@ impl App {
     pub fn metrics_text(&self) -> Result<String, AppError> {
         let s = self.stats(&Principal::operator("metrics"), 30)?;
         let mut reg = Registry::with_prefix("hoso");
-        let lookups = Family::<Vec<(String, String)>, Gauge>::default();
-        reg.register(
-            "kiosk_lookups_30d",
-            "Kiosk look-ups in the last 30 days by how they were resolved",
-            lookups.clone(),
-        );
-        for (m, n) in [
-            ("face", s.totals.face),
-            ("qr", s.totals.qr),
-            ("keypad", s.totals.keypad),
-            ("none", s.totals.unresolved),
-        ] {
-            lookups
-                .get_or_create(&vec![("method".into(), m.into())])
-                .set(n);
-        }
-        let dossiers = Family::<Vec<(String, String)>, Gauge>::default();
-        reg.register(
-            "dossiers",
-            "Dossiers by timeliness (finished on time or late, open on time or overdue)",
-            dossiers.clone(),
-        );
-        for (k, n) in [
-            ("finished_on_time", s.dossiers.finished_on_time),
-            ("finished_late", s.dossiers.finished_late),
-            ("open_on_time", s.dossiers.open_on_time),
-            ("open_overdue", s.dossiers.open_overdue),
-        ] {
-            dossiers
-                .get_or_create(&vec![("state".into(), k.into())])
-                .set(n);
-        }
-        let ratings = Family::<Vec<(String, String)>, Gauge>::default();
-        reg.register(
-            "ratings_30d",
-            "Service ratings in the last 30 days by score",
-            ratings.clone(),
-        );
-        for (i, n) in s.ratings.iter().enumerate() {
-            ratings
-                .get_or_create(&vec![("score".into(), (i + 1).to_string())])
-                .set(*n);
-        }
-        let gauge = |reg: &mut Registry, name: &str, help: &str, v: i64| {
-            let g = Gauge::<i64>::default();
-            g.set(v);
-            reg.register(name, help, g);
-        };
-        gauge(
-            &mut reg,
-            "kiosk_face_median_ms_30d",
-            "Median milliseconds from first frame to a face match, last 30 days",
-            s.median_face_ms.unwrap_or(0),
-        );
-        gauge(
-            &mut reg,
-            "gallery_templates",
-            "Face templates in the running gallery",
-            s.gallery_templates as i64,
-        );
-        gauge(
-            &mut reg,
-            "gallery_people",
-            "People in the running gallery",
-            s.gallery_people as i64,
-        );
-        gauge(
-            &mut reg,
-            "consented_people",
-            "People with a running consent to face lookup",
-            s.consented_people,
-        );
-        gauge(
-            &mut reg,
-            "requests_open",
-            "Open data-subject requests",
-            s.open_requests,
-        );
-        gauge(
-            &mut reg,
-            "requests_late",
-            "Open data-subject requests past a legal deadline",
-            s.late_requests,
-        );
+        families(&mut reg, &s);
+        gauges(&mut reg, &s);
         let mut out = String::new();
         encode(&mut out, &reg).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(out)
+    }
+}
+
+/// The labelled gauges of `/metrics`: look-ups by method, dossiers by timeliness,
+/// ratings by score.
+fn families(reg: &mut Registry, s: &Stats) {
+    labelled(
+        reg,
+        (
+            "kiosk_lookups_30d",
+            "Kiosk look-ups in the last 30 days by how they were resolved",
+        ),
+        "method",
+        &[
+            ("face".into(), s.totals.face),
+            ("qr".into(), s.totals.qr),
+            ("keypad".into(), s.totals.keypad),
+            ("none".into(), s.totals.unresolved),
+        ],
+    );
+    labelled(
+        reg,
+        (
+            "dossiers",
+            "Dossiers by timeliness (finished on time or late, open on time or overdue)",
+        ),
+        "state",
+        &[
+            ("finished_on_time".into(), s.dossiers.finished_on_time),
+            ("finished_late".into(), s.dossiers.finished_late),
+            ("open_on_time".into(), s.dossiers.open_on_time),
+            ("open_overdue".into(), s.dossiers.open_overdue),
+        ],
+    );
+    let scores: Vec<(String, i64)> = s
+        .ratings
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((i + 1).to_string(), *n))
+        .collect();
+    labelled(
+        reg,
+        (
+            "ratings_30d",
+            "Service ratings in the last 30 days by score",
+        ),
+        "score",
+        &scores,
+    );
+}
+
+/// The plain gauges of `/metrics`.
+fn gauges(reg: &mut Registry, s: &Stats) {
+    for (name, help, v) in [
+        (
+            "kiosk_face_median_ms_30d",
+            "Median milliseconds from first frame to a face match, last 30 days",
+            s.median_face_ms.unwrap_or(0),
+        ),
+        (
+            "gallery_templates",
+            "Face templates in the running gallery",
+            s.gallery_templates as i64,
+        ),
+        (
+            "gallery_people",
+            "People in the running gallery",
+            s.gallery_people as i64,
+        ),
+        (
+            "consented_people",
+            "People with a running consent to face lookup",
+            s.consented_people,
+        ),
+        (
+            "requests_open",
+            "Open data-subject requests",
+            s.open_requests,
+        ),
+        (
+            "requests_late",
+            "Open data-subject requests past a legal deadline",
+            s.late_requests,
+        ),
+    ] {
+        let g = Gauge::<i64>::default();
+        g.set(v);
+        reg.register(name, help, g);
+    }
+}
+
+/// The mean score of `ratings` (counts of 1…5), None without any.
+fn mean_rating(ratings: &[i64]) -> Option<f64> {
+    let n: i64 = ratings.iter().sum();
+    (n > 0).then(|| {
+        ratings
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i as i64 + 1) * k)
+            .sum::<i64>() as f64
+            / n as f64
+    })
+}
+
+/// A gauge family with one label, one value per label value.
+fn labelled(reg: &mut Registry, (name, help): (&str, &str), label: &str, values: &[(String, i64)]) {
+    let family = Family::<Vec<(String, String)>, Gauge>::default();
+    reg.register(name, help, family.clone());
+    for (v, n) in values {
+        family
+            .get_or_create(&vec![(label.to_string(), v.clone())])
+            .set(*n);
     }
 }
 

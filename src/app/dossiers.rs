@@ -164,18 +164,7 @@ impl App {
         let office_id = self
             .office_for_new(by, Role::Clerk, office)?
             .ok_or_else(|| AppError::field("office", "a dossier belongs to one office"))?;
-        let documents: Vec<&str> = documents
-            .iter()
-            .map(|d| d.trim())
-            .filter(|d| !d.is_empty())
-            .collect();
-        if documents.len() > 30 || documents.iter().any(|d| d.chars().count() > 200) {
-            return Err(AppError::field(
-                "documents",
-                "at most 30 documents, each at most 200 characters",
-            ));
-        }
-        let documents = serde_json::to_string(&documents).unwrap_or_else(|_| "[]".into());
+        let documents = documents_json(documents)?;
         let code = self
             .codes
             .check(code)
@@ -188,14 +177,7 @@ impl App {
                 "procedure name is required (at most 300 characters)",
             ));
         }
-        let received = parse_time(received_at).map_err(|e| AppError::field("received_at", e))?;
-        let due = parse_time(due_at).map_err(|e| AppError::field("due_at", e))?;
-        if due <= received {
-            return Err(AppError::field(
-                "due_at",
-                dossier::DossierError::DueBeforeReceived,
-            ));
-        }
+        let (received, due) = appointment(received_at, due_at)?;
         self.applicant(by, applicant_id)?;
         let token = random_token()?;
         let token_enc = self
@@ -211,7 +193,7 @@ impl App {
                     procedure,
                     received_at: received.timestamp(),
                     due_at: due.timestamp(),
-                    status: 2,
+                    status: dossier::Status::Received.code(),
                     lookup_token_enc: &token_enc,
                     lookup_token_hash: &sha256_hex(token.as_bytes()),
                     created_by: by.user_id(),
@@ -380,13 +362,7 @@ pub fn import_csv(
             return Err(ImportError::Header(format!("missing column {need:?}")));
         }
     }
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (c_code, c_status, c_at) = (
-        col("code").unwrap_or(0),
-        col("status").unwrap_or(1),
-        col("at").unwrap_or(2),
-    );
-    let (c_note, c_agency, c_due) = (col("note"), col("agency"), col("new_due_at"));
+    let cols = Columns::of(&headers);
     let t = now();
     let mut errors = Vec::new();
     let mut applied = 0;
@@ -404,35 +380,10 @@ pub fn import_csv(
                     continue;
                 }
             };
-            let get = |c: Option<usize>| {
-                c.and_then(|c| rec.get(c))
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            };
-            let status = match rec.get(c_status).unwrap_or("").parse::<i64>() {
-                Ok(s) => s,
-                Err(_) => {
-                    errors.push(RowError {
-                        line,
-                        message: "status must be a number from 1 to 10".into(),
-                    });
-                    continue;
-                }
-            };
-            let ev = EventInput {
-                status,
-                at: rec.get(c_at).unwrap_or("").to_string(),
-                note: get(c_note),
-                agency: get(c_agency),
-                new_due_at: get(c_due),
-            };
-            let code = match codes.check(rec.get(c_code).unwrap_or("")) {
-                Ok(c) => c,
-                Err(e) => {
-                    errors.push(RowError {
-                        line,
-                        message: e.to_string(),
-                    });
+            let (code, ev) = match cols.row(&rec, codes) {
+                Ok(row) => row,
+                Err(message) => {
+                    errors.push(RowError { line, message });
                     continue;
                 }
             };
@@ -461,6 +412,91 @@ pub fn import_csv(
         Ok(()) => Ok((applied, dup)),
         Err(Abort::Rows) => Err(ImportError::Rows(errors)),
         Err(Abort::Store(e)) => Err(ImportError::Store(e.to_string())),
+    }
+}
+
+/// The documents listed on a receipt, trimmed, as stored (a JSON list).
+fn documents_json(documents: &[String]) -> Result<String, AppError> {
+    let documents: Vec<&str> = documents
+        .iter()
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty())
+        .collect();
+    if documents.len() > 30 || documents.iter().any(|d| d.chars().count() > 200) {
+        return Err(AppError::field(
+            "documents",
+            "at most 30 documents, each at most 200 characters",
+        ));
+    }
+    Ok(serde_json::to_string(&documents).unwrap_or_else(|_| "[]".into()))
+}
+
+/// When a dossier was received and is due, the appointment after the receipt.
+fn appointment(
+    received_at: &str,
+    due_at: &str,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let received = parse_time(received_at).map_err(|e| AppError::field("received_at", e))?;
+    let due = parse_time(due_at).map_err(|e| AppError::field("due_at", e))?;
+    if due <= received {
+        return Err(AppError::field(
+            "due_at",
+            dossier::DossierError::DueBeforeReceived,
+        ));
+    }
+    Ok((received, due))
+}
+
+/// Where a status CSV keeps each field (header names; `code`, `status`, `at` required).
+struct Columns {
+    code: usize,
+    status: usize,
+    at: usize,
+    note: Option<usize>,
+    agency: Option<usize>,
+    due: Option<usize>,
+}
+
+impl Columns {
+    fn of(headers: &csv::StringRecord) -> Self {
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        Self {
+            code: col("code").unwrap_or(0),
+            status: col("status").unwrap_or(1),
+            at: col("at").unwrap_or(2),
+            note: col("note"),
+            agency: col("agency"),
+            due: col("new_due_at"),
+        }
+    }
+
+    /// One row's dossier code and event, or what is wrong with it.
+    fn row(
+        &self,
+        rec: &csv::StringRecord,
+        codes: &crate::dossier::CodeFormat,
+    ) -> Result<(String, EventInput), String> {
+        let get = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let status = rec
+            .get(self.status)
+            .unwrap_or("")
+            .parse::<i64>()
+            .map_err(|_| "status must be a number from 1 to 10".to_string())?;
+        let ev = EventInput {
+            status,
+            at: rec.get(self.at).unwrap_or("").to_string(),
+            note: get(self.note),
+            agency: get(self.agency),
+            new_due_at: get(self.due),
+        };
+        let code = codes
+            .check(rec.get(self.code).unwrap_or(""))
+            .map_err(|e| e.to_string())?;
+        Ok((code, ev))
     }
 }
 

@@ -12,6 +12,11 @@ pub enum BootError {
     Keys(#[from] CryptoError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// The deployment key of the data directory (created on first start unless `existing`),
@@ -44,6 +49,24 @@ pub fn open_store(config: &Config, keys: &Keys) -> Result<Store, StoreError> {
 /// Keys, then the store.
 pub fn open(config: &Config, existing: bool) -> Result<(Keys, Store), BootError> {
     let keys = open_keys(config, existing)?;
+    let store = open_store(config, &keys)?;
+    Ok((keys, store))
+}
+
+/// A server's start: the data directory made (private to the service), the keys (applicants'
+/// key files moved into the key database when one is configured), then the store.
+pub fn open_for_server(config: &Config) -> Result<(Keys, Store), BootError> {
+    let dir_error = |source| BootError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(dir_error)?;
+    crate::store::make_private(&config.data_dir, 0o700).map_err(dir_error)?;
+    let keys = open_keys(config, false)?;
+    let moved = keys.move_files_to_key_database()?;
+    if moved > 0 {
+        tracing::info!(moved, "applicants' key files moved into the key database");
+    }
     let store = open_store(config, &keys)?;
     Ok((keys, store))
 }

@@ -275,6 +275,47 @@ fn load_config(cli: &Cli) -> Result<Config> {
     Ok(c)
 }
 
+fn faces(config: &Config, sub: FacesCmd) -> Result<()> {
+    match sub {
+        FacesCmd::Compare { a, b } => cmd::measure::compare(config, &a, &b),
+        FacesCmd::Chips {
+            faces,
+            embedder,
+            out,
+        } => cmd::measure::chips(config, &faces, &embedder, &out),
+    }
+}
+
+fn admin(config: Config, sub: AdminCmd) -> Result<()> {
+    match sub {
+        AdminCmd::CreateUser {
+            role,
+            username,
+            office,
+        } => cmd::data::create_user(config, &role, &username, office.as_deref()),
+        AdminCmd::IssueToken { role, name, office } => {
+            cmd::data::issue_token(config, &role, &name, office.as_deref())
+        }
+        AdminCmd::CreateOffice {
+            code,
+            name,
+            address,
+            return_place,
+            code_prefix,
+        } => cmd::data::create_office(
+            config,
+            hoso::app::offices::OfficeInput {
+                code,
+                name,
+                address,
+                return_place,
+                code_prefix,
+            },
+        ),
+        AdminCmd::Offices => cmd::data::list_offices(config),
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     let config = load_config(&cli)?;
     match cli.cmd {
@@ -308,50 +349,8 @@ fn run(cli: Cli) -> Result<()> {
             iterations,
             max_gallery,
         } => cmd::measure::bench(&config, json, image, iterations, max_gallery),
-        Cmd::Faces {
-            cmd: FacesCmd::Compare { a, b },
-        } => cmd::measure::compare(&config, &a, &b),
-        Cmd::Faces {
-            cmd:
-                FacesCmd::Chips {
-                    faces,
-                    embedder,
-                    out,
-                },
-        } => cmd::measure::chips(&config, &faces, &embedder, &out),
-        Cmd::Admin {
-            cmd:
-                AdminCmd::CreateUser {
-                    role,
-                    username,
-                    office,
-                },
-        } => cmd::data::create_user(config, &role, &username, office.as_deref()),
-        Cmd::Admin {
-            cmd: AdminCmd::IssueToken { role, name, office },
-        } => cmd::data::issue_token(config, &role, &name, office.as_deref()),
-        Cmd::Admin {
-            cmd:
-                AdminCmd::CreateOffice {
-                    code,
-                    name,
-                    address,
-                    return_place,
-                    code_prefix,
-                },
-        } => cmd::data::create_office(
-            config,
-            hoso::app::offices::OfficeInput {
-                code,
-                name,
-                address,
-                return_place,
-                code_prefix,
-            },
-        ),
-        Cmd::Admin {
-            cmd: AdminCmd::Offices,
-        } => cmd::data::list_offices(config),
+        Cmd::Faces { cmd: sub } => faces(&config, sub),
+        Cmd::Admin { cmd: sub } => admin(config, sub),
         Cmd::ImportStatus { file } => cmd::data::import_status(config, &file),
         Cmd::Audit {
             cmd: AuditCmd::Verify,

@@ -98,6 +98,16 @@ impl From<crate::crypto::CryptoError> for AppError {
     }
 }
 
+impl From<crate::boot::BootError> for AppError {
+    fn from(e: crate::boot::BootError) -> Self {
+        match e {
+            crate::boot::BootError::Keys(e) => e.into(),
+            crate::boot::BootError::Store(e) => e.into(),
+            e => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::vision::VisionError> for AppError {
     fn from(e: crate::vision::VisionError) -> Self {
         AppError::Internal(e.to_string())

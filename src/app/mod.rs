@@ -182,21 +182,7 @@ impl App {
     /// Opens the data directory (database, keys), loads the engine and fills the gallery
     /// with the decrypted templates of consented applicants.
     pub fn open(config: Config, engine: FaceEngine, demo: bool) -> Result<Self, AppError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            AppError::Internal(format!(
-                "cannot create data directory {}: {e}",
-                config.data_dir.display()
-            ))
-        })?;
-        crate::store::make_private(&config.data_dir, 0o700).map_err(|e| {
-            AppError::Internal(format!("data directory {}: {e}", config.data_dir.display()))
-        })?;
-        let keys = crate::boot::open_keys(&config, false)?;
-        let moved = keys.move_files_to_key_database()?;
-        if moved > 0 {
-            tracing::info!(moved, "applicants' key files moved into the key database");
-        }
-        let store = crate::boot::open_store(&config, &keys)?;
+        let (keys, store) = crate::boot::open_for_server(&config)?;
         let consent = ConsentText::load(config.office.consent_text.as_deref())
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let codes = CodeFormat::new(&config.office.code_pattern)
@@ -264,17 +250,24 @@ impl App {
             help_events: tokio::sync::broadcast::channel(64).0,
             instance: crate::crypto::random_token()?,
         };
-        app.bind_legacy_fields()?;
-        app.hash_legacy_phones()?;
+        app.start()?;
+        Ok(app)
+    }
+
+    /// What an opened application does once: legacy records brought up to date, the change
+    /// feed's mark taken, then the gallery loaded.
+    fn start(&self) -> Result<(), AppError> {
+        self.bind_legacy_fields()?;
+        self.hash_legacy_phones()?;
         // Changes of the last moments are applied again once loaded: a transaction that
         // took its id before the load began may commit after it.
         let start = crate::store::now() - 2;
-        let mark = app
+        let mark = self
             .store
             .read(|c| crate::store::feed::start_mark(c, start))?;
-        *lock(&app.feed) = follow::FeedMark::new(mark);
-        app.load_gallery()?;
-        Ok(app)
+        *lock(&self.feed) = follow::FeedMark::new(mark);
+        self.load_gallery()?;
+        Ok(())
     }
 
     fn load_gallery(&self) -> Result<(), AppError> {

@@ -234,6 +234,9 @@ pub fn run(
     })
 }
 
+/// Milliseconds per named stage.
+type Samples = BTreeMap<String, Vec<f64>>;
+
 /// Each stage of the pipeline timed on its own (`iterations` times), and the whole.
 fn stage_times(
     engine: &FaceEngine,
@@ -241,7 +244,7 @@ fn stage_times(
     cfg: &Config,
     image: &Path,
     iterations: usize,
-) -> Result<(BTreeMap<String, Vec<f64>>, Vec<f64>), BenchError> {
+) -> Result<(Samples, Vec<f64>), BenchError> {
     let min_face = cfg.vision.min_face_px;
     let mut track = Track::default();
     let mut st: BTreeMap<String, Vec<f64>> = BTreeMap::new();

@@ -269,7 +269,6 @@ pub fn eval_pad(
     verbose: bool,
     calibrate: bool,
 ) -> Result<()> {
-    use hoso::config::LivenessMode;
     let engine = load_engine(config)?;
     let limits = config.decode_limits();
     let r = hoso::eval::pad::evaluate_pad(&engine, faces, config.vision.min_face_px, &limits)?;
@@ -283,53 +282,9 @@ pub fn eval_pad(
         calibrate,
     )?;
     if calibrate {
-        let v = visits
-            .as_ref()
-            .context("no passive model in the manifest to calibrate")?;
-        let mut m = hoso::vision::Manifest::load(&engine.manifest.dir)?;
-        m.liveness = Some(hoso::vision::manifest::LivenessPoint {
-            passive: v.model.clone(),
-            reject: v.reject,
-            accept: v.accept,
-            min_frames: v.min_frames,
-            measured_on: format!(
-                "{} (hoso eval-pad --calibrate: {} bona fide / {} attack visits of {} jittered frames)",
-                faces.display(),
-                r.bona_fide,
-                r.attacks.values().sum::<usize>(),
-                v.frames_per_visit
-            ),
-        });
-        m.save()?;
-        eprintln!(
-            "calibrated: reject {:.4}, accept {:.3}, written to the manifest",
-            v.reject, v.accept
-        );
+        write_liveness_point(&engine, faces, &r, visits.as_ref())?;
     }
-    let l = &config.liveness;
-    let passive = engine
-        .manifest
-        .liveness
-        .as_ref()
-        .map_or("none", |p| p.passive.as_str());
-    let challenge = format!(
-        "every recognised face must pass a challenge of {} random head turns (>= {} deg) within {} s before any dossier is shown",
-        l.steps, l.turn_deg, l.seconds
-    );
-    let policy = format!(
-        "kiosk policy: liveness.mode = {:?}, passive model = {passive}; {}",
-        l.mode,
-        match l.mode {
-            LivenessMode::Off => "NO presentation-attack defence".to_string(),
-            LivenessMode::Active => challenge,
-            _ if passive == "none" => challenge,
-            LivenessMode::Passive => "the passive check over the visit accepts or refuses; in doubt, the fallbacks".to_string(),
-            LivenessMode::PassiveActive => format!(
-                "the passive check over the visit accepts (every good frame confidently live) or refuses (clear attack); anything else gets the challenge of {} head turns",
-                l.steps
-            ),
-        }
-    );
+    let policy = liveness_policy(config, &engine);
     if json {
         let mut v = serde_json::to_value(&r)?;
         v["policy"] = serde_json::Value::String(policy);
@@ -351,6 +306,66 @@ pub fn eval_pad(
         }
     }
     Ok(())
+}
+
+/// `eval-pad --calibrate`: the passive operating point measured on the visits, written to
+/// the manifest's `[liveness]`.
+fn write_liveness_point(
+    engine: &hoso::vision::FaceEngine,
+    faces: &Path,
+    r: &hoso::eval::pad::PadReport,
+    visits: Option<&hoso::eval::pad_visits::VisitPadReport>,
+) -> Result<()> {
+    let v = visits.context("no passive model in the manifest to calibrate")?;
+    let mut m = hoso::vision::Manifest::load(&engine.manifest.dir)?;
+    m.liveness = Some(hoso::vision::manifest::LivenessPoint {
+        passive: v.model.clone(),
+        reject: v.reject,
+        accept: v.accept,
+        min_frames: v.min_frames,
+        measured_on: format!(
+            "{} (hoso eval-pad --calibrate: {} bona fide / {} attack visits of {} jittered frames)",
+            faces.display(),
+            r.bona_fide,
+            r.attacks.values().sum::<usize>(),
+            v.frames_per_visit
+        ),
+    });
+    m.save()?;
+    eprintln!(
+        "calibrated: reject {:.4}, accept {:.3}, written to the manifest",
+        v.reject, v.accept
+    );
+    Ok(())
+}
+
+/// The kiosk's liveness policy in words, as configured.
+fn liveness_policy(config: &Config, engine: &hoso::vision::FaceEngine) -> String {
+    use hoso::config::LivenessMode;
+    let l = &config.liveness;
+    let passive = engine
+        .manifest
+        .liveness
+        .as_ref()
+        .map_or("none", |p| p.passive.as_str());
+    let challenge = format!(
+        "every recognised face must pass a challenge of {} random head turns (>= {} deg) within {} s before any dossier is shown",
+        l.steps, l.turn_deg, l.seconds
+    );
+    format!(
+        "kiosk policy: liveness.mode = {:?}, passive model = {passive}; {}",
+        l.mode,
+        match l.mode {
+            LivenessMode::Off => "NO presentation-attack defence".to_string(),
+            LivenessMode::Active => challenge,
+            _ if passive == "none" => challenge,
+            LivenessMode::Passive => "the passive check over the visit accepts or refuses; in doubt, the fallbacks".to_string(),
+            LivenessMode::PassiveActive => format!(
+                "the passive check over the visit accepts (every good frame confidently live) or refuses (clear attack); anything else gets the challenge of {} head turns",
+                l.steps
+            ),
+        }
+    )
 }
 
 /// `hoso bench`.

@@ -286,25 +286,7 @@ pub fn evaluate(
         .collect();
 
     // Per-embedder impostor statistics from this data.
-    let base = score::scorers(
-        m,
-        segs,
-        Some(&vec![
-            ZStats {
-                mean: 0.0,
-                std: 1.0
-            };
-            segs.len()
-        ]),
-    );
-    let data_stats: Vec<ZStats> = base[..segs.len()]
-        .iter()
-        .map(|s| {
-            let (_, imp, _) = pair_scores(&emb, segs, s, &subgroup);
-            let (mean, std) = mean_std(&imp);
-            ZStats { mean, std }
-        })
-        .collect();
+    let data_stats = impostor_stats(m, &emb, segs, &subgroup);
     let manifest_has_stats = m
         .embedders
         .iter()
@@ -318,49 +300,16 @@ pub fn evaluate(
     let mut scores = BTreeMap::new();
     let (mut n_gen, mut n_imp, mut n_sub) = (0, 0, 0);
     for s in &scorers {
-        let (gen, imp, sub) = pair_scores(&emb, segs, s, &subgroup);
-        (n_gen, n_imp, n_sub) = (gen.len(), imp.len(), sub.len());
-        let tar_at_far = FARS
-            .iter()
-            .map(|(r, k)| {
-                (
-                    k.to_string(),
-                    rate_at_or_above(&gen, threshold_at_rate(&imp, *r)),
-                )
-            })
-            .collect();
-        let t3 = threshold_at_rate(&imp, 1e-3);
-        let identification: BTreeMap<String, Identification> = ["max", "mean"]
-            .iter()
-            .map(|c| {
-                (
-                    c.to_string(),
-                    identification(&emb, data.identities.len(), segs, s, opts.enrol, c),
-                )
-            })
-            .collect();
-        let main = &identification[m.scorer.combine.as_str()];
-        let (im, is) = mean_std(&imp);
-        let t4 = threshold_at_rate(&imp, 1e-4);
-        let kiosk = t4.max(main.threshold_at_fpir_1e3);
-        scores.insert(
-            s.name.clone(),
-            ScorerReport {
-                tar_at_far,
-                eer: eer(&gen, &imp),
-                threshold_at_far_1e3: t3,
-                threshold_at_far_1e4: t4,
-                fnir_at_fpir: main.fnir_at_fpir.clone(),
-                rank1: main.rank1,
-                identification,
-                impostor_mean: im,
-                impostor_std: is,
-                subgroup_fmr_at_threshold: (!sub.is_empty()).then(|| rate_at_or_above(&sub, t3)),
-                kiosk_threshold: kiosk,
-                subgroup_fmr_at_kiosk_threshold: (!sub.is_empty())
-                    .then(|| rate_at_or_above(&sub, kiosk)),
-            },
+        let (r, counts) = scorer_report(
+            &emb,
+            segs,
+            s,
+            &subgroup,
+            (data.identities.len(), opts.enrol),
+            m,
         );
+        (n_gen, n_imp, n_sub) = counts;
+        scores.insert(s.name.clone(), r);
     }
     let report = Report {
         images: data.samples.len(),
@@ -382,6 +331,82 @@ pub fn evaluate(
         scores,
     };
     Ok((report, data_stats))
+}
+
+/// Each embedder's impostor mean and standard deviation on this data (z-normalisation).
+fn impostor_stats(
+    m: &crate::vision::Manifest,
+    emb: &[Embedded],
+    segs: &[Segment],
+    subgroup: &[bool],
+) -> Vec<ZStats> {
+    let unit = vec![
+        ZStats {
+            mean: 0.0,
+            std: 1.0
+        };
+        segs.len()
+    ];
+    let base = score::scorers(m, segs, Some(&unit));
+    base[..segs.len()]
+        .iter()
+        .map(|s| {
+            let (_, imp, _) = pair_scores(emb, segs, s, subgroup);
+            let (mean, std) = mean_std(&imp);
+            ZStats { mean, std }
+        })
+        .collect()
+}
+
+/// One scorer's verification and identification figures, and its (genuine, impostor,
+/// subgroup impostor) pair counts.
+fn scorer_report(
+    emb: &[Embedded],
+    segs: &[Segment],
+    s: &Scorer,
+    subgroup: &[bool],
+    (identities, enrol): (usize, usize),
+    m: &crate::vision::Manifest,
+) -> (ScorerReport, (usize, usize, usize)) {
+    let (gen, imp, sub) = pair_scores(emb, segs, s, subgroup);
+    let tar_at_far = FARS
+        .iter()
+        .map(|(r, k)| {
+            (
+                k.to_string(),
+                rate_at_or_above(&gen, threshold_at_rate(&imp, *r)),
+            )
+        })
+        .collect();
+    let t3 = threshold_at_rate(&imp, 1e-3);
+    let identification: BTreeMap<String, Identification> = ["max", "mean"]
+        .iter()
+        .map(|c| {
+            (
+                c.to_string(),
+                identification(emb, identities, segs, s, enrol, c),
+            )
+        })
+        .collect();
+    let main = &identification[m.scorer.combine.as_str()];
+    let (im, is) = mean_std(&imp);
+    let t4 = threshold_at_rate(&imp, 1e-4);
+    let kiosk = t4.max(main.threshold_at_fpir_1e3);
+    let report = ScorerReport {
+        tar_at_far,
+        eer: eer(&gen, &imp),
+        threshold_at_far_1e3: t3,
+        threshold_at_far_1e4: t4,
+        fnir_at_fpir: main.fnir_at_fpir.clone(),
+        rank1: main.rank1,
+        identification,
+        impostor_mean: im,
+        impostor_std: is,
+        subgroup_fmr_at_threshold: (!sub.is_empty()).then(|| rate_at_or_above(&sub, t3)),
+        kiosk_threshold: kiosk,
+        subgroup_fmr_at_kiosk_threshold: (!sub.is_empty()).then(|| rate_at_or_above(&sub, kiosk)),
+    };
+    (report, (gen.len(), imp.len(), sub.len()))
 }
 
 /// The kiosk's 1:N accept threshold for one scorer: strict enough for both FAR 1e-4 in

@@ -77,6 +77,60 @@ pub fn evaluate(
     else {
         return Ok(None);
     };
+    let scored = score_visits(engine, r, dir, (min_face, limits), &model)?;
+    let (reject, accept) = match (calibrate, point) {
+        (false, Some(p)) => (p.reject, p.accept),
+        _ => calibrated(&scored),
+    };
+    // The kiosk's own policy (fewer than MIN_FRAMES scores, or doubt: the challenge).
+    let point = PassivePoint {
+        reject,
+        accept,
+        min_frames: MIN_FRAMES,
+    };
+    let judge = |s: &Scored| -> &'static str {
+        match point.judge(&s.frames) {
+            PassiveVerdict::Attack(_) => "refused",
+            PassiveVerdict::Live => "accepted",
+            _ => "challenged",
+        }
+    };
+    let outcome = outcomes(&scored, &judge, accept);
+    let rate = |g: &str, f: &dyn Fn(&PolicyOutcome) -> usize| {
+        outcome
+            .get(g)
+            .map_or(0.0, |o| f(o) as f64 / o.visits.max(1) as f64)
+    };
+    let attacks: Vec<&PolicyOutcome> = outcome
+        .iter()
+        .filter(|(k, _)| !k.starts_with("bona_fide"))
+        .map(|(_, v)| v)
+        .collect();
+    let att_visits: usize = attacks.iter().map(|o| o.visits).sum();
+    let att_accepted: usize = attacks.iter().map(|o| o.accepted).sum();
+    Ok(Some(VisitPadReport {
+        bpcer_visit: rate("bona_fide", &|o| o.visits - o.accepted),
+        bpcer_visit_nuaa: rate("bona_fide_nuaa", &|o| o.visits - o.accepted),
+        refused_bona_fide: rate("bona_fide", &|o| o.refused),
+        apcer_visit: att_accepted as f64 / att_visits.max(1) as f64,
+        model,
+        reject,
+        accept,
+        min_frames: MIN_FRAMES,
+        frames_per_visit: FRAMES,
+        outcome,
+    }))
+}
+
+/// Every presentation played as a visit of `FRAMES` jittered frames: the passive
+/// model's score of each frame with a face.
+fn score_visits(
+    engine: &FaceEngine,
+    r: &PadReport,
+    dir: &Path,
+    (min_face, limits): (f32, &DecodeLimits),
+    model: &str,
+) -> Result<Vec<Scored>, EvalError> {
     let mut scored = Vec::new();
     for (i, p) in r.presentations.iter().enumerate() {
         let Some(photo) = std::fs::read(dir.join(&p.file))
@@ -107,26 +161,19 @@ pub fn evaluate(
             frames,
         });
     }
-    let (reject, accept) = match (calibrate, point) {
-        (false, Some(p)) => (p.reject, p.accept),
-        _ => calibrated(&scored),
-    };
-    // The kiosk's own policy (fewer than MIN_FRAMES scores, or doubt: the challenge).
-    let point = PassivePoint {
-        reject,
-        accept,
-        min_frames: MIN_FRAMES,
-    };
-    let judge = |s: &Scored| -> &'static str {
-        match point.judge(&s.frames) {
-            PassiveVerdict::Attack(_) => "refused",
-            PassiveVerdict::Live => "accepted",
-            _ => "challenged",
-        }
-    };
+    Ok(scored)
+}
+
+/// What the policy did to each kind of presentation (and to NUAA's bona fide apart), with
+/// the share of frames below `accept`.
+fn outcomes(
+    scored: &[Scored],
+    judge: &dyn Fn(&Scored) -> &'static str,
+    accept: f32,
+) -> BTreeMap<String, PolicyOutcome> {
     let mut outcome: BTreeMap<String, PolicyOutcome> = BTreeMap::new();
     let mut below: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for s in &scored {
+    for s in scored {
         let mut groups = vec![s.kind.clone()];
         if s.kind == "bona_fide" && s.nuaa {
             groups.push("bona_fide_nuaa".into());
@@ -149,30 +196,7 @@ pub fn evaluate(
             o.frames_below_accept = n as f64 / d.max(1) as f64;
         }
     }
-    let rate = |g: &str, f: &dyn Fn(&PolicyOutcome) -> usize| {
-        outcome
-            .get(g)
-            .map_or(0.0, |o| f(o) as f64 / o.visits.max(1) as f64)
-    };
-    let attacks: Vec<&PolicyOutcome> = outcome
-        .iter()
-        .filter(|(k, _)| !k.starts_with("bona_fide"))
-        .map(|(_, v)| v)
-        .collect();
-    let att_visits: usize = attacks.iter().map(|o| o.visits).sum();
-    let att_accepted: usize = attacks.iter().map(|o| o.accepted).sum();
-    Ok(Some(VisitPadReport {
-        bpcer_visit: rate("bona_fide", &|o| o.visits - o.accepted),
-        bpcer_visit_nuaa: rate("bona_fide_nuaa", &|o| o.visits - o.accepted),
-        refused_bona_fide: rate("bona_fide", &|o| o.refused),
-        apcer_visit: att_accepted as f64 / att_visits.max(1) as f64,
-        model,
-        reject,
-        accept,
-        min_frames: MIN_FRAMES,
-        frames_per_visit: FRAMES,
-        outcome,
-    }))
+    outcome
 }
 
 /// The operating point from the data: `reject` half the 1st percentile of bona fide visit

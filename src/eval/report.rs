@@ -28,6 +28,43 @@ pub fn text(r: &Report) -> String {
         "rank1",
         "EA FMR@thr"
     );
+    scorer_rows(&mut s, r);
+    let _ = writeln!(
+        s,
+        "\nkiosk 1:N thresholds (the stricter of FAR 1e-4 and FPIR 1e-3):"
+    );
+    for (name, x) in &r.scores {
+        let _ = writeln!(
+            s,
+            "  {:<8} {:.4}; East-Asian FMR there {}",
+            name,
+            x.kiosk_threshold,
+            x.subgroup_fmr_at_kiosk_threshold
+                .map_or("-".to_string(), |v| format!("{v:.4}")),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nidentification by template combination (FNIR@FPIR 1e-2 / 1e-3, rank-1):"
+    );
+    identification_rows(&mut s, r);
+    let _ = writeln!(
+        s,
+        "\nEA FMR@thr: false-match rate over {} impostor pairs of the East-Asian subgroup ({}) at the FAR 1e-3 threshold.",
+        r.subgroup_impostor_pairs,
+        r.subgroup.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "kiosk scorer: {}, templates combined by {}",
+        r.kiosk_scorer, r.combine
+    );
+    s
+}
+
+/// One row per scorer: TAR at three FARs, EER, the FAR 1e-3 threshold, FNIR at two FPIRs,
+/// rank-1 and the East-Asian FMR there.
+fn scorer_rows(s: &mut String, r: &Report) {
     for (name, x) in &r.scores {
         let g = |m: &std::collections::BTreeMap<String, f64>, k: &str| {
             m.get(k).copied().unwrap_or(f64::NAN)
@@ -48,24 +85,10 @@ pub fn text(r: &Report) -> String {
                 .map_or("-".to_string(), |v| format!("{:.4}", v)),
         );
     }
-    let _ = writeln!(
-        s,
-        "\nkiosk 1:N thresholds (the stricter of FAR 1e-4 and FPIR 1e-3):"
-    );
-    for (name, x) in &r.scores {
-        let _ = writeln!(
-            s,
-            "  {:<8} {:.4}; East-Asian FMR there {}",
-            name,
-            x.kiosk_threshold,
-            x.subgroup_fmr_at_kiosk_threshold
-                .map_or("-".to_string(), |v| format!("{v:.4}")),
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\nidentification by template combination (FNIR@FPIR 1e-2 / 1e-3, rank-1):"
-    );
+}
+
+/// Identification per scorer and template combination.
+fn identification_rows(s: &mut String, r: &Report) {
     for (name, x) in &r.scores {
         for (c, i) in &x.identification {
             let _ = writeln!(
@@ -81,16 +104,4 @@ pub fn text(r: &Report) -> String {
             );
         }
     }
-    let _ = writeln!(
-        s,
-        "\nEA FMR@thr: false-match rate over {} impostor pairs of the East-Asian subgroup ({}) at the FAR 1e-3 threshold.",
-        r.subgroup_impostor_pairs,
-        r.subgroup.join(", ")
-    );
-    let _ = writeln!(
-        s,
-        "kiosk scorer: {}, templates combined by {}",
-        r.kiosk_scorer, r.combine
-    );
-    s
 }

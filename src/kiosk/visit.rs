@@ -364,39 +364,7 @@ impl Session {
                 d.prompt = Some("prompt.confirm_digits");
             }
             Phase::Challenge(ch) => {
-                let frame = match obs {
-                    Observation::Face { template, yaw, .. } => {
-                        let same_person = (ports.search)(template)
-                            .best
-                            .filter(|b| b.score >= rule.verify_threshold)
-                            .map(|b| b.identity == ch.identity);
-                        ChallengeFrame::Face { yaw, same_person }
-                    }
-                    _ => ChallengeFrame::NoFace,
-                };
-                match ch.observe(frame, &rule.challenge, now) {
-                    Outcome::Continue(prompt) => {
-                        d.state = KioskState::Challenge;
-                        d.prompt = Some(prompt);
-                        d.challenge = Some(view(ch, rule, now));
-                    }
-                    Outcome::Passed => {
-                        ended = Some(Ok((
-                            ch.identity,
-                            ch.score,
-                            ch.steps.clone(),
-                            visit.grey.take(),
-                        )))
-                    }
-                    Outcome::Failed(f) => {
-                        let reason = match f {
-                            Failure::Timeout => "timeout",
-                            Failure::WrongDirection => "wrong_direction",
-                            Failure::OtherPerson => "other_person",
-                        };
-                        ended = Some(Err((reason, ch.score)));
-                    }
-                }
+                ended = challenge_frame(ch, &mut visit.grey, &obs, now, rule, ports, &mut d);
             }
             Phase::Looking => match obs {
                 Observation::NoFace => {}
@@ -424,6 +392,8 @@ impl Session {
         d
     }
 
+    /// A frame of a visit still looking for its person: the evidence grows by the frame and
+    /// the rule decides (a match, the second step, a challenge, an attack or not yet).
     fn looking(
         &mut self,
         d: &mut Decision,
@@ -470,15 +440,8 @@ impl Session {
         // Plausible but not sure enough at this gallery size: the best two at or above
         // `ask` become the second step's candidates.
         let grey = (candidate.is_none() && v.frames >= rule.ask_after.max(rule.min_frames))
-            .then(|| {
-                [top.best, top.second]
-                    .into_iter()
-                    .flatten()
-                    .filter(|h| h.score >= rule.ask)
-                    .map(|h| (h.identity, h.score))
-                    .collect::<Vec<_>>()
-            })
-            .filter(|c| !c.is_empty());
+            .then(|| grey_zone(&top, rule.ask))
+            .flatten();
         let Some((who, score)) = candidate.or_else(|| grey.as_ref().map(|c| c[0])) else {
             if v.frames >= rule.no_match_frames {
                 self.decide(
@@ -576,6 +539,63 @@ fn view(ch: &Challenge, rule: &VisitRule, now: Instant) -> ChallengeView {
         steps: ch.steps.clone(),
         done: ch.done,
         seconds_left: ch.remaining(&rule.challenge, now),
+    }
+}
+
+/// The best two at or above `ask`, if any: the second step's candidates.
+fn grey_zone(top: &TopTwo, ask: f32) -> Option<Vec<(u64, f32)>> {
+    let c: Vec<(u64, f32)> = [top.best, top.second]
+        .into_iter()
+        .flatten()
+        .filter(|h| h.score >= ask)
+        .map(|h| (h.identity, h.score))
+        .collect();
+    (!c.is_empty()).then_some(c)
+}
+
+/// How a head-turn challenge ended: passed (who, score, the turns asked, the grey-zone
+/// candidates still to ask) or failed (why, score).
+type Ended = Result<(u64, f32, Vec<Turn>, Option<Vec<(u64, f32)>>), (&'static str, f32)>;
+
+/// One frame of a running head-turn challenge; Some when the challenge ended.
+fn challenge_frame(
+    ch: &mut Challenge,
+    grey: &mut Option<Vec<(u64, f32)>>,
+    obs: &Observation,
+    now: Instant,
+    rule: &VisitRule,
+    ports: &mut Ports,
+    d: &mut Decision,
+) -> Option<Ended> {
+    let frame = match obs {
+        Observation::Face { template, yaw, .. } => {
+            let same_person = (ports.search)(template)
+                .best
+                .filter(|b| b.score >= rule.verify_threshold)
+                .map(|b| b.identity == ch.identity);
+            ChallengeFrame::Face {
+                yaw: *yaw,
+                same_person,
+            }
+        }
+        _ => ChallengeFrame::NoFace,
+    };
+    match ch.observe(frame, &rule.challenge, now) {
+        Outcome::Continue(prompt) => {
+            d.state = KioskState::Challenge;
+            d.prompt = Some(prompt);
+            d.challenge = Some(view(ch, rule, now));
+            None
+        }
+        Outcome::Passed => Some(Ok((ch.identity, ch.score, ch.steps.clone(), grey.take()))),
+        Outcome::Failed(f) => {
+            let reason = match f {
+                Failure::Timeout => "timeout",
+                Failure::WrongDirection => "wrong_direction",
+                Failure::OtherPerson => "other_person",
+            };
+            Some(Err((reason, ch.score)))
+        }
     }
 }
 

@@ -134,37 +134,7 @@ pub fn warp<F: FnMut(usize, usize, [f32; 3])>(
     let small;
     let src = if step > 1.5 {
         // Shrink the face region first so every chip pixel averages its whole footprint.
-        let corners = [
-            [0.0, 0.0],
-            [size as f32, 0.0],
-            [0.0, size as f32],
-            [size as f32, size as f32],
-        ]
-        .map(|p| to_src.apply(p));
-        let x0 = corners
-            .iter()
-            .map(|p| p[0])
-            .fold(f32::MAX, f32::min)
-            .floor()
-            .max(0.0);
-        let y0 = corners
-            .iter()
-            .map(|p| p[1])
-            .fold(f32::MAX, f32::min)
-            .floor()
-            .max(0.0);
-        let x1 = corners
-            .iter()
-            .map(|p| p[0])
-            .fold(f32::MIN, f32::max)
-            .ceil()
-            .min(img.width() as f32);
-        let y1 = corners
-            .iter()
-            .map(|p| p[1])
-            .fold(f32::MIN, f32::max)
-            .ceil()
-            .min(img.height() as f32);
+        let [x0, y0, x1, y1] = footprint(&to_src, size, img);
         let (rw, rh) = (x1 - x0, y1 - y0);
         let sw = (rw / step).ceil().max(1.0) as u32;
         let sh = (rh / step).ceil().max(1.0) as u32;
@@ -215,6 +185,21 @@ pub fn warp<F: FnMut(usize, usize, [f32; 3])>(
         }
     };
     sample_all(&src, size, &mut put);
+}
+
+/// The chip's footprint in the image (x0, y0, x1, y1), whole pixels, clipped to the image.
+fn footprint(to_src: &Similarity, size: usize, img: &RgbImage) -> [f32; 4] {
+    let n = size as f32;
+    let corners = [[0.0, 0.0], [n, 0.0], [0.0, n], [n, n]].map(|p| to_src.apply(p));
+    let (xs, ys) = (corners.map(|p| p[0]), corners.map(|p| p[1]));
+    let min = |v: [f32; 4]| v.into_iter().fold(f32::MAX, f32::min);
+    let max = |v: [f32; 4]| v.into_iter().fold(f32::MIN, f32::max);
+    [
+        min(xs).floor().max(0.0),
+        min(ys).floor().max(0.0),
+        max(xs).ceil().min(img.width() as f32),
+        max(ys).ceil().min(img.height() as f32),
+    ]
 }
 
 fn sample_all<F: FnMut(usize, usize, [f32; 3])>(s: &Source, size: usize, put: &mut F) {

@@ -101,81 +101,24 @@ impl FaceEngine {
     pub fn load(models_dir: &Path, opts: &EngineOptions) -> Result<Self, VisionError> {
         let manifest = Manifest::load(models_dir)?.select(opts.profile.as_deref())?;
         let env = runtime::environment(opts.onnxruntime_library.as_deref())?;
-        let mut tuner = tune::Tuner::new(opts.optimisation, opts.tuning_file.clone());
-        let mut pool = |name: &str,
-                        f: &manifest::ModelFile,
-                        shapes: runtime::Shapes,
-                        probe: tune::Probe<'_>|
-         -> Result<runtime::SessionPool, VisionError> {
-            let f = f.at(opts.precision);
-            let bytes = manifest.read_verified(&f)?;
-            let level = tuner.level(
-                &env,
-                name,
-                (&bytes, &f.sha256, f.optimisation.as_deref()),
-                shapes,
-                &probe,
-            )?;
-            Ok(runtime::SessionPool::new(
-                &env,
-                name,
-                &bytes,
-                (opts.sessions, opts.threads),
-                shapes,
-                Some(&level),
-            )?)
+        let mut l = Loader {
+            manifest: &manifest,
+            env: &env,
+            tuner: tune::Tuner::new(opts.optimisation, opts.tuning_file.clone()),
+            opts,
         };
-        let d = &manifest.detector;
-        // The detector's stages, timed on what a 640×480 kiosk frame gives them: a pyramid
-        // level of an 80 px face (transposed), a batch of candidates, the final few.
-        let detector = detect::Detector::new(
-            d,
-            pool(
-                "mtcnn-pnet",
-                &d.pnet,
-                runtime::Shapes::Varying,
-                tune::Probe {
-                    input: detect::PNET_IN,
-                    shape: [1, 96, 72, 3],
-                },
-            )?,
-            pool(
-                "mtcnn-rnet",
-                &d.rnet,
-                runtime::Shapes::Varying,
-                tune::Probe {
-                    input: detect::RNET_IN,
-                    shape: [16, 24, 24, 3],
-                },
-            )?,
-            pool(
-                "mtcnn-onet",
-                &d.onet,
-                runtime::Shapes::Varying,
-                tune::Probe {
-                    input: detect::ONET_IN,
-                    shape: [2, 48, 48, 3],
-                },
-            )?,
-        );
-        let chip = |layout: manifest::Layout, size: u32| {
-            let n = size as usize;
-            match layout {
-                manifest::Layout::Nchw => [1, 3, n, n],
-                manifest::Layout::Nhwc => [1, n, n, 3],
-            }
-        };
+        let detector = l.detector()?;
         let mut embedders = Vec::new();
         let mut segments = Vec::new();
         let mut offset = 0;
         for e in &manifest.embedders {
             let probe = tune::Probe {
                 input: &e.input,
-                shape: chip(e.layout, e.size),
+                shape: chip_shape(e.layout, e.size),
             };
             embedders.push(embed::Embedder::new(
                 e,
-                pool(&e.name, &e.model, runtime::Shapes::Fixed, probe)?,
+                l.pool(&e.name, &e.model, runtime::Shapes::Fixed, probe)?,
             ));
             segments.push(Segment {
                 name: e.name.clone(),
@@ -188,16 +131,16 @@ impl FaceEngine {
         for p in &manifest.pad {
             let probe = tune::Probe {
                 input: &p.input,
-                shape: chip(p.layout, p.size),
+                shape: chip_shape(p.layout, p.size),
             };
             pad.push(liveness::PadModel::new(
                 p,
-                pool(&p.name, &p.model, runtime::Shapes::Fixed, probe)?,
+                l.pool(&p.name, &p.model, runtime::Shapes::Fixed, probe)?,
             ));
         }
+        let mut tuner = l.tuner;
         tuner.save();
         Ok(Self {
-            manifest,
             detector,
             embedders,
             pad,
@@ -206,6 +149,7 @@ impl FaceEngine {
             precision: opts.precision,
             cpu: tuner.cpu().to_string(),
             tuning: std::mem::take(&mut tuner.choices),
+            manifest,
         })
     }
 
@@ -381,6 +325,79 @@ impl FaceEngine {
     /// The passive liveness model named `name`, if loaded.
     pub fn pad_model(&self, name: &str) -> Option<&liveness::PadModel> {
         self.pad.iter().find(|p| p.name == name)
+    }
+}
+
+/// What loading the engine's models shares: the manifest, ONNX Runtime and the tuner that
+/// times each model's optimisation levels on this CPU.
+struct Loader<'a> {
+    manifest: &'a Manifest,
+    env: &'a ort::environment::Environment,
+    tuner: tune::Tuner,
+    opts: &'a EngineOptions,
+}
+
+impl Loader<'_> {
+    /// The sessions of one model, at the precision asked for and the level tuned for it.
+    fn pool(
+        &mut self,
+        name: &str,
+        f: &manifest::ModelFile,
+        shapes: runtime::Shapes,
+        probe: tune::Probe<'_>,
+    ) -> Result<runtime::SessionPool, VisionError> {
+        let f = f.at(self.opts.precision);
+        let bytes = self.manifest.read_verified(&f)?;
+        let level = self.tuner.level(
+            self.env,
+            name,
+            (&bytes, &f.sha256, f.optimisation.as_deref()),
+            shapes,
+            &probe,
+        )?;
+        Ok(runtime::SessionPool::new(
+            self.env,
+            name,
+            &bytes,
+            (self.opts.sessions, self.opts.threads),
+            shapes,
+            Some(&level),
+        )?)
+    }
+
+    /// The detector's stages, timed on what a 640×480 kiosk frame gives them: a pyramid
+    /// level of an 80 px face (transposed), a batch of candidates, the final few.
+    fn detector(&mut self) -> Result<detect::Detector, VisionError> {
+        let d = &self.manifest.detector;
+        let stage = |input, shape| tune::Probe { input, shape };
+        let pnet = self.pool(
+            "mtcnn-pnet",
+            &d.pnet,
+            runtime::Shapes::Varying,
+            stage(detect::PNET_IN, [1, 96, 72, 3]),
+        )?;
+        let rnet = self.pool(
+            "mtcnn-rnet",
+            &d.rnet,
+            runtime::Shapes::Varying,
+            stage(detect::RNET_IN, [16, 24, 24, 3]),
+        )?;
+        let onet = self.pool(
+            "mtcnn-onet",
+            &d.onet,
+            runtime::Shapes::Varying,
+            stage(detect::ONET_IN, [2, 48, 48, 3]),
+        )?;
+        Ok(detect::Detector::new(d, pnet, rnet, onet))
+    }
+}
+
+/// A one-image chip tensor's shape.
+fn chip_shape(layout: manifest::Layout, size: u32) -> [usize; 4] {
+    let n = size as usize;
+    match layout {
+        manifest::Layout::Nchw => [1, 3, n, n],
+        manifest::Layout::Nhwc => [1, n, n, 3],
     }
 }
 

@@ -1,9 +1,13 @@
-//! The crate's modules depend on each other one way: no import cycles. Every file under
-//! `src/` is a module; a reference `crate::a::b::…`, `super::…` or `self::…` in its code
+//! Two rules a newcomer can rely on, checked on the source itself.
+//!
+//! **No import cycles.** Every file under `src/` is a module; a reference `crate::a::b::…`, `super::…` or `self::…` in its code
 //! (tests and comments left out) is an edge to the deepest module it names. Edges between
 //! a module and its own ancestors or descendants are the module tree itself (a parent
 //! declares and re-exports its children; a child uses its parent's types) and are not
 //! counted. Any other cycle fails, naming the modules in it.
+//!
+//! **No function over 80 lines** in `src/` (tests beside the code excepted): from its `fn`
+//! line to its closing brace.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -176,4 +180,81 @@ fn the_checker_sees_a_cycle() {
     g.insert(m("store::pg"), BTreeSet::from([m("store::db")]));
     g.insert(m("api"), BTreeSet::from([m("store::db")]));
     assert_eq!(cycles(&g), vec![vec!["store::db", "store::pg"]]);
+}
+
+/// Functions of `text` (before its test module) longer than `max` lines: (name, line, length).
+fn long_functions(text: &str, max: usize) -> Vec<(String, usize, usize)> {
+    let fn_line = regex::Regex::new(
+        r"^\s*(pub(\([a-z:]+\))?\s+)?(const\s+)?(async\s+)?(unsafe\s+)?fn\s+([A-Za-z_0-9]+)",
+    )
+    .unwrap();
+    let strings = regex::Regex::new(r#""(\\.|[^"\\])*"|'(\\.|[^'\\])'"#).unwrap();
+    let lines: Vec<&str> = text
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(c) = fn_line.captures(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let (mut depth, mut opened, mut j) = (0i64, false, i);
+        while j < lines.len() {
+            let code = strings.replace_all(lines[j], "\"\"");
+            let code = code.split("//").next().unwrap_or_default();
+            for ch in code.chars() {
+                match ch {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if (opened && depth <= 0) || (!opened && code.trim_end().ends_with(';')) {
+                break;
+            }
+            j += 1;
+        }
+        let len = j + 1 - i;
+        if opened && len > max {
+            out.push((c[6].to_string(), i + 1, len));
+        }
+        i = if opened { j + 1 } else { i + 1 };
+    }
+    out
+}
+
+#[test]
+fn no_function_is_longer_than_80_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut list = Vec::new();
+    files(&src, &mut list);
+    let mut long = Vec::new();
+    for f in &list {
+        let text = std::fs::read_to_string(f).expect("read source");
+        for (name, line, len) in long_functions(&text, 80) {
+            long.push(format!(
+                "{}:{line} {name} ({len} lines)",
+                f.strip_prefix(&src).unwrap_or(f).display()
+            ));
+        }
+    }
+    assert!(long.is_empty(), "functions over 80 lines: {long:#?}");
+}
+
+#[test]
+fn the_length_check_counts_a_long_function() {
+    let body: String = (0..85)
+        .map(|i| format!("    let x{i} = \"{{\";\n"))
+        .collect();
+    let text = format!("pub fn long() {{\n{body}}}\n\nfn short() {{}}\n");
+    let found = long_functions(&text, 80);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0.as_str(), found[0].2), ("long", 87));
 }

@@ -8,13 +8,15 @@
 #     for the reverse-proxy layout's test,
 #   - libonnxruntime.so.1.31.1 from the PyPI onnxruntime==1.31.1 wheel into .local/onnxruntime/,
 #   - with --tests: playwright-core (npm, pinned by tests/browser/package-lock.json; it never
-#     downloads a browser: the tests use Debian's chromium).
+#     downloads a browser: the tests use Debian's chromium), and Schemathesis (PyPI, pinned,
+#     in a venv at .local/schemathesis) for the API contract test (tests/schemathesis.rs).
 # Usage: scripts/setup.sh [--tests]     (as root or with sudo available for apt-get)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 ORT_VERSION=1.31.1
+SCHEMATHESIS_VERSION=4.32.5
 ORT_LIB=libonnxruntime.so.$ORT_VERSION
 ORT_SHA256=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
 ort_dir=$root/.local/onnxruntime
@@ -73,6 +75,14 @@ if $with_tests; then
   apt_install chromium ffmpeg lintian dpkg-dev procps postgresql nginx-light
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
+  fi
+  st_venv=$root/.local/schemathesis
+  if ! "$st_venv/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then
+    apt_install python3-venv
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI, venv in $st_venv)"
+    rm -rf "$st_venv"
+    python3 -m venv "$st_venv"
+    "$st_venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   if [ ! -d tests/browser/node_modules/playwright-core ]; then
     say "installing playwright-core (npm)"

@@ -7,6 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 /// subject of their audit entries.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct ApplicantId(pub i64);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::crypto::{random_token, sha256_hex, CryptoError};
 
 /// Who a caller is: a clerk or admin (a person with a password) or a kiosk or integration device (a token).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Clerk,
@@ -118,7 +118,7 @@ impl Principal {
 pub enum AuthError {
     #[error("password must be at least 10 characters")]
     WeakPassword,
-    #[error("password must be at most {MAX_PASSWORD_BYTES} bytes")]
+    #[error("password must be at most {MAX_PASSWORD_CHARS} characters")]
     LongPassword,
     #[error("username must be 3–40 letters, digits, '.', '_' or '-'")]
     BadUsername,
@@ -139,14 +139,15 @@ pub fn validate_username(u: &str) -> Result<(), AuthError> {
     }
 }
 
-/// The longest password accepted (the sign-in body is 1 KB).
-pub const MAX_PASSWORD_BYTES: usize = 256;
+/// The longest password accepted, in characters (a sign-in body, at most 4 KB, holds it
+/// even with every character escaped as JSON `\uXXXX`).
+pub const MAX_PASSWORD_CHARS: usize = 64;
 
 pub fn hash_password(pw: &str) -> Result<String, AuthError> {
     if pw.chars().count() < 10 {
         return Err(AuthError::WeakPassword);
     }
-    if pw.len() > MAX_PASSWORD_BYTES {
+    if pw.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AuthError::LongPassword);
     }
     let mut salt = [0u8; 16];

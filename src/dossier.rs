@@ -7,7 +7,8 @@ use regex::Regex;
 use serde::Serialize;
 
 /// Default pattern of Art. 19: `V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX`.
-pub const DEFAULT_CODE_PATTERN: &str = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-(\d{6})-\d{4}$";
+pub const DEFAULT_CODE_PATTERN: &str =
+    r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}-([0-9]{6})-[0-9]{4}$";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DossierError {
@@ -15,6 +16,9 @@ pub enum DossierError {
         "dossier code {0:?} does not match the office's format (e.g. 000.00.17.H29-231031-0001)"
     )]
     BadCode(String),
+    /// The code has the office's shape but its date (YYMMDD) does not exist.
+    #[error("dossier code {0:?} holds a date that does not exist")]
+    BadCodeDate(String),
     #[error("status must be a number from 1 to 10")]
     BadStatus,
     #[error("a dossier cannot go from \"{from}\" to \"{to}\"")]
@@ -48,7 +52,8 @@ impl CodeFormat {
         let bad = || DossierError::BadCode(code.clone());
         let caps = self.0.captures(&code).ok_or_else(bad)?;
         if let Some(d) = caps.get(1) {
-            NaiveDate::parse_from_str(d.as_str(), "%y%m%d").map_err(|_| bad())?;
+            NaiveDate::parse_from_str(d.as_str(), "%y%m%d")
+                .map_err(|_| DossierError::BadCodeDate(code.clone()))?;
         }
         Ok(code)
     }

@@ -12,6 +12,9 @@ use super::{blocking, ApiResult, AppState, Caller, STAFF};
 use crate::auth::Role;
 
 /// `POST /api/v1/kiosk/help`: a citizen at the kiosk asks for staff.
+#[utoipa::path(post, path = "/api/v1/kiosk/help", tag = "kiosk",
+    security(("kiosk" = [])),
+    responses((status = 201, description = "The request", body = crate::store::help::HelpCall)))]
 pub async fn call(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let p = caller.require(&[Role::Kiosk])?.clone();
     let call = blocking(move || app.call_staff(&p)).await?;
@@ -20,6 +23,10 @@ pub async fn call(State(app): State<AppState>, caller: Caller) -> ApiResult<impl
 
 /// `GET /api/v1/kiosk/help/{id}`: the kiosk's own request, to say "staff are coming"
 /// once a clerk answered it.
+#[utoipa::path(get, path = "/api/v1/kiosk/help/{id}", tag = "kiosk",
+    params(("id" = i64, Path, description = "The request")),
+    security(("kiosk" = [])),
+    responses((status = 200, description = "The request", body = crate::store::help::HelpCall)))]
 pub async fn call_status(
     State(app): State<AppState>,
     caller: Caller,
@@ -30,6 +37,10 @@ pub async fn call_status(
 }
 
 /// `POST /api/v1/desk/help/{id}/answer`: a clerk goes to the kiosk.
+#[utoipa::path(post, path = "/api/v1/desk/help/{id}/answer", tag = "desk",
+    params(("id" = i64, Path, description = "The request")),
+    security(("session" = [], "csrf" = [])),
+    responses((status = 200, description = "The request, answered", body = crate::store::help::HelpCall)))]
 pub async fn answer(
     State(app): State<AppState>,
     caller: Caller,
@@ -40,6 +51,9 @@ pub async fn answer(
 }
 
 /// `GET /api/v1/desk/events`: the requests waiting now, then new ones and answers.
+#[utoipa::path(get, path = "/api/v1/desk/events", tag = "desk",
+    security(("session" = [])),
+    responses((status = 200, description = "Server-sent events: `{type: \"help\", call}` and answers", body = String, content_type = "text/event-stream")))]
 pub async fn events(State(app): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     let p = caller.require(STAFF)?.clone();
     let slot = super::stream_slot(&app, &p)?;

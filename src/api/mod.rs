@@ -3,6 +3,7 @@
 //! use cases in `app`.
 
 pub mod admin;
+pub mod check;
 pub mod desk;
 pub mod dossiers;
 pub mod errors;
@@ -88,15 +89,29 @@ impl IntoResponse for ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// JSON body whose rejections (malformed JSON, wrong fields, wrong content type) come out
-/// as our JSON errors.
+/// as our JSON errors. A whole number written as a float (`3.0`) is an integer, as JSON
+/// Schema (and so the OpenAPI document) says.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
+        let parsed = Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map(|Json(mut v)| {
+                if !v.is_object() {
+                    // Every body of this API is one object (serde would take an array too).
+                    return Err(serde::de::Error::custom("the body must be a JSON object"));
+                }
+                whole_numbers(&mut v);
+                serde_json::from_value::<T>(v)
+            });
+        match parsed {
+            Ok(Ok(v)) => Ok(ApiJson(v)),
+            Ok(Err(e)) => Err(ApiError(AppError::Invalid(format!(
+                "bad JSON body: Failed to deserialize the JSON body into the target type: {e}"
+            )))),
             Err(r) if timed_out(&r) => Err(ApiError(AppError::TimedOut)),
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError(
                 AppError::TooLarge(format!("request body too large: {}", r.body_text())),
@@ -106,6 +121,21 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
                 r.body_text()
             )))),
         }
+    }
+}
+
+/// Turns every float with no fractional part (within ±2^53) into an integer, in place.
+fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= 9.0e15) {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -303,7 +333,11 @@ pub(crate) async fn healthz(
 }
 
 /// Demo mode's guide for the start page (404 outside demo mode).
-async fn demo_guide(
+#[utoipa::path(get, path = "/api/v1/demo", tag = "operations",
+    security(()),
+    responses((status = 200, description = "The demo's accounts and sample dossiers", body = Object),
+        (status = 404, description = "Not a demo server", body = ErrorBody)))]
+pub(crate) async fn demo_guide(
     axum::extract::State(app): axum::extract::State<AppState>,
 ) -> ApiResult<impl IntoResponse> {
     let g = app

@@ -141,6 +141,8 @@ pub static ROUTES: &[Route] = &[
     r("/api/v1/admin/audit/verify", |_| get(admin::audit_verify)),
     r("/api/v1/admin/stats", |_| get(admin::stats)),
     r("/api/v1/openapi.json", |_| get(openapi::document)),
+    r("/api/docs", |_| get(ui::api_docs_index)),
+    r("/api/docs/{name}", |_| get(ui::api_docs_asset)),
     r("/api/v1/dossiers/events.csv", |_| {
         post(dossiers::import).layer(DefaultBodyLimit::max(dossiers::IMPORT_LIMIT))
     }),

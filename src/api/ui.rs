@@ -83,6 +83,26 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../kiosk-ui/staff.js"),
     ),
     (
+        "api-docs/index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../kiosk-ui/api-docs/index.html"),
+    ),
+    (
+        "api-docs/docs.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/api-docs/docs.js"),
+    ),
+    (
+        "api-docs/swagger-ui-bundle.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../kiosk-ui/api-docs/swagger-ui-bundle.js"),
+    ),
+    (
+        "api-docs/swagger-ui.css",
+        "text/css; charset=utf-8",
+        include_str!("../../kiosk-ui/api-docs/swagger-ui.css"),
+    ),
+    (
         "locales/vi.json",
         "application/json; charset=utf-8",
         include_str!("../../kiosk-ui/locales/vi.json"),
@@ -135,6 +155,15 @@ pub async fn admin_index() -> Response {
 
 pub async fn admin_asset(Path(name): Path<String>) -> Response {
     file(&format!("admin/{name}"))
+}
+
+/// `GET /api/docs`: the API reference (Swagger UI, vendored, over `/api/v1/openapi.json`).
+pub async fn api_docs_index() -> Response {
+    file("api-docs/index.html")
+}
+
+pub async fn api_docs_asset(Path(name): Path<String>) -> Response {
+    file(&format!("api-docs/{name}"))
 }
 
 pub async fn shared_asset(Path(name): Path<String>) -> Response {

@@ -15,13 +15,17 @@ use crate::store::{admin, audit, now, Store};
 const SETTINGS_KEY: &str = "admin";
 
 /// What the admin may change at run time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Days after the last dossier closed before face data is purged (1–365).
+    #[schema(minimum = 1, maximum = 365)]
     pub retention_grace_days: u32,
-    /// Kiosk operating point; None = the calibrated value from the model manifest.
+    /// Kiosk operating point; None = the calibrated value from the model manifest (a value
+    /// must lie within the band around the calibrated one the answer states, else 422).
+    #[schema(exclusive_minimum = 0, maximum = 1)]
     pub kiosk_threshold: Option<f32>,
+    #[schema(exclusive_minimum = 0, maximum = 1)]
     pub kiosk_margin: Option<f32>,
 }
 
@@ -39,10 +43,11 @@ impl Settings {
 }
 
 /// The settings with the calibrated operating point beside them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
-    #[serde(flatten)]
-    pub settings: Settings,
+    pub retention_grace_days: u32,
+    pub kiosk_threshold: Option<f32>,
+    pub kiosk_margin: Option<f32>,
     pub calibrated_threshold: Option<f32>,
     pub calibrated_margin: Option<f32>,
     /// The threshold at a false-accept rate of 1e-3 (verification), for reference.
@@ -55,7 +60,7 @@ pub struct SettingsView {
 }
 
 /// The kiosk's operating point at its real number of people.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KioskScaleView {
     /// "office" or "province" (`kiosk.scope`).
     pub scope: &'static str,
@@ -64,7 +69,7 @@ pub struct KioskScaleView {
 }
 
 /// One row of the consent register (the name masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConsentEntry {
     pub display_name: String,
     /// Consented, enrolled with another recognition profile only: the kiosk cannot
@@ -88,7 +93,7 @@ impl From<admin::ConsentRecord> for ConsentEntry {
 }
 
 /// A device with what this process saw of it (kiosk frames).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceView {
     #[serde(flatten)]
     pub device: crate::store::DeviceRow,
@@ -113,7 +118,9 @@ impl App {
         let off = |v: Option<f32>, c: Option<f32>| v.is_some_and(|v| Some(v) != c);
         SettingsView {
             off_calibration: off(s.kiosk_threshold, ct) || off(s.kiosk_margin, cm),
-            settings: s,
+            retention_grace_days: s.retention_grace_days,
+            kiosk_threshold: s.kiosk_threshold,
+            kiosk_margin: s.kiosk_margin,
             calibrated_threshold: ct,
             calibrated_margin: cm,
             threshold_far_1e3: self.scorer.threshold_far_1e3,
@@ -135,16 +142,16 @@ impl App {
         let (ct, cm) = self.calibrated_point();
         if let (Some(v), Some((lo, hi))) = (new.kiosk_threshold, ct.map(threshold_band)) {
             if !(lo..=hi).contains(&v) {
-                return Err(AppError::field(
-                    "kiosk_threshold",
+                return Err(AppError::unusable(
+                    Some("kiosk_threshold"),
                     format!("kiosk_threshold must be between {lo:.3} and {hi:.3} (0.8 to 2.5 times the calibrated {:.3}, at most 1 for a cosine score)", ct.unwrap_or_default()),
                 ));
             }
         }
         if let (Some(v), Some((lo, hi))) = (new.kiosk_margin, cm.map(margin_band)) {
             if !(lo..=hi).contains(&v) {
-                return Err(AppError::field(
-                    "kiosk_margin",
+                return Err(AppError::unusable(
+                    Some("kiosk_margin"),
                     format!("kiosk_margin must be between {lo:.3} and {hi:.3} (half to five times the calibrated {:.3})", cm.unwrap_or_default()),
                 ));
             }

@@ -22,7 +22,7 @@ const PROPOSED_WORKING_DAYS: u32 = 3;
 const APOLOGY_NOTE: &str = "Phiếu xin lỗi và hẹn lại ngày trả kết quả";
 
 /// One overdue dossier as the desk lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Overdue {
     pub code: String,
     pub procedure: String,
@@ -91,7 +91,7 @@ impl App {
         } else {
             day.to_string()
         };
-        parse_time(&new_due).map_err(|e| AppError::field("new_due_at", e))?;
+        parse_time(&new_due).map_err(|e| e.at_field("new_due_at"))?;
         let note = match reason {
             Some(r) => format!("{APOLOGY_NOTE}. Lý do: {r}"),
             None => APOLOGY_NOTE.to_string(),
@@ -104,7 +104,7 @@ impl App {
             new_due_at: Some(new_due),
         };
         let recorded = self.add_event(by, &d.code, &ev).map_err(|e| match e {
-            AppError::Invalid(m) => AppError::field("new_due_at", m),
+            e @ (AppError::Invalid(_) | AppError::Unusable { .. }) => e.at_field("new_due_at"),
             e => e,
         })?;
         if !recorded {

@@ -22,7 +22,7 @@ use crate::store::{dossiers as dsql, people};
 const MAX_RESULTS: usize = 20;
 
 /// One person a desk search found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Found {
     pub id: ApplicantId,
     pub full_name: String,
@@ -34,7 +34,7 @@ pub struct Found {
 }
 
 /// A person as the desk (and the admin) sees them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Person {
     pub id: ApplicantId,
     pub full_name: String,
@@ -57,7 +57,7 @@ pub struct Person {
 }
 
 /// The other record of a duplicate-face warning, masked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OtherRecord {
     pub id: ApplicantId,
     pub display_name: String,

@@ -36,7 +36,7 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, AppError> {
     let t = parse_any_time(s.trim())?;
     if !YEARS.contains(&t.with_timezone(&vn()).year()) {
-        return Err(AppError::Invalid(format!(
+        return Err(AppError::unusable(None, format!(
             "time {:?} is outside the years {}–{}",
             s.trim(),
             YEARS.start(),
@@ -70,9 +70,10 @@ fn parse_any_time(s: &str) -> Result<DateTime<Utc>, AppError> {
             return Ok(t.with_timezone(&Utc));
         }
     }
-    Err(AppError::Invalid(format!(
-        "time {s:?} is not RFC 3339 (2026-11-22T09:30:00+07:00) or YYYY-MM-DD[ HH:MM]"
-    )))
+    Err(AppError::unusable(
+        None,
+        format!("time {s:?} is not RFC 3339 (2026-11-22T09:30:00+07:00) or YYYY-MM-DD[ HH:MM]"),
+    ))
 }
 
 fn ts(t: i64) -> DateTime<Utc> {
@@ -163,12 +164,12 @@ impl App {
         } = input;
         let office_id = self
             .office_for_new(by, Role::Clerk, office)?
-            .ok_or_else(|| AppError::field("office", "a dossier belongs to one office"))?;
+            .ok_or_else(|| AppError::unusable(Some("office"), "a dossier belongs to one office"))?;
         let documents = documents_json(documents)?;
         let code = self
             .codes
             .check(code)
-            .map_err(|e| AppError::field("code", e))?;
+            .map_err(|e| AppError::from(e).at_field("code"))?;
         self.code_of_office(&code, office_id)?;
         let procedure = procedure.trim();
         if procedure.is_empty() || procedure.chars().count() > 300 {
@@ -246,7 +247,7 @@ impl App {
         let code = self
             .codes
             .check(code)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            .map_err(AppError::from)?;
         self.store
             .read(|c| sql::dossier(c, &code))?
             .filter(|d| sees(by, d.office_id))
@@ -288,7 +289,7 @@ impl App {
         let code = self
             .codes
             .check(code)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            .map_err(AppError::from)?;
         let t = now();
         let r = self
             .store
@@ -436,13 +437,10 @@ fn appointment(
     received_at: &str,
     due_at: &str,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
-    let received = parse_time(received_at).map_err(|e| AppError::field("received_at", e))?;
-    let due = parse_time(due_at).map_err(|e| AppError::field("due_at", e))?;
+    let received = parse_time(received_at).map_err(|e| e.at_field("received_at"))?;
+    let due = parse_time(due_at).map_err(|e| e.at_field("due_at"))?;
     if due <= received {
-        return Err(AppError::field(
-            "due_at",
-            dossier::DossierError::DueBeforeReceived,
-        ));
+        return Err(AppError::from(dossier::DossierError::DueBeforeReceived).at_field("due_at"));
     }
     Ok((received, due))
 }

@@ -22,7 +22,10 @@ pub enum DuplicateChoice {
     /// The same citizen: open the existing record; the new one's biometrics are removed.
     UseExisting,
     /// Two different people: keep the new record; why (checked papers …) is recorded.
-    Keep { reason: String },
+    Keep {
+        #[schema(min_length = 5, max_length = 300)]
+        reason: String,
+    },
     /// Neither: the new record's biometrics are removed and the desk starts again.
     Discard,
 }
@@ -48,10 +51,13 @@ impl App {
         }
         let detail = match choice {
             DuplicateChoice::Keep { reason } => {
+                if reason.chars().count() > 300 {
+                    return Err(AppError::field("reason", "reason: at most 300 characters"));
+                }
                 let reason = reason.trim();
-                if reason.chars().count() < MIN_REASON_CHARS || reason.chars().count() > 300 {
-                    return Err(AppError::field(
-                        "reason",
+                if reason.chars().count() < MIN_REASON_CHARS {
+                    return Err(AppError::unusable(
+                        Some("reason"),
                         "say why the two records are different people (5–300 characters)",
                     ));
                 }

@@ -15,6 +15,14 @@ pub enum AppError {
     /// 422 with a reason code (face enrolment: no_face, many_faces, low_quality, bad_image).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// 422 `unusable`: a value of the documented shape whose content cannot be used (a name
+    /// with digits, a CCCD whose province code does not exist, a date that does not, text
+    /// of spaces or control characters). 400 is kept for what the API document states.
+    #[error("{message}")]
+    Unusable {
+        field: Option<&'static str>,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -114,6 +122,23 @@ impl From<crate::vision::VisionError> for AppError {
     }
 }
 
+impl From<crate::dossier::DossierError> for AppError {
+    /// A code of the wrong shape is 400; one whose date does not exist, or an event the
+    /// dossier's state does not allow, 422 or 409.
+    fn from(e: crate::dossier::DossierError) -> Self {
+        use crate::dossier::DossierError as E;
+        match e {
+            E::BadCode(_) | E::BadStatus => AppError::Invalid(e.to_string()),
+            E::BadCodeDate(_) | E::DueNotLater | E::DueBeforeReceived => {
+                AppError::unusable(None, e)
+            }
+            E::IllegalTransition { .. } | E::ApologyUsed | E::Closed => {
+                AppError::Conflict(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<crate::applicant::ApplicantError> for AppError {
     fn from(e: crate::applicant::ApplicantError) -> Self {
         use crate::applicant::ApplicantError as E;
@@ -122,7 +147,7 @@ impl From<crate::applicant::ApplicantError> for AppError {
             E::BadIdNumber => "id_number",
             E::BadPhone => "phone",
         };
-        AppError::field(field, e)
+        AppError::unusable(Some(field), e)
     }
 }
 
@@ -135,10 +160,33 @@ impl AppError {
         }
     }
 
+    /// The same error about field `field` (a 400 stays a 400, a 422 a 422).
+    pub fn at_field(self, field: &'static str) -> Self {
+        match self {
+            AppError::Invalid(message) | AppError::InvalidField { message, .. } => {
+                AppError::InvalidField { field, message }
+            }
+            AppError::Unusable { message, .. } => AppError::Unusable {
+                field: Some(field),
+                message,
+            },
+            e => e,
+        }
+    }
+
+    /// A value whose content cannot be used (422), naming its field when there is one.
+    pub fn unusable(field: Option<&'static str>, e: impl std::fmt::Display) -> Self {
+        AppError::Unusable {
+            field,
+            message: e.to_string(),
+        }
+    }
+
     /// The field at fault, when the error names one.
     pub fn field_name(&self) -> Option<&'static str> {
         match self {
             AppError::InvalidField { field, .. } => Some(field),
+            AppError::Unusable { field, .. } => *field,
             _ => None,
         }
     }
@@ -155,7 +203,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid(_) | AppError::InvalidField { .. } => 400,
-            AppError::Unprocessable { .. } => 422,
+            AppError::Unprocessable { .. } | AppError::Unusable { .. } => 422,
             AppError::NotFound(_) => 404,
             AppError::Forbidden(_) => 403,
             AppError::Conflict(_) => 409,
@@ -174,6 +222,7 @@ impl AppError {
         match self {
             AppError::Invalid(_) | AppError::InvalidField { .. } => "invalid",
             AppError::Unprocessable { code, .. } => code,
+            AppError::Unusable { .. } => "unusable",
             AppError::NotFound(_) => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) => "conflict",

@@ -15,7 +15,7 @@ use crate::gallery::Query;
 use crate::store::{now, people, NewApplicant, NewConsent};
 use crate::vision::{decode, primary_face, DecodeError, Quality};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Enrolled {
     pub template_id: i64,
     pub quality: Quality,
@@ -27,7 +27,7 @@ pub struct Enrolled {
 }
 
 /// What the desk camera's current frame looks like.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FaceCheck {
     pub faces: usize,
     /// None when the frame would be enrolled; else a reason code the page translates.
@@ -209,8 +209,7 @@ impl App {
 
     /// The applicant with this ID number, if registered (so a clerk does not register twice).
     pub fn applicant_by_id_number(&self, id_number: &str) -> Result<Option<ApplicantId>, AppError> {
-        let id = applicant::validate_id_number(id_number)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let id = applicant::validate_id_number(id_number)?;
         let h = self.keys.id_hash(&id);
         Ok(self
             .store
@@ -232,7 +231,10 @@ impl App {
         let method = self
             .consent
             .check(text_version, method)
-            .map_err(|e| AppError::Invalid(e.to_string()))?
+            .map_err(|e| match e {
+                crate::consent::ConsentError::BadMethod => AppError::Invalid(e.to_string()),
+                e => AppError::Conflict(e.to_string()),
+            })?
             .as_str();
         let t = now();
         Ok(self.store.audited(&by.actor, t, |tx| {

@@ -40,7 +40,7 @@ impl Strings {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KioskDossier {
     #[serde(flatten)]
     pub view: DossierView,
@@ -52,13 +52,13 @@ pub struct KioskDossier {
     pub say_en: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KioskResult {
     pub display_name: String,
     pub dossiers: Vec<KioskDossier>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FrameReply {
     pub state: KioskState,
     pub prompt: Option<String>,

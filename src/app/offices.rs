@@ -12,16 +12,24 @@ use crate::store::offices::{self, NewOffice, OfficeRow, DEFAULT_OFFICE};
 use crate::store::{now, people};
 
 /// What a new office is given.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeInput {
+    /// A short code: letters, digits, `-`, `_`, `.`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,40}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub address: String,
+    /// Where results are collected (printed on receipts).
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub return_place: String,
+    /// What the kiosks' keypads fill in (`000.00.18.H29-`).
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub code_prefix: String,
 }
 
@@ -138,7 +146,7 @@ impl App {
                 self.store
                     .read(|c| offices::by_code(c, code))?
                     .ok_or_else(|| {
-                        AppError::field("office", format!("no office with code {code:?}"))
+                        AppError::unusable(Some("office"), format!("no office with code {code:?}"))
                     })?
                     .id,
             ),
@@ -149,8 +157,8 @@ impl App {
                 match all.as_slice() {
                     [only] => Some(only.id),
                     _ => {
-                        return Err(AppError::field(
-                            "office",
+                        return Err(AppError::unusable(
+                            Some("office"),
                             "choose the office (this deployment has several)",
                         ))
                     }
@@ -165,8 +173,8 @@ impl App {
             }
         }
         if wanted.is_none() && !may_be_province {
-            return Err(AppError::field(
-                "office",
+            return Err(AppError::unusable(
+                Some("office"),
                 "a clerk or a kiosk belongs to one office",
             ));
         }

@@ -18,27 +18,33 @@ use crate::request::{RequestKind, RequestStatus, Step};
 use crate::store::{audit, dossiers as sql, now, people, requests};
 
 /// A request as the admin registers it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
     /// The applicant's number, or their CCCD number.
     #[serde(default)]
     pub applicant_id: Option<i64>,
     #[serde(default)]
+    #[schema(pattern = r"^\s*[0-9](\s*[0-9]){11}\s*$")]
     pub id_number: Option<String>,
+    /// What the citizen asks: to see what is held, to withdraw consent, to delete.
+    #[schema(pattern = "^(access|withdrawal|deletion)$")]
     pub kind: String,
     /// How it arrived: "desk", "letter", "email", "phone"…
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub channel: Option<String>,
     /// When it arrived (RFC 3339 or local time); default now.
     #[serde(default)]
+    #[schema(max_length = 40)]
     pub received_at: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
 /// A request with its deadlines judged at the time of asking.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequestView {
     #[serde(flatten)]
     pub row: requests::RequestRow,
@@ -117,7 +123,12 @@ impl App {
                 .applicant_by_id_number(n.trim())?
                 .filter(|a| self.applicant(by, *a).is_ok())
                 .ok_or_else(|| AppError::NotFound("applicant with this ID number".into()))?,
-            (None, None) => return Err(AppError::Invalid("give applicant_id or id_number".into())),
+            (None, None) => {
+                return Err(AppError::unusable(
+                    None,
+                    "give applicant_id or id_number",
+                ))
+            }
         };
         self.applicant(by, applicant_id)?;
         let t = now();
@@ -126,11 +137,14 @@ impl App {
             None => t,
         };
         if received_at > t + 300 {
-            return Err(AppError::Invalid("received_at is in the future".into()));
+            return Err(AppError::unusable(
+                Some("received_at"),
+                "received_at is in the future",
+            ));
         }
         let channel = r.channel.as_deref().unwrap_or("desk").trim();
         let note = r.note.as_deref().unwrap_or("").trim();
-        if channel.len() > 40 || note.len() > 2000 {
+        if channel.chars().count() > 40 || note.chars().count() > 2000 {
             return Err(AppError::Invalid("channel or note too long".into()));
         }
         let id = self.store.audited(&by.actor, t, |tx| {
@@ -204,7 +218,10 @@ impl App {
             Step::Acknowledge => return Err(AppError::Conflict("already acknowledged".into())),
             Step::Complete => (RequestStatus::Completed, Action::RequestComplete),
             Step::Reject if note.trim().is_empty() => {
-                return Err(AppError::Invalid("say why the request is rejected".into()))
+                return Err(AppError::unusable(
+                    Some("note"),
+                    "say why the request is rejected",
+                ))
             }
             Step::Reject => (RequestStatus::Rejected, Action::RequestReject),
         };

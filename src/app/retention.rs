@@ -46,7 +46,7 @@ impl PurgeReason {
 }
 
 /// One person the retention job purges (or would purge).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RetentionItem {
     pub applicant_id: ApplicantId,
     pub display_name: String,
@@ -56,7 +56,7 @@ pub struct RetentionItem {
     pub due_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RetentionReport {
     pub now: i64,
     pub dry_run: bool,
@@ -208,7 +208,7 @@ impl App {
 }
 
 /// A backup written by the admin page or the daily timer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BackupDone {
     pub file: String,
     pub bytes: u64,

@@ -17,7 +17,7 @@ use crate::consent::PURPOSE;
 use crate::kiosk::LookupMethod;
 use crate::store::{help, now, reports, requests, stats};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub days: i64,
     pub per_day: Vec<stats::Day>,

@@ -7,18 +7,23 @@ use super::AppError;
 /// every character printable (no NUL, no line break, no other control character).
 pub fn printable(field: &'static str, raw: &str, max: usize) -> Result<String, AppError> {
     let s = raw.trim();
-    let n = s.chars().count();
-    if n == 0 || n > max {
+    if raw.chars().count() > max {
         return Err(AppError::field(
             field,
+            format!("{field}: at most {max} characters"),
+        ));
+    }
+    if s.is_empty() {
+        return Err(AppError::unusable(
+            Some(field),
             format!("{field} is required (at most {max} characters)"),
         ));
     }
     if s.chars()
         .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
     {
-        return Err(AppError::field(
-            field,
+        return Err(AppError::unusable(
+            Some(field),
             format!(
                 "{field} may hold printable characters only (no control characters or line breaks)"
             ),

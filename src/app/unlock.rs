@@ -12,7 +12,7 @@ use crate::store::audit::Action;
 use crate::store::{misses, now, now_ms};
 
 /// The keypad misses of one dossier code as the desk sees them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CodeLock {
     pub code: String,
     /// Wrong ID digits typed for this code (at all kiosks, in the last 15 minutes).

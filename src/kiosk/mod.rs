@@ -25,7 +25,7 @@ pub use visit::{
 };
 
 /// How a kiosk visit ended, as the statistics count it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LookupMethod {
     /// Recognised by face.
@@ -55,7 +55,7 @@ impl LookupMethod {
 }
 
 /// What the kiosk page shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KioskState {
     Searching,

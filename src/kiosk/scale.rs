@@ -85,7 +85,7 @@ fn per_person(target: f64, people: usize) -> f64 {
 }
 
 /// The two thresholds for a kiosk that may match `people`, and what they promise.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScalePoint {
     pub people: usize,
     /// The face alone decides at or above this.

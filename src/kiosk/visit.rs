@@ -143,7 +143,7 @@ pub enum Want {
 }
 
 /// What the page shows of a running challenge.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ChallengeView {
     pub steps: Vec<Turn>,
     pub done: usize,

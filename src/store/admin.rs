@@ -28,7 +28,7 @@ pub fn set_setting(tx: &Tx, key: &str, value: &str, by: &str, now: i64) -> Resul
     Ok(())
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
     pub id: i64,
     pub username: String,
@@ -159,7 +159,7 @@ pub fn revoke_device(tx: &Tx, id: i64, now: i64) -> Result<Option<String>, Store
 
 /// One applicant's consent and biometric state, for the admin's consent register (the full
 /// name is never serialised: views carry a masked one).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ConsentRecord {
     pub applicant_id: i64,
     #[serde(skip)]

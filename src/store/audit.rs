@@ -73,7 +73,7 @@ impl<'a> std::ops::Deref for AuditedTx<'a> {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
     pub at: i64,
@@ -228,7 +228,7 @@ pub fn last_at(c: &Conn) -> Result<Option<i64>, StoreError> {
 }
 
 /// What `verify` found wrong.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Break {
     /// The first entry that is not what was written.
     pub entry: i64,

@@ -8,7 +8,7 @@ use crate::p;
 use super::StoreError;
 
 /// One stored template, described (no template data).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TemplateInfo {
     pub id: i64,
     pub model: String,

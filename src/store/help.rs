@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::StoreError;
 
 /// One request, as the clerk desk shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HelpCall {
     pub id: i64,
     pub at: i64,

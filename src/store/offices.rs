@@ -9,7 +9,7 @@ use super::{conflict, StoreError};
 /// The office every single-office database migrated into (migration 7).
 pub const DEFAULT_OFFICE: i64 = 1;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OfficeRow {
     pub id: i64,
     pub code: String,

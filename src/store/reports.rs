@@ -9,7 +9,7 @@ use super::stats::LOCAL_OFFSET_S;
 use super::StoreError;
 
 /// Look-ups of one kiosk on one local day, by how they were resolved.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct KioskDay {
     pub day: String,
     /// The kiosk's name ("—" for look-ups without a device).
@@ -21,7 +21,7 @@ pub struct KioskDay {
 }
 
 /// Dossiers finished in one week (Monday's date), on time or late.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Week {
     pub week: String,
     pub on_time: i64,
@@ -29,7 +29,7 @@ pub struct Week {
 }
 
 /// Ratings of one kiosk: how many of each score 1–5.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct KioskRatings {
     pub kiosk: String,
     pub scores: [i64; 5],

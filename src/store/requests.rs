@@ -19,7 +19,7 @@ pub struct NewRequest<'a> {
     pub office_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RequestRow {
     pub id: i64,
     pub applicant_id: Option<i64>,

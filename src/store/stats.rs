@@ -38,7 +38,7 @@ pub fn resolve_lookup(
     Ok(())
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Day {
     /// Local date, YYYY-MM-DD.
     pub day: String,
@@ -110,7 +110,7 @@ pub fn ratings(c: &Conn, from: i64, scope: Option<i64>) -> Result<[i64; 5], Stor
 /// returned (status 9/10) — on time when finished by the original appointment (a moved
 /// appointment with an apology still counts late); open = not finished and not closed
 /// otherwise — overdue when past the current appointment.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Timeliness {
     pub finished_on_time: i64,
     pub finished_late: i64,

@@ -23,7 +23,7 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeviceRow {
     pub id: i64,
     pub name: String,

@@ -22,7 +22,7 @@ const TEMPLATE: [[f32; 2]; 5] = [
 ];
 
 /// Measurements of one face.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quality {
     /// Shorter side of the face box, pixels.
     pub face_px: f32,

@@ -6,7 +6,16 @@ use unicode_normalization::UnicodeNormalization;
 /// An applicant's number: their row in the store, their identity in the gallery, and the
 /// subject of their audit entries.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
     utoipa::ToSchema,
 )]
 #[serde(transparent)]
@@ -49,6 +58,9 @@ pub enum ApplicantError {
         "ID number must be a 12-digit citizen identity number (CCCD) with a valid province code"
     )]
     BadIdNumber,
+    /// 12 digits, but the first three are no province's code.
+    #[error("ID number {0:03}… opens with no province's code (CCCD)")]
+    UnknownProvince(u16),
     #[error("phone number must be 9–11 digits, optionally starting with +84")]
     BadPhone,
 }
@@ -86,7 +98,7 @@ pub fn validate_id_number(raw: &str) -> Result<String, ApplicantError> {
     }
     let province: u16 = id[..3].parse().map_err(|_| ApplicantError::BadIdNumber)?;
     if !PROVINCE_CODES.contains(&province) {
-        return Err(ApplicantError::BadIdNumber);
+        return Err(ApplicantError::UnknownProvince(province));
     }
     Ok(id)
 }
@@ -184,7 +196,7 @@ mod tests {
         );
         assert_eq!(
             validate_id_number("003099012345"),
-            Err(ApplicantError::BadIdNumber)
+            Err(ApplicantError::UnknownProvince(3))
         ); // no province 003
         assert_eq!(
             validate_id_number("00109901234a"),

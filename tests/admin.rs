@@ -364,7 +364,7 @@ fn data_subject_requests_have_deadlines_and_export_only_that_person() {
     for (body, status) in [
         (json!({"applicant_id": p1, "kind": "gossip"}), 400),
         (json!({"id_number": "001099999999", "kind": "access"}), 404),
-        (json!({"kind": "access"}), 400),
+        (json!({"kind": "access"}), 422),
         (
             json!({"applicant_id": p1, "kind": "access", "extra": 1}),
             400,
@@ -420,7 +420,7 @@ fn data_subject_requests_have_deadlines_and_export_only_that_person() {
     };
     assert_eq!(step(rid, "acknowledge", "").1["status"], "acknowledged");
     assert_eq!(step(rid, "acknowledge", "").0, 409);
-    assert_eq!(step(rid, "reject", "").0, 400, "a rejection says why");
+    assert_eq!(step(rid, "reject", "").0, 422, "a rejection says why");
     assert_eq!(step(rid, "explode", "").0, 400);
     assert_eq!(
         step(rid, "complete", "in ra và giao tận tay").1["status"],

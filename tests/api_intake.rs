@@ -217,17 +217,19 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     let o = Office::start();
     let c = &o.clerk;
     // Bad ID numbers and names.
-    for (name, idn) in [
-        ("Lê Văn A", "12345"),
-        ("Lê Văn A", "003099012345"),
-        ("", "001099012345"),
+    // Not 12 digits: not the documented shape (400); a province code that does not exist
+    // or an empty name: the right shape, unusable content (422).
+    for (name, idn, status, code) in [
+        ("Lê Văn A", "12345", 400, "invalid"),
+        ("Lê Văn A", "003099012345", 422, "unusable"),
+        ("", "001099012345", 422, "unusable"),
     ] {
         let (s, v) = c.post(
             "/api/v1/applicants",
             json!({"full_name": name, "id_number": idn}),
         );
-        assert_eq!(s, 400, "{v}");
-        assert_eq!(v["error"], "invalid");
+        assert_eq!(s, status, "{v}");
+        assert_eq!(v["error"], code);
     }
     let id = new_applicant(c, "Phạm Minh Đức", "001099012345");
     let (s, v) = c.post(
@@ -313,7 +315,8 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
             .contains("000.00.17.H29-231031-0001"),
         "{v}"
     );
-    assert_eq!(c.post("/api/v1/dossiers", d(CODE, id, "2026-11-01")).0, 400);
+    // Due before received: dates of the right shape that cannot be (422).
+    assert_eq!(c.post("/api/v1/dossiers", d(CODE, id, "2026-11-01")).0, 422);
     assert_eq!(
         c.post("/api/v1/dossiers", d(CODE, 999, "2026-11-25")).0,
         404

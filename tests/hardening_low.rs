@@ -25,11 +25,11 @@ fn dates_outside_sane_years_are_refused() {
         let (s, v) = office
             .clerk
             .post("/api/v1/dossiers", dossier(CODE, id, bad, "2026-12-04"));
-        assert_eq!(s, 400, "{bad}: {v}");
+        assert_eq!((s, &v["field"]), (422, &json!("received_at")), "{bad}: {v}");
         let (s, v) = office
             .clerk
             .post("/api/v1/dossiers", dossier(CODE, id, "2026-11-20", bad));
-        assert_eq!(s, 400, "{bad}: {v}");
+        assert_eq!((s, &v["field"]), (422, &json!("due_at")), "{bad}: {v}");
     }
     let (s, v) = office.clerk.post(
         "/api/v1/dossiers",

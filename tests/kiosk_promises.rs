@@ -212,7 +212,7 @@ fn the_duplicate_face_warning_is_resolved_on_the_right_record() {
     let b = again("Trần Thị Thu Hà", "001099012354");
     // Keeping it needs a reason; a warning that was not raised cannot be resolved.
     let (s, v) = resolve(b, a, json!({"choice": "keep", "reason": ""}));
-    assert!(s == 400 && v["field"] == "reason", "{s} {v}");
+    assert!(s == 422 && v["field"] == "reason", "{s} {v}");
     let (s, _) = resolve(a, b, json!({"choice": "use_existing"}));
     assert_eq!(s, 404);
     // Same person: the existing record opens; the new one's consent and face are gone.

@@ -147,7 +147,7 @@ fn offices_keep_to_their_own_people_and_records() {
         format!("code,status,at\n{CODE_B},4,2026-11-21 08:00\n").as_bytes(),
     );
     assert!(
-        s == 400
+        s == 422
             && v["rows"][0]["message"]
                 .as_str()
                 .unwrap()

@@ -84,8 +84,8 @@ fn run(st: &PathBuf, o: &Office, kind: &str, session: Option<&Client>, filter: &
         .args(filter)
         .output()
         .expect("run schemathesis");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let summary: Vec<&str> = text
         .lines()
         .filter(|l| l.contains(" generated,") || l.contains("Selected:") || l.starts_with("====="))

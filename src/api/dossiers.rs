@@ -16,8 +16,10 @@ use crate::auth::Role;
 #[serde(deny_unknown_fields)]
 pub struct NewDossierBody {
     /// The dossier code (the office's pattern).
-    #[schema(pattern = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Za-z][0-9]{2}-[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])-[0-9]{4}$",
-        example = "000.00.17.H29-261110-0002")]
+    #[schema(
+        pattern = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Za-z][0-9]{2}-[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])-[0-9]{4}$",
+        example = "000.00.17.H29-261110-0002"
+    )]
     code: String,
     applicant_id: i64,
     /// The administrative procedure's name.

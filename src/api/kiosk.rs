@@ -77,7 +77,11 @@ fn session_of(headers: &HeaderMap, required: bool) -> ApiResult<String> {
 }
 
 /// A header with a closed set of values: None when absent, 400 when another value.
-fn flag<'h>(headers: &'h HeaderMap, name: &'static str, allowed: &[&str]) -> ApiResult<Option<&'h str>> {
+fn flag<'h>(
+    headers: &'h HeaderMap,
+    name: &'static str,
+    allowed: &[&str],
+) -> ApiResult<Option<&'h str>> {
     match headers.get(name) {
         None => Ok(None),
         Some(v) => match v.to_str().ok().filter(|s| allowed.contains(s)) {
@@ -216,8 +220,11 @@ pub struct SpeechBody {
     lang: String,
     /// The greeting or a phrase of the result this kiosk was shown (1–400 characters, no
     /// control characters but spaces).
-    #[schema(min_length = 1, max_length = 400,
-        pattern = r"^[^\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 400,
+        pattern = r"^[^\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]*$"
+    )]
     text: String,
 }
 

@@ -151,8 +151,16 @@ fn add_errors(method: &str, op: &mut Operation) {
         "The credentials' role may not do this (or the CSRF header is missing)",
     );
     let unsafe_method = !matches!(method, "get" | "head");
-    add("404", true, "No such record (or not this office's), or a page that is not there");
-    add("409", unsafe_method && secured, "The record's state does not allow this now");
+    add(
+        "404",
+        true,
+        "No such record (or not this office's), or a page that is not there",
+    );
+    add(
+        "409",
+        unsafe_method && secured,
+        "The record's state does not allow this now",
+    );
     add(
         "422",
         has_input,
@@ -162,8 +170,16 @@ fn add_errors(method: &str, op: &mut Operation) {
     add("413", has_body, "The body is too large");
     add("429", true, "Too many requests; see Retry-After");
     add("500", true, "A fault of the server (see its log)");
-    add("503", true, "Busy, or the database is unavailable; see Retry-After");
-    add("507", secured, "The server's disk is full; nothing was changed");
+    add(
+        "503",
+        true,
+        "Busy, or the database is unavailable; see Retry-After",
+    );
+    add(
+        "507",
+        secured,
+        "The server's disk is full; nothing was changed",
+    );
 }
 
 fn is_empty_requirement(r: &utoipa::openapi::security::SecurityRequirement) -> bool {
@@ -210,7 +226,11 @@ fn set_code_pattern(doc: &mut serde_json::Value, pattern: &str) {
     let lenient = format!("(?i){pattern}");
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
-            for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
                 for p in op["parameters"].as_array_mut().into_iter().flatten() {
                     if p["name"] == "code" && p["in"] == "path" {
                         p["schema"]["pattern"] = lenient.clone().into();
@@ -232,10 +252,7 @@ fn set_code_pattern(doc: &mut serde_json::Value, pattern: &str) {
 pub async fn document(State(app): State<AppState>) -> impl IntoResponse {
     static DOC: OnceLock<String> = OnceLock::new();
     let text = DOC.get_or_init(|| served(&app.config.office.code_pattern).to_string());
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        text.as_str(),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], text.as_str())
 }
 
 #[cfg(test)]
@@ -257,8 +274,14 @@ mod tests {
             for (method, op) in item.as_object().unwrap() {
                 let r = op["responses"].as_object().unwrap();
                 assert!(r.contains_key("500"), "{method} {path}: no 500");
-                if op["security"].as_array().is_some_and(|s| s.iter().any(|r| r != &serde_json::json!({}))) {
-                    assert!(r.contains_key("401") && r.contains_key("403"), "{method} {path}");
+                if op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r != &serde_json::json!({})))
+                {
+                    assert!(
+                        r.contains_key("401") && r.contains_key("403"),
+                        "{method} {path}"
+                    );
                 }
             }
         }

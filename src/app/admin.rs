@@ -23,10 +23,12 @@ pub struct Settings {
     pub retention_grace_days: u32,
     /// Kiosk operating point; None = the calibrated value from the model manifest (a value
     /// must lie within the band around the calibrated one the answer states, else 422).
+    /// (Read as f64, so the document's bounds are checked on the number sent, not on a
+    /// rounded one.)
     #[schema(exclusive_minimum = 0, maximum = 1)]
-    pub kiosk_threshold: Option<f32>,
+    pub kiosk_threshold: Option<f64>,
     #[schema(exclusive_minimum = 0, maximum = 1)]
-    pub kiosk_margin: Option<f32>,
+    pub kiosk_margin: Option<f64>,
 }
 
 impl Settings {
@@ -115,12 +117,12 @@ impl App {
             point,
         });
         let (ct, cm) = self.calibrated_point();
-        let off = |v: Option<f32>, c: Option<f32>| v.is_some_and(|v| Some(v) != c);
+        let off = |v: Option<f64>, c: Option<f32>| v.is_some_and(|v| Some(v as f32) != c);
         SettingsView {
             off_calibration: off(s.kiosk_threshold, ct) || off(s.kiosk_margin, cm),
             retention_grace_days: s.retention_grace_days,
-            kiosk_threshold: s.kiosk_threshold,
-            kiosk_margin: s.kiosk_margin,
+            kiosk_threshold: s.kiosk_threshold.map(|v| v as f32),
+            kiosk_margin: s.kiosk_margin.map(|v| v as f32),
             calibrated_threshold: ct,
             calibrated_margin: cm,
             threshold_far_1e3: self.scorer.threshold_far_1e3,
@@ -135,13 +137,20 @@ impl App {
                 "retention_grace_days must be between 1 and 365".into(),
             ));
         }
-        let finite = |v: Option<f32>| v.is_none_or(f32::is_finite);
+        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
         if !finite(new.kiosk_threshold) || !finite(new.kiosk_margin) {
             return Err(AppError::Invalid("thresholds must be numbers".into()));
         }
+        if new.kiosk_margin.is_some_and(|m| m <= 0.0 || m > 1.0)
+            || new.kiosk_threshold.is_some_and(|t| t <= 0.0 || t > 1.0)
+        {
+            return Err(AppError::Invalid(
+                "thresholds and margins are above 0 and at most 1".into(),
+            ));
+        }
         let (ct, cm) = self.calibrated_point();
         if let (Some(v), Some((lo, hi))) = (new.kiosk_threshold, ct.map(threshold_band)) {
-            if !(lo..=hi).contains(&v) {
+            if !(lo..=hi).contains(&(v as f32)) {
                 return Err(AppError::unusable(
                     Some("kiosk_threshold"),
                     format!("kiosk_threshold must be between {lo:.3} and {hi:.3} (0.8 to 2.5 times the calibrated {:.3}, at most 1 for a cosine score)", ct.unwrap_or_default()),
@@ -149,19 +158,12 @@ impl App {
             }
         }
         if let (Some(v), Some((lo, hi))) = (new.kiosk_margin, cm.map(margin_band)) {
-            if !(lo..=hi).contains(&v) {
+            if !(lo..=hi).contains(&(v as f32)) {
                 return Err(AppError::unusable(
                     Some("kiosk_margin"),
                     format!("kiosk_margin must be between {lo:.3} and {hi:.3} (half to five times the calibrated {:.3})", cm.unwrap_or_default()),
                 ));
             }
-        }
-        if new.kiosk_margin.is_some_and(|m| m <= 0.0)
-            || new.kiosk_threshold.is_some_and(|t| t <= 0.0)
-        {
-            return Err(AppError::Invalid(
-                "thresholds and margins are positive".into(),
-            ));
         }
         let old = self.settings();
         let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.to_string()))?;

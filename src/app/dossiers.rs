@@ -36,12 +36,15 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>, AppError> {
     let t = parse_any_time(s.trim())?;
     if !YEARS.contains(&t.with_timezone(&vn()).year()) {
-        return Err(AppError::unusable(None, format!(
-            "time {:?} is outside the years {}–{}",
-            s.trim(),
-            YEARS.start(),
-            YEARS.end()
-        )));
+        return Err(AppError::unusable(
+            None,
+            format!(
+                "time {:?} is outside the years {}–{}",
+                s.trim(),
+                YEARS.start(),
+                YEARS.end()
+            ),
+        ));
     }
     Ok(t)
 }
@@ -244,10 +247,7 @@ impl App {
 
     /// A dossier `by` may see (another office's is "not found", as if it did not exist).
     pub fn dossier(&self, by: &Principal, code: &str) -> Result<DossierRow, AppError> {
-        let code = self
-            .codes
-            .check(code)
-            .map_err(AppError::from)?;
+        let code = self.codes.check(code).map_err(AppError::from)?;
         self.store
             .read(|c| sql::dossier(c, &code))?
             .filter(|d| sees(by, d.office_id))
@@ -286,10 +286,7 @@ impl App {
 
     /// Records one status event. Returns false when it was already recorded (idempotent).
     pub fn add_event(&self, by: &Principal, code: &str, ev: &EventInput) -> Result<bool, AppError> {
-        let code = self
-            .codes
-            .check(code)
-            .map_err(AppError::from)?;
+        let code = self.codes.check(code).map_err(AppError::from)?;
         let t = now();
         let r = self
             .store

@@ -142,12 +142,13 @@ impl From<crate::dossier::DossierError> for AppError {
 impl From<crate::applicant::ApplicantError> for AppError {
     fn from(e: crate::applicant::ApplicantError) -> Self {
         use crate::applicant::ApplicantError as E;
-        let field = match e {
-            E::BadName => "full_name",
-            E::BadIdNumber => "id_number",
-            E::BadPhone => "phone",
-        };
-        AppError::unusable(Some(field), e)
+        match e {
+            // Not 12 digits: the shape the API document states (400).
+            E::BadIdNumber => AppError::field("id_number", e),
+            E::UnknownProvince(_) => AppError::unusable(Some("id_number"), e),
+            E::BadName => AppError::unusable(Some("full_name"), e),
+            E::BadPhone => AppError::unusable(Some("phone"), e),
+        }
     }
 }
 

@@ -123,12 +123,7 @@ impl App {
                 .applicant_by_id_number(n.trim())?
                 .filter(|a| self.applicant(by, *a).is_ok())
                 .ok_or_else(|| AppError::NotFound("applicant with this ID number".into()))?,
-            (None, None) => {
-                return Err(AppError::unusable(
-                    None,
-                    "give applicant_id or id_number",
-                ))
-            }
+            (None, None) => return Err(AppError::unusable(None, "give applicant_id or id_number")),
         };
         self.applicant(by, applicant_id)?;
         let t = now();

@@ -39,8 +39,9 @@ impl App {
             return Err(AppError::Throttled(wait.as_secs().max(1)));
         }
         // Spaces alone or control characters: the shape the API allows, nothing to read.
-        let phrase = Speech::normalise(text)
-            .ok_or_else(|| AppError::unusable(Some("text"), crate::speech::SpeechError::BadPhrase))?;
+        let phrase = Speech::normalise(text).ok_or_else(|| {
+            AppError::unusable(Some("text"), crate::speech::SpeechError::BadPhrase)
+        })?;
         let greeting = format!("{}.", self.strings.get(lang == Lang::En, "kiosk.greeting"));
         let allowed = phrase == greeting
             || lock(&self.shown).may_read(device.id, lang, &phrase, Instant::now());

@@ -80,11 +80,15 @@ impl App {
             (LivenessMode::PassiveActive, Some(p)) => LivenessRule::PassiveActive(p),
             _ => LivenessRule::Active,
         };
-        let threshold = s.kiosk_threshold.or(ct).unwrap_or(f32::INFINITY);
+        let threshold = s
+            .kiosk_threshold
+            .map(|t| t as f32)
+            .or(ct)
+            .unwrap_or(f32::INFINITY);
         let min_frames = v.map_or(MIN_FRAMES, |v| v.min_frames.max(1));
         VisitRule {
             threshold,
-            margin: s.kiosk_margin.or(cm).unwrap_or(0.0),
+            margin: s.kiosk_margin.map(|m| m as f32).or(cm).unwrap_or(0.0),
             min_frames,
             // Without a fitted tail there is no second step.
             ask: threshold,

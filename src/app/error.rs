@@ -65,7 +65,9 @@ impl From<StoreError> for AppError {
             }
             StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
             StoreError::NotFound(what) => AppError::NotFound(what),
-            StoreError::Unsupported(what) => AppError::Invalid(what.into()),
+            // What this deployment does not do (a backup of PostgreSQL: pg_dump does): the
+            // request is right, the server is not the one to do it.
+            StoreError::Unsupported(what) => AppError::Conflict(what.into()),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -136,50 +136,52 @@ fn add_errors(method: &str, op: &mut Operation) {
         .is_some_and(|s| !s.is_empty() && s.iter().any(|r| !is_empty_requirement(r)));
     let has_body = op.request_body.is_some();
     let has_input = has_body || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
-    let mut add = |status: &str, when: bool, what: &str| {
+    let unsafe_method = !matches!(method, "get" | "head");
+    let errors: [(&str, bool, &str); 12] = [
+        ("400", has_input, "The request does not match this document"),
+        ("401", secured, "No credentials, or unknown or expired ones"),
+        (
+            "403",
+            secured,
+            "The credentials' role may not do this (or the CSRF header is missing)",
+        ),
+        (
+            "404",
+            true,
+            "No such record (or not this office's), or a page that is not there",
+        ),
+        (
+            "409",
+            unsafe_method && secured,
+            "The record's state does not allow this now",
+        ),
+        (
+            "422",
+            has_input,
+            "The request matches this document but its content cannot be used",
+        ),
+        ("408", has_body, "The body arrived too slowly"),
+        ("413", has_body, "The body is too large"),
+        ("429", true, "Too many requests; see Retry-After"),
+        ("500", true, "A fault of the server (see its log)"),
+        (
+            "503",
+            true,
+            "Busy, or the database is unavailable; see Retry-After",
+        ),
+        (
+            "507",
+            secured,
+            "The server's disk is full; nothing was changed",
+        ),
+    ];
+    for (status, when, what) in errors {
         if when && !op.responses.responses.contains_key(status) {
             op.responses
                 .responses
                 .insert(status.to_string(), error(what));
         }
-    };
-    add("400", has_input, "The request does not match this document");
-    add("401", secured, "No credentials, or unknown or expired ones");
-    add(
-        "403",
-        secured,
-        "The credentials' role may not do this (or the CSRF header is missing)",
-    );
-    let unsafe_method = !matches!(method, "get" | "head");
-    add(
-        "404",
-        true,
-        "No such record (or not this office's), or a page that is not there",
-    );
-    add(
-        "409",
-        unsafe_method && secured,
-        "The record's state does not allow this now",
-    );
-    add(
-        "422",
-        has_input,
-        "The request matches this document but its content cannot be used",
-    );
-    add("408", has_body, "The body arrived too slowly");
-    add("413", has_body, "The body is too large");
-    add("429", true, "Too many requests; see Retry-After");
-    add("500", true, "A fault of the server (see its log)");
-    add(
-        "503",
-        true,
-        "Busy, or the database is unavailable; see Retry-After",
-    );
-    add(
-        "507",
-        secured,
-        "The server's disk is full; nothing was changed",
-    );
+    }
 }
 
 fn is_empty_requirement(r: &utoipa::openapi::security::SecurityRequirement) -> bool {
